@@ -1,0 +1,65 @@
+"""Who did what: the actor of a change and the append-only audit record."""
+
+from dataclasses import dataclass
+from typing import Any
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import models
+
+from pledges.models import ActorKind, AuditEvent, Pledge
+
+
+@dataclass(frozen=True)
+class Actor:
+    kind: str
+    user: AbstractBaseUser | None = None
+    label: str = ""
+
+    @classmethod
+    def staff(cls, user: AbstractBaseUser) -> "Actor":
+        return cls(kind=ActorKind.STAFF, user=user, label=user.get_username())
+
+    @classmethod
+    def donor(cls, label: str = "web form") -> "Actor":
+        return cls(kind=ActorKind.DONOR, label=label)
+
+    @classmethod
+    def task(cls, name: str) -> "Actor":
+        return cls(kind=ActorKind.TASK, label=name)
+
+    @classmethod
+    def webhook(cls, label: str) -> "Actor":
+        return cls(kind=ActorKind.WEBHOOK, label=label)
+
+    @classmethod
+    def system(cls, label: str) -> "Actor":
+        return cls(kind=ActorKind.SYSTEM, label=label)
+
+
+def audit_record(
+    *,
+    actor: Actor,
+    action: str,
+    obj: models.Model,
+    pledge: Pledge | None = None,
+    old: dict[str, Any] | None = None,
+    new: dict[str, Any] | None = None,
+    reason: str = "",
+) -> AuditEvent:
+    """Append one audit row. Call it inside the transaction that makes the
+    change, so the change and its record commit or roll back together."""
+    if pledge is None and isinstance(obj, Pledge):
+        pledge = obj
+    user = actor.user if actor.user is not None and actor.user.is_authenticated else None
+    return AuditEvent.objects.create(
+        actor_kind=actor.kind,
+        actor_user=user,
+        actor_label=actor.label[:200],
+        action=action,
+        object_type=obj._meta.model_name,
+        object_id=str(obj.pk),
+        pledge=pledge,
+        old_values=old or {},
+        new_values=new or {},
+        reason=reason,
+    )

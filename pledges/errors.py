@@ -1,0 +1,43 @@
+"""The one domain exception base. `backend.problems` maps each to an RFC 9457
+problem response; services raise them and views never catch them."""
+
+
+class DomainError(Exception):
+    """A rule of the domain refused the request."""
+
+    status = 409
+    code = "conflict"
+    title = "The request conflicts with the current state"
+
+    def __init__(self, detail: str, *, errors: dict[str, list[str]] | None = None):
+        super().__init__(detail)
+        self.detail = detail
+        self.errors = errors or {}
+
+
+class InvalidInput(DomainError):
+    status = 400
+    code = "invalid-input"
+    title = "The request has invalid fields"
+
+    def __init__(self, errors: dict[str, list[str]]):
+        fields = ", ".join(sorted(errors))
+        super().__init__(f"Check these fields: {fields}.", errors=errors)
+
+
+class NotFound(DomainError):
+    status = 404
+    code = "not-found"
+    title = "Not found"
+
+
+class TransitionNotAllowed(DomainError):
+    status = 409
+    code = "transition-not-allowed"
+    title = "This status change is not allowed"
+
+
+class IdempotencyKeyReused(DomainError):
+    status = 422
+    code = "idempotency-key-reused"
+    title = "The Idempotency-Key was already used with a different request"

@@ -1,0 +1,476 @@
+"""The domain of the brief: campaigns, events and their sessions, donors,
+pledges with instalments, payments, exchange rates, and the audit trail.
+
+Models compute what follows from their own row; everything that writes
+lives in `pledges.services`.
+"""
+
+import secrets
+from datetime import date
+from decimal import Decimal
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+from pledges.money import ZERO
+
+# Amounts: up to 15 integer digits and the 4 decimals of the finest ISO 4217
+# minor unit (CLF); each amount is checked against its own currency's minor
+# units before it is stored.
+MONEY = {"max_digits": 19, "decimal_places": 4}
+USD_MONEY = {"max_digits": 19, "decimal_places": 2}
+
+
+class Campaign(models.Model):
+    """A fund-raising drive for the Fund, with a goal in USD."""
+
+    slug = models.SlugField(max_length=64, unique=True)
+    title = models.CharField(max_length=200)
+    goal_usd = models.DecimalField(**USD_MONEY)
+    starts_on = models.DateField()
+    ends_on = models.DateField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-starts_on"]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class Event(models.Model):
+    """A meeting where pledges are announced, such as the 2012 dialogue."""
+
+    campaign = models.ForeignKey(Campaign, on_delete=models.PROTECT, related_name="events")
+    slug = models.SlugField(max_length=64, unique=True)
+    title = models.CharField(max_length=300)
+    venue = models.CharField(max_length=200, blank=True)
+    held_on = models.DateField()
+    convened_by = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        ordering = ["held_on"]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class EventSession(models.Model):
+    """One part of an event's programme (opening, a panel, closing)."""
+
+    event = models.ForeignKey(Event, on_delete=models.PROTECT, related_name="sessions")
+    slug = models.SlugField(max_length=64)
+    title = models.CharField(max_length=300)
+    starts_at = models.DateTimeField()
+    ends_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["event", "starts_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["event", "slug"], name="session_slug_unique_per_event"),
+            models.CheckConstraint(condition=Q(ends_at__gt=models.F("starts_at")), name="session_ends_after_start"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.event.title}: {self.title}"
+
+
+class DonorType(models.TextChoices):
+    MEMBER_STATE = "member_state", "Member State"
+    OBSERVER_STATE = "observer_state", "Observer State"
+    INTERGOVERNMENTAL = "intergovernmental", "Intergovernmental organization"
+    UN_ENTITY = "un_entity", "United Nations entity"
+    PRIVATE_SECTOR = "private_sector", "Private sector"
+    FOUNDATION = "foundation", "Foundation"
+    CIVIL_SOCIETY = "civil_society", "Civil society"
+    INDIVIDUAL = "individual", "Individual"
+
+
+# Donor types that are not based in one country (the EU, UNODC).
+DONOR_TYPES_WITHOUT_COUNTRY = {DonorType.INTERGOVERNMENTAL, DonorType.UN_ENTITY}
+
+
+class Donor(models.Model):
+    """Who pledges. Name, type and country may be published with consent;
+    contact details never are."""
+
+    name = models.CharField(max_length=200)
+    donor_type = models.CharField(max_length=32, choices=DonorType.choices)
+    country = models.CharField(max_length=2, blank=True, help_text="ISO 3166-1 alpha-2")
+    # Private contact details.
+    email = models.EmailField(max_length=254, blank=True)
+    contact_name = models.CharField(max_length=200, blank=True)
+    phone = models.CharField(max_length=50, blank=True)
+    language = models.CharField(max_length=8, blank=True, help_text="Preferred language for messages")
+    erased_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["name"]
+        indexes = [models.Index(fields=["donor_type"]), models.Index(fields=["country"])]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class PledgeStatus(models.TextChoices):
+    SUBMITTED = "submitted", "Submitted (web, not yet verified)"
+    ANNOUNCED = "announced", "Announced"
+    CONFIRMED = "confirmed", "Confirmed"
+    PARTIALLY_PAID = "partially_paid", "Partially paid"
+    PAID = "paid", "Paid"
+    CANCELLED = "cancelled", "Cancelled"
+    LAPSED = "lapsed", "Lapsed"
+
+
+# The allowed transitions, written down once. Services enforce them.
+PLEDGE_TRANSITIONS: dict[str, frozenset[str]] = {
+    PledgeStatus.SUBMITTED: frozenset(
+        {
+            PledgeStatus.ANNOUNCED,
+            PledgeStatus.CONFIRMED,
+            PledgeStatus.PARTIALLY_PAID,
+            PledgeStatus.PAID,
+            PledgeStatus.CANCELLED,
+        }
+    ),
+    PledgeStatus.ANNOUNCED: frozenset(
+        {
+            PledgeStatus.CONFIRMED,
+            PledgeStatus.PARTIALLY_PAID,
+            PledgeStatus.PAID,
+            PledgeStatus.CANCELLED,
+            PledgeStatus.LAPSED,
+        }
+    ),
+    PledgeStatus.CONFIRMED: frozenset(
+        {PledgeStatus.PARTIALLY_PAID, PledgeStatus.PAID, PledgeStatus.CANCELLED, PledgeStatus.LAPSED}
+    ),
+    # A reversal or refund can take money back out, so paid statuses can step
+    # back to the commitment they rest on.
+    PledgeStatus.PARTIALLY_PAID: frozenset(
+        {PledgeStatus.PAID, PledgeStatus.LAPSED, PledgeStatus.SUBMITTED, PledgeStatus.ANNOUNCED, PledgeStatus.CONFIRMED}
+    ),
+    PledgeStatus.PAID: frozenset(
+        {PledgeStatus.PARTIALLY_PAID, PledgeStatus.SUBMITTED, PledgeStatus.ANNOUNCED, PledgeStatus.CONFIRMED}
+    ),
+    # Money arriving after a lapse reopens the pledge.
+    PledgeStatus.LAPSED: frozenset({PledgeStatus.PARTIALLY_PAID, PledgeStatus.PAID}),
+    PledgeStatus.CANCELLED: frozenset(),
+}
+
+# Statuses that count in the public figures, and how.
+ANNOUNCED_STATUSES = (PledgeStatus.ANNOUNCED,)
+PLEDGED_STATUSES = (PledgeStatus.CONFIRMED, PledgeStatus.PARTIALLY_PAID, PledgeStatus.PAID)
+PUBLIC_STATUSES = (*ANNOUNCED_STATUSES, *PLEDGED_STATUSES, PledgeStatus.LAPSED)
+
+
+class PaymentMethod(models.TextChoices):
+    CARD = "card", "Card (Stripe)"
+    BANK_TRANSFER = "bank_transfer", "Bank transfer"
+    OTHER = "other", "Other"
+
+
+class Earmark(models.TextChoices):
+    UNRESTRICTED = "unrestricted", "Unrestricted"
+    CHILDREN = "children", "Assistance to trafficked children"
+    WOMEN_AND_GIRLS = "women_and_girls", "Assistance to trafficked women and girls"
+    DIRECT_ASSISTANCE = "direct_assistance", "Direct assistance to victims through grants to NGOs"
+
+
+class PledgeSource(models.TextChoices):
+    WEB = "web", "Web form or API"
+    FLOOR = "floor", "Announced from the floor"
+    STAFF = "staff", "Recorded by staff"
+
+
+def new_status_secret() -> str:
+    return secrets.token_urlsafe(32)
+
+
+class Pledge(models.Model):
+    """A promise of money to the Fund, from announcement to money in the bank."""
+
+    reference = models.CharField(max_length=25, unique=True, help_text="ISO 11649 creditor reference, compact")
+    donor = models.ForeignKey(Donor, on_delete=models.PROTECT, related_name="pledges")
+    campaign = models.ForeignKey(Campaign, on_delete=models.PROTECT, related_name="pledges")
+    session = models.ForeignKey(EventSession, on_delete=models.PROTECT, null=True, blank=True, related_name="pledges")
+    source = models.CharField(max_length=16, choices=PledgeSource.choices)
+    status = models.CharField(max_length=16, choices=PledgeStatus.choices)
+    payment_method = models.CharField(max_length=16, choices=PaymentMethod.choices, blank=True)
+
+    amount = models.DecimalField(**MONEY)
+    currency = models.CharField(max_length=3)
+    pledged_on = models.DateField(
+        help_text="When the pledge was made; its USD value uses this date's rate until confirmed"
+    )
+    # The USD value at the rate in force on `usd_rate_date`; null while the
+    # rate is missing (flagged, never assumed).
+    amount_usd = models.DecimalField(**USD_MONEY, null=True, blank=True)
+    usd_rate = models.DecimalField(max_digits=20, decimal_places=8, null=True, blank=True)
+    usd_rate_date = models.DateField(null=True, blank=True)
+    usd_rate_fixed = models.BooleanField(default=False, help_text="Fixed at confirmation")
+
+    # Kept up to date by the payment services, under a lock on this row.
+    amount_paid = models.DecimalField(**MONEY, default=ZERO, help_text="In the pledge's currency")
+    amount_received_usd = models.DecimalField(**USD_MONEY, default=ZERO)
+    fees_usd = models.DecimalField(**USD_MONEY, default=ZERO)
+
+    earmark = models.CharField(max_length=32, choices=Earmark.choices, default=Earmark.UNRESTRICTED)
+    public_name = models.BooleanField(default=False)
+    public_amount = models.BooleanField(default=False)
+    statement = models.TextField(max_length=1000, blank=True)
+
+    status_secret = models.CharField(max_length=64, unique=True, default=new_status_secret, editable=False)
+    version = models.PositiveIntegerField(default=1)
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=timezone.now)
+    verified_at = models.DateTimeField(null=True, blank=True)
+    confirmed_at = models.DateTimeField(null=True, blank=True)
+    closed_at = models.DateTimeField(null=True, blank=True, help_text="When cancelled or lapsed")
+    acknowledged_at = models.DateTimeField(
+        null=True, blank=True, help_text="When the donor was emailed the status link"
+    )
+    close_reason = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [
+            models.Index(fields=["campaign", "status"]),
+            models.Index(fields=["campaign", "-created_at"]),
+            models.Index(fields=["status"]),
+        ]
+        constraints = [
+            models.CheckConstraint(condition=Q(amount__gt=0), name="pledge_amount_positive"),
+            models.CheckConstraint(condition=Q(amount_paid__gte=0), name="pledge_amount_paid_not_negative"),
+            models.CheckConstraint(condition=Q(status__in=PledgeStatus.values), name="pledge_status_known"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.reference} {self.amount} {self.currency}"
+
+    @property
+    def amount_outstanding(self) -> Decimal:
+        """What is still owed; zero once paid in full or closed."""
+        if self.status in (PledgeStatus.CANCELLED, PledgeStatus.LAPSED):
+            return ZERO
+        return max(self.amount - self.amount_paid, ZERO)
+
+    @property
+    def amount_overpaid(self) -> Decimal:
+        return max(self.amount_paid - self.amount, ZERO)
+
+    @property
+    def usd_rate_missing(self) -> bool:
+        return self.amount_usd is None
+
+    def can_become(self, status: str) -> bool:
+        return status in PLEDGE_TRANSITIONS[self.status]
+
+    def instalment_schedule(self, today: date | None = None) -> list[dict]:
+        """Each instalment with what of it is paid, the money applied to the
+        earliest instalments first, and whether it is overdue."""
+        today = today or timezone.localdate()
+        remaining = self.amount_paid
+        schedule = []
+        for instalment in self.instalments.all():
+            paid = min(remaining, instalment.amount)
+            remaining -= paid
+            schedule.append(
+                {
+                    "instalment": instalment,
+                    "paid": paid,
+                    "outstanding": instalment.amount - paid,
+                    "overdue": paid < instalment.amount
+                    and instalment.due_date < today
+                    and self.status not in (PledgeStatus.CANCELLED, PledgeStatus.LAPSED),
+                }
+            )
+        return schedule
+
+    def is_overdue(self, today: date | None = None) -> bool:
+        return any(line["overdue"] for line in self.instalment_schedule(today))
+
+
+class Instalment(models.Model):
+    pledge = models.ForeignKey(Pledge, on_delete=models.CASCADE, related_name="instalments")
+    due_date = models.DateField()
+    amount = models.DecimalField(**MONEY)
+
+    class Meta:
+        ordering = ["due_date"]
+        constraints = [
+            models.UniqueConstraint(fields=["pledge", "due_date"], name="instalment_due_date_unique_per_pledge"),
+            models.CheckConstraint(condition=Q(amount__gt=0), name="instalment_amount_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.amount} due {self.due_date}"
+
+
+class PledgeVersion(models.Model):
+    """An earlier amount of a pledge, kept when the amount changes (as FTS keeps versions)."""
+
+    pledge = models.ForeignKey(Pledge, on_delete=models.CASCADE, related_name="versions")
+    version = models.PositiveIntegerField()
+    amount = models.DecimalField(**MONEY)
+    currency = models.CharField(max_length=3)
+    amount_usd = models.DecimalField(**USD_MONEY, null=True, blank=True)
+    valid_from = models.DateTimeField()
+    valid_until = models.DateTimeField()
+    replaced_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True)
+    reason = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["pledge", "version"]
+        constraints = [models.UniqueConstraint(fields=["pledge", "version"], name="pledge_version_unique")]
+
+    def __str__(self) -> str:
+        return f"v{self.version}: {self.amount} {self.currency}"
+
+
+class PaymentStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    SUCCEEDED = "succeeded", "Succeeded"
+    FAILED = "failed", "Failed"
+    REVERSED = "reversed", "Reversed"
+
+
+class Payment(models.Model):
+    """Money received against a pledge. A wrong entry is never deleted: a
+    reversing entry (negative amount, `reverses` set) cancels it."""
+
+    pledge = models.ForeignKey(Pledge, on_delete=models.PROTECT, related_name="payments")
+    method = models.CharField(max_length=16, choices=PaymentMethod.choices)
+    status = models.CharField(max_length=16, choices=PaymentStatus.choices, default=PaymentStatus.SUCCEEDED)
+    amount = models.DecimalField(**MONEY)
+    currency = models.CharField(max_length=3)
+    # What this payment settles of the pledge, in the pledge's currency.
+    amount_applied = models.DecimalField(**MONEY)
+    amount_usd = models.DecimalField(**USD_MONEY, null=True, blank=True)
+    usd_rate = models.DecimalField(max_digits=20, decimal_places=8, null=True, blank=True)
+    fee = models.DecimalField(**MONEY, default=ZERO, help_text="In the payment's currency")
+    fee_usd = models.DecimalField(**USD_MONEY, null=True, blank=True)
+    received_on = models.DateField()
+    bank_account = models.CharField(max_length=64, blank=True)
+    external_reference = models.CharField(max_length=255, blank=True, help_text="Bank reference or Stripe id")
+    reverses = models.OneToOneField("self", on_delete=models.PROTECT, null=True, blank=True, related_name="reversed_by")
+    note = models.TextField(max_length=2000, blank=True)
+    recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-received_on", "-created_at"]
+        constraints = [
+            # One bank transfer cannot be posted twice: its reference is
+            # unique per account (reversing entries reuse it, so they are
+            # left out).
+            models.UniqueConstraint(
+                fields=["method", "bank_account", "external_reference"],
+                condition=Q(reverses__isnull=True) & ~Q(external_reference=""),
+                name="payment_external_reference_unique",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.amount} {self.currency} on {self.received_on}"
+
+
+class ExchangeRate(models.Model):
+    """A UN operational rate of exchange: currency units per one USD, in
+    force from `valid_from` until the next rate for the currency."""
+
+    currency = models.CharField(max_length=3)
+    rate = models.DecimalField(max_digits=20, decimal_places=8)
+    valid_from = models.DateField()
+    source = models.CharField(max_length=100, blank=True, default="UN operational rates of exchange")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["currency", "-valid_from"]
+        constraints = [
+            models.UniqueConstraint(fields=["currency", "valid_from"], name="exchange_rate_unique_per_day"),
+            models.CheckConstraint(condition=Q(rate__gt=0), name="exchange_rate_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.rate} {self.currency}/USD from {self.valid_from}"
+
+
+class ActorKind(models.TextChoices):
+    STAFF = "staff", "Staff"
+    DONOR = "donor", "Donor"
+    WEBHOOK = "webhook", "Webhook"
+    TASK = "task", "Task"
+    SYSTEM = "system", "System"
+
+
+class AuditEventQuerySet(models.QuerySet):
+    def update(self, **kwargs):
+        raise ValidationError("The audit trail is append-only.")
+
+    def delete(self):
+        raise ValidationError("The audit trail is append-only.")
+
+
+class AuditEvent(models.Model):
+    """One change by anyone: who, when, what (old and new values), why.
+
+    Append-only: the model refuses updates and deletes, and on PostgreSQL a
+    trigger refuses them in the database too.
+    """
+
+    occurred_at = models.DateTimeField(default=timezone.now, db_index=True)
+    actor_kind = models.CharField(max_length=16, choices=ActorKind.choices)
+    actor_user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True)
+    actor_label = models.CharField(max_length=200, blank=True)
+    action = models.CharField(max_length=100, db_index=True)
+    object_type = models.CharField(max_length=50)
+    object_id = models.CharField(max_length=64)
+    pledge = models.ForeignKey(Pledge, on_delete=models.PROTECT, null=True, blank=True, related_name="audit_events")
+    old_values = models.JSONField(default=dict, blank=True, encoder=DjangoJSONEncoder)
+    new_values = models.JSONField(default=dict, blank=True, encoder=DjangoJSONEncoder)
+    reason = models.TextField(blank=True)
+
+    objects = AuditEventQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-occurred_at", "-id"]
+        indexes = [models.Index(fields=["object_type", "object_id"])]
+
+    def __str__(self) -> str:
+        return f"{self.occurred_at:%Y-%m-%d %H:%M} {self.action} {self.object_type}:{self.object_id}"
+
+    def save(self, *args, **kwargs):
+        if self.pk is not None:
+            raise ValidationError("The audit trail is append-only.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise ValidationError("The audit trail is append-only.")
+
+
+class IdempotencyRecord(models.Model):
+    """The first response to a request made with an `Idempotency-Key`.
+
+    The unique (scope, key) row is inserted in the same transaction as the
+    pledge, so concurrent requests with one key wait on each other and only
+    the first creates anything.
+    """
+
+    scope = models.CharField(max_length=64)
+    key = models.CharField(max_length=255)
+    request_hash = models.CharField(max_length=64)
+    response_status = models.PositiveSmallIntegerField(null=True)
+    response_body = models.JSONField(null=True, encoder=DjangoJSONEncoder)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["scope", "key"], name="idempotency_key_unique_per_scope")]
+
+    def __str__(self) -> str:
+        return f"{self.scope}:{self.key}"

@@ -1,0 +1,155 @@
+"""Reads and aggregates. Nothing here writes."""
+
+from decimal import Decimal
+from typing import Any
+
+from django.conf import settings
+from django.db.models import Count, Max, Q, Sum, Value
+from django.db.models.functions import Coalesce
+
+from pledges.errors import InvalidInput, NotFound
+from pledges.models import (
+    ANNOUNCED_STATUSES,
+    PLEDGED_STATUSES,
+    PUBLIC_STATUSES,
+    Campaign,
+    DonorType,
+    EventSession,
+    Pledge,
+    PledgeStatus,
+)
+from pledges.money import USD, ZERO
+
+ANONYMOUS_DONOR = "Anonymous donor"
+
+
+def campaign_get(slug: str | None, *, field: str = "campaign") -> Campaign:
+    """The campaign named by slug, or the default one; an unknown slug is
+    the caller's mistake, named by `field`."""
+    slug = slug or settings.DEFAULT_CAMPAIGN_SLUG
+    campaign = Campaign.objects.filter(slug=slug).first()
+    if campaign is None:
+        if field:
+            raise InvalidInput({field: [f"No campaign has the slug {slug!r}."]})
+        raise NotFound(f"No campaign has the slug {slug!r}.")
+    return campaign
+
+
+def session_get(campaign: Campaign, slug: str) -> EventSession:
+    """A session of one of the campaign's events, by slug."""
+    sessions = list(EventSession.objects.filter(event__campaign=campaign, slug=slug).select_related("event")[:2])
+    if not sessions:
+        raise InvalidInput({"session": [f"The campaign {campaign.slug} has no session {slug!r}."]})
+    if len(sessions) > 1:
+        raise InvalidInput({"session": [f"Several events of {campaign.slug} have a session {slug!r}."]})
+    return sessions[0]
+
+
+def _money(value: Decimal | None) -> str:
+    return str((value or ZERO).quantize(Decimal("0.01")))
+
+
+def public_totals(campaign: Campaign) -> dict[str, Any]:
+    """The public figures of a campaign in USD. No personal data.
+
+    `announced` counts indicative pledges said from the floor; `pledged` the
+    firm ones (confirmed, partially paid, paid) plus what lapsed pledges
+    actually paid, so the two are never mixed, as FTS keeps pledges apart
+    from commitments. Unverified web submissions and cancelled pledges
+    count nowhere. Pledges whose currency has no rate yet are counted in
+    `awaiting_rate`, not converted at a guess.
+    """
+    counted = Pledge.objects.filter(campaign=campaign, status__in=PUBLIC_STATUSES)
+    announced = Q(status__in=ANNOUNCED_STATUSES)
+    pledged = Q(status__in=PLEDGED_STATUSES)
+    lapsed = Q(status=PledgeStatus.LAPSED)
+    aggregates = {
+        "announced": Coalesce(Sum("amount_usd", filter=announced), Value(ZERO)),
+        "pledged_firm": Coalesce(Sum("amount_usd", filter=pledged), Value(ZERO)),
+        "pledged_lapsed": Coalesce(Sum("amount_received_usd", filter=lapsed), Value(ZERO)),
+        "received": Coalesce(Sum("amount_received_usd"), Value(ZERO)),
+        "fees": Coalesce(Sum("fees_usd"), Value(ZERO)),
+        "donors": Count("donor", distinct=True),
+        "pledges": Count("id"),
+    }
+    overall = counted.aggregate(
+        **aggregates,
+        updated_at=Max("updated_at"),
+        awaiting_rate=Count("id", filter=Q(amount_usd__isnull=True)),
+    )
+    by_type = {row["donor__donor_type"]: row for row in counted.values("donor__donor_type").annotate(**aggregates)}
+    awaiting_currencies = sorted(counted.filter(amount_usd__isnull=True).values_list("currency", flat=True).distinct())
+
+    pledged_total = overall["pledged_firm"] + overall["pledged_lapsed"]
+    progress = min(Decimal(1), pledged_total / campaign.goal_usd) if campaign.goal_usd else Decimal(0)
+    return {
+        "campaign": campaign.slug,
+        "title": campaign.title,
+        "currency": USD,
+        "goal": _money(campaign.goal_usd),
+        "announced": _money(overall["announced"]),
+        "pledged": _money(pledged_total),
+        "received": _money(overall["received"]),
+        "fees": _money(overall["fees"]),
+        "donors": overall["donors"],
+        "pledges": overall["pledges"],
+        "progress": float(progress.quantize(Decimal("0.0001"))),
+        "by_donor_type": [
+            {
+                "type": donor_type,
+                "announced": _money(by_type.get(donor_type, {}).get("announced")),
+                "pledged": _money(
+                    by_type[donor_type]["pledged_firm"] + by_type[donor_type]["pledged_lapsed"]
+                    if donor_type in by_type
+                    else ZERO
+                ),
+                "received": _money(by_type.get(donor_type, {}).get("received")),
+                "donors": by_type.get(donor_type, {}).get("donors", 0),
+            }
+            for donor_type in DonorType.values
+        ],
+        "awaiting_rate": {"pledges": overall["awaiting_rate"], "currencies": awaiting_currencies},
+        "updated_at": overall["updated_at"] or campaign.created_at,
+    }
+
+
+def public_pledges(campaign: Campaign, *, limit: int) -> list[dict[str, Any]]:
+    """Recent counted pledges as their donors consented to show them: the
+    name only with consent ("Anonymous donor" otherwise, and then no
+    country either), the amount only with consent. Never contact details."""
+    pledges = (
+        Pledge.objects.filter(campaign=campaign, status__in=PUBLIC_STATUSES)
+        .select_related("donor", "session")
+        .only(
+            "status",
+            "amount",
+            "currency",
+            "amount_usd",
+            "pledged_on",
+            "created_at",
+            "public_name",
+            "public_amount",
+            "statement",
+            "donor__name",
+            "donor__donor_type",
+            "donor__country",
+            "session__slug",
+            "session__title",
+        )
+        .order_by("-pledged_on", "-created_at")[:limit]
+    )
+    return [
+        {
+            "donor": pledge.donor.name if pledge.public_name else ANONYMOUS_DONOR,
+            "donor_type": pledge.donor.donor_type,
+            "country": pledge.donor.country or None if pledge.public_name else None,
+            "amount": str(pledge.amount) if pledge.public_amount else None,
+            "currency": pledge.currency if pledge.public_amount else None,
+            "amount_usd": (str(pledge.amount_usd) if pledge.public_amount and pledge.amount_usd is not None else None),
+            "status": pledge.status,
+            "session": pledge.session.slug if pledge.session_id else None,
+            "pledged_on": pledge.pledged_on,
+            "statement": pledge.statement,
+        }
+        for pledge in pledges
+    ]

@@ -1,0 +1,284 @@
+"""Services that write pledges: each does one thing inside a transaction,
+checks the current state, writes the audit record and queues follow-up work
+after commit."""
+
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+import pycountry
+from django.conf import settings
+from django.core.mail import send_mail
+from django.db import IntegrityError, transaction
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import timezone
+
+from pledges.audit import Actor, audit_record
+from pledges.errors import InvalidInput
+from pledges.exchange import convert_to_usd
+from pledges.models import (
+    DONOR_TYPES_WITHOUT_COUNTRY,
+    Campaign,
+    Donor,
+    DonorType,
+    EventSession,
+    Instalment,
+    PaymentMethod,
+    Pledge,
+    PledgeSource,
+    PledgeStatus,
+)
+from pledges.money import CurrencyError, check_amount, currency_minor_units
+from pledges.references import reference_for_print, reference_new
+
+# The most instalments one pledge may be split into (ten years, monthly).
+MAX_INSTALMENTS = 120
+# Any currency's amount above this is absurd, whatever its rate.
+MAX_AMOUNT_UNITS = Decimal("1000000000000")
+
+
+@dataclass(frozen=True)
+class DonorDetails:
+    name: str
+    donor_type: str
+    country: str = ""
+    email: str = ""
+    language: str = ""
+
+
+@dataclass(frozen=True)
+class InstalmentTerms:
+    due_date: date
+    amount: Decimal
+
+
+@dataclass(frozen=True)
+class PledgeTerms:
+    """What a donor promises: checked by `pledge_terms_errors`."""
+
+    amount: Decimal
+    currency: str
+    instalments: list[InstalmentTerms] = field(default_factory=list)
+
+
+def donor_details_errors(donor: DonorDetails) -> dict[str, list[str]]:
+    errors: dict[str, list[str]] = {}
+    if donor.donor_type not in DonorType.values:
+        errors["donor.type"] = [f"Unknown donor type; one of {', '.join(DonorType.values)}."]
+    if donor.country:
+        if pycountry.countries.get(alpha_2=donor.country) is None:
+            errors["donor.country"] = ["Not an ISO 3166-1 alpha-2 country code."]
+    elif donor.donor_type not in DONOR_TYPES_WITHOUT_COUNTRY:
+        errors["donor.country"] = ["A country is required for this donor type."]
+    return errors
+
+
+def pledge_terms_errors(terms: PledgeTerms, *, today: date) -> dict[str, list[str]]:
+    """Every rule an amount, currency and instalment plan must meet, as
+    field errors: the currency is ISO 4217 and the amounts respect its minor
+    units, amounts are positive and sane, instalments add up to the amount
+    and all fall after today."""
+    errors: dict[str, list[str]] = {}
+    try:
+        currency_minor_units(terms.currency)
+    except CurrencyError as error:
+        return {"currency": [str(error)]}
+    try:
+        check_amount(terms.amount, terms.currency)
+    except CurrencyError as error:
+        errors["amount"] = [str(error)]
+    else:
+        errors |= _amount_bounds_errors(terms, today=today)
+    errors |= _instalments_errors(terms, today=today)
+    return errors
+
+
+def _amount_bounds_errors(terms: PledgeTerms, *, today: date) -> dict[str, list[str]]:
+    errors: dict[str, list[str]] = {}
+    if terms.amount <= 0:
+        errors["amount"] = ["The amount must be more than zero."]
+    elif terms.amount >= MAX_AMOUNT_UNITS:
+        errors["amount"] = [f"The amount must be less than {MAX_AMOUNT_UNITS:,} {terms.currency}."]
+    else:
+        conversion = convert_to_usd(terms.amount, terms.currency, today)
+        if conversion is not None and conversion.amount_usd > settings.PLEDGE_MAX_AMOUNT_USD:
+            errors["amount"] = [
+                f"The amount is above the largest pledge accepted, USD {settings.PLEDGE_MAX_AMOUNT_USD:,}."
+            ]
+    return errors
+
+
+def _instalments_errors(terms: PledgeTerms, *, today: date) -> dict[str, list[str]]:
+    errors: dict[str, list[str]] = {}
+    if len(terms.instalments) > MAX_INSTALMENTS:
+        errors["instalments"] = [f"At most {MAX_INSTALMENTS} instalments."]
+        return errors
+    seen_dates: set[date] = set()
+    for index, instalment in enumerate(terms.instalments):
+        if instalment.due_date <= today:
+            errors.setdefault(f"instalments.{index}.due_date", []).append("The due date must be after today.")
+        if instalment.due_date in seen_dates:
+            errors.setdefault(f"instalments.{index}.due_date", []).append("Two instalments fall on this date.")
+        seen_dates.add(instalment.due_date)
+        try:
+            check_amount(instalment.amount, terms.currency)
+        except CurrencyError as error:
+            errors.setdefault(f"instalments.{index}.amount", []).append(str(error))
+            continue
+        if instalment.amount <= 0:
+            errors.setdefault(f"instalments.{index}.amount", []).append("The amount must be more than zero.")
+    if terms.instalments and not errors:
+        total = sum((i.amount for i in terms.instalments), Decimal("0"))
+        if total != terms.amount:
+            errors["instalments"] = [
+                f"The instalments add up to {total} {terms.currency}, not the pledged {terms.amount} {terms.currency}."
+            ]
+    return errors
+
+
+def pledge_usd_value_set(pledge: Pledge, *, on: date) -> None:
+    """Set (not save) the pledge's USD value at the rate in force on a date;
+    a missing rate leaves it empty, which flags it."""
+    conversion = convert_to_usd(pledge.amount, pledge.currency, on)
+    if conversion is None:
+        pledge.amount_usd = pledge.usd_rate = pledge.usd_rate_date = None
+    else:
+        pledge.amount_usd = conversion.amount_usd
+        pledge.usd_rate = conversion.rate
+        pledge.usd_rate_date = conversion.rate_date
+
+
+def pledge_snapshot(pledge: Pledge) -> dict[str, Any]:
+    """The audited fields of a pledge, as JSON-ready values."""
+    return {
+        "reference": pledge.reference,
+        "status": pledge.status,
+        "amount": str(pledge.amount),
+        "currency": pledge.currency,
+        "amount_usd": None if pledge.amount_usd is None else str(pledge.amount_usd),
+        "usd_rate": None if pledge.usd_rate is None else str(pledge.usd_rate),
+        "donor_id": pledge.donor_id,
+        "campaign": pledge.campaign.slug,
+        "session": pledge.session.slug if pledge.session_id else None,
+        "payment_method": pledge.payment_method,
+        "earmark": pledge.earmark,
+        "public_name": pledge.public_name,
+        "public_amount": pledge.public_amount,
+        "instalments": [
+            {"due_date": i.due_date.isoformat(), "amount": str(i.amount)} for i in pledge.instalments.all()
+        ],
+    }
+
+
+def _save_with_new_reference(pledge: Pledge, attempts: int = 5) -> None:
+    """Insert the pledge under a fresh reference; a collision (about one in
+    10^13 per pair) just draws another."""
+    for attempt in range(attempts):
+        pledge.reference = reference_new()
+        try:
+            with transaction.atomic():
+                pledge.save(force_insert=True)
+            return
+        except IntegrityError:
+            if Pledge.objects.filter(reference=pledge.reference).exists() and attempt < attempts - 1:
+                continue
+            raise
+
+
+def pledge_submit(
+    *,
+    donor: DonorDetails,
+    terms: PledgeTerms,
+    payment_method: str,
+    campaign: Campaign,
+    session: EventSession | None = None,
+    earmark: str,
+    public_name: bool = False,
+    public_amount: bool = False,
+    statement: str = "",
+    actor: Actor,
+) -> Pledge:
+    """Record a pledge sent through the web form or the public API.
+
+    The pledge starts `submitted`: it counts in no public figure until staff
+    verify it or its money arrives. Its USD value uses today's rate, or is
+    left empty (flagged) when no rate is known.
+
+    Raises InvalidInput naming each field that breaks a rule. Queues the
+    acknowledgement email after commit.
+    """
+    today = timezone.localdate()
+    errors = donor_details_errors(donor) | pledge_terms_errors(terms, today=today)
+    if session is not None and session.event.campaign_id != campaign.pk:
+        errors["session"] = ["This session belongs to another campaign."]
+    if errors:
+        raise InvalidInput(errors)
+
+    with transaction.atomic():
+        donor_row = Donor.objects.create(
+            name=donor.name,
+            donor_type=donor.donor_type,
+            country=donor.country,
+            email=donor.email,
+            language=donor.language,
+        )
+        pledge = Pledge(
+            donor=donor_row,
+            campaign=campaign,
+            session=session,
+            source=PledgeSource.WEB,
+            status=PledgeStatus.SUBMITTED,
+            payment_method=payment_method,
+            amount=check_amount(terms.amount, terms.currency),
+            currency=terms.currency,
+            pledged_on=today,
+            earmark=earmark,
+            public_name=public_name,
+            public_amount=public_amount,
+            statement=statement,
+        )
+        pledge_usd_value_set(pledge, on=today)
+        _save_with_new_reference(pledge)
+        Instalment.objects.bulk_create(
+            Instalment(pledge=pledge, due_date=i.due_date, amount=i.amount)
+            for i in sorted(terms.instalments, key=lambda i: i.due_date)
+        )
+        audit_record(actor=actor, action="pledge.submitted", obj=pledge, new=pledge_snapshot(pledge))
+        from pledges.tasks import pledge_acknowledge
+
+        transaction.on_commit(lambda: pledge_acknowledge.delay(pledge.pk))
+    return pledge
+
+
+def pledge_acknowledge_send(*, pledge_id: int) -> bool:
+    """Email the donor their reference, private status link and, for bank
+    transfers, the bank instructions. Sent once: a second run (a retried or
+    duplicated task) finds `acknowledged_at` set under the row lock and
+    does nothing. Returns whether it sent."""
+    with transaction.atomic():
+        pledge = Pledge.objects.select_for_update().select_related("donor", "campaign").get(pk=pledge_id)
+        if pledge.acknowledged_at is not None or not pledge.donor.email:
+            return False
+        context = {
+            "pledge": pledge,
+            "reference_printed": reference_for_print(pledge.reference),
+            "status_url": settings.SITE_URL + reverse("pledge-status", args=[pledge.status_secret]),
+            "bank": settings.FUND_BANK_ACCOUNT if pledge.payment_method == PaymentMethod.BANK_TRANSFER else None,
+        }
+        send_mail(
+            subject=f"Your pledge to the UN Trust Fund for Victims of Trafficking ({context['reference_printed']})",
+            message=render_to_string("pledges/email/acknowledgement.txt", context),
+            from_email=None,
+            recipient_list=[pledge.donor.email],
+        )
+        pledge.acknowledged_at = timezone.now()
+        pledge.save(update_fields=["acknowledged_at"])
+        audit_record(
+            actor=Actor.task("pledge_acknowledge"),
+            action="pledge.acknowledgement.sent",
+            obj=pledge,
+            new={"acknowledged_at": pledge.acknowledged_at},
+        )
+    return True

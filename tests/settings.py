@@ -1,0 +1,34 @@
+"""Settings for the test suite: the real PostgreSQL and Redis where they are
+reachable (they are in CI), the embedded SQLite and in-process cache where
+they are not. `DATABASE_URL` and `REDIS_URL` override the probing."""
+
+import os
+import socket
+
+
+def _reachable(host: str, port: int) -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=0.5):
+            return True
+    except OSError:
+        return False
+
+
+os.environ.setdefault("DJANGO_SECRET_KEY", "tests-only-not-a-secret")
+os.environ.setdefault("DJANGO_ALLOWED_HOSTS", "testserver,localhost,127.0.0.1")
+os.environ.setdefault("PLEDGE_THROTTLE_RATE", "10000/minute")
+os.environ.setdefault("EMAIL_BACKEND", "django.core.mail.backends.locmem.EmailBackend")
+if "DATABASE_URL" not in os.environ and _reachable("127.0.0.1", 5432):
+    os.environ["DATABASE_URL"] = "postgres://postgres@127.0.0.1:5432/vtf_pledges"
+if "REDIS_URL" not in os.environ and _reachable("127.0.0.1", 6379):
+    # A database number of its own, one per xdist worker, cleared per test.
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw")
+    os.environ["REDIS_URL"] = f"redis://127.0.0.1:6379/{10 + int(worker or 0) % 6}"
+# Tests call Celery tasks in-process unless a test starts a real worker.
+os.environ.setdefault("CELERY_TASK_ALWAYS_EAGER", "true")
+
+from backend.settings import *  # noqa: E402, F403
+
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+SESSION_COOKIE_SECURE = False
+CSRF_COOKIE_SECURE = False
