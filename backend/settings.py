@@ -233,6 +233,8 @@ DEFAULT_CAMPAIGN_SLUG = env.str("DEFAULT_CAMPAIGN_SLUG", default="vtf-2012")
 PLEDGE_MAX_AMOUNT_USD = Decimal(env.str("PLEDGE_MAX_AMOUNT_USD", default="1000000000"))
 # Pledge submissions allowed per client (signed-in user, else address).
 PLEDGE_THROTTLE_RATE = env.str("PLEDGE_THROTTLE_RATE", default="30/minute")
+# Token requests (password attempts) allowed per address.
+AUTH_THROTTLE_RATE = env.str("AUTH_THROTTLE_RATE", default="20/minute")
 IDEMPOTENCY_KEY_TTL_HOURS = env.int("IDEMPOTENCY_KEY_TTL_HOURS", default=24)
 PUBLIC_CACHE_MAX_AGE = env.int("PUBLIC_CACHE_MAX_AGE", default=10)
 

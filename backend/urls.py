@@ -1,18 +1,41 @@
+from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.utils import extend_schema
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.authtoken.views import ObtainAuthToken
+from rest_framework.throttling import SimpleRateThrottle
 
 from backend.views import health
 
-token_obtain = extend_schema(
-    operation_id="auth_token_obtain", summary="Exchange a staff username and password for an API token", tags=["auth"]
-)(ObtainAuthToken).as_view()
+
+class LoginThrottle(SimpleRateThrottle):
+    """Password guessing is slowed per address."""
+
+    scope = "login"
+
+    def get_rate(self) -> str:
+        return settings.AUTH_THROTTLE_RATE
+
+    def get_cache_key(self, request, view) -> str:
+        return self.cache_format % {"scope": self.scope, "ident": self.get_ident(request)}
+
+
+class TokenObtainView(ObtainAuthToken):
+    throttle_classes = [LoginThrottle]
+
+    @extend_schema(
+        operation_id="auth_token_obtain",
+        summary="Exchange a staff username and password for an API token",
+        tags=["auth"],
+    )
+    def post(self, request, *args, **kwargs):
+        return super().post(request, *args, **kwargs)
+
 
 urlpatterns = [
     path("admin/", admin.site.urls),
-    path("api/v1/auth/token/", token_obtain, name="auth-token"),
+    path("api/v1/auth/token/", TokenObtainView.as_view(), name="auth-token"),
     path("api/v1/", include("pledges.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),

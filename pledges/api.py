@@ -25,7 +25,7 @@ from pledges.audit import Actor
 from pledges.errors import InvalidInput
 from pledges.idempotency import IDEMPOTENCY_HEADER, idempotent
 from pledges.models import DonorType, Earmark, PaymentMethod, Pledge, PledgeStatus
-from pledges.money import is_currency
+from pledges.money import format_amount, is_currency
 from pledges.public_cache import public_document
 from pledges.references import reference_for_print
 from pledges.selectors import campaign_get, public_pledges, public_totals, session_get
@@ -177,7 +177,7 @@ class BankInstructionsSerializer(serializers.Serializer):
 def bank_instructions(pledge: Pledge) -> dict:
     return {
         **settings.FUND_BANK_ACCOUNT,
-        "amount": str(pledge.amount_outstanding),
+        "amount": format_amount(pledge.amount_outstanding, pledge.currency),
         "currency": pledge.currency,
         "reference": pledge.reference,
         "reference_printed": reference_for_print(pledge.reference),
@@ -207,7 +207,7 @@ def pledge_created_body(request: Request, pledge: Pledge) -> dict:
     body = {
         "reference": pledge.reference,
         "status": pledge.status,
-        "amount": str(pledge.amount),
+        "amount": format_amount(pledge.amount, pledge.currency),
         "currency": pledge.currency,
         "amount_usd": None if pledge.amount_usd is None else str(pledge.amount_usd),
         "status_url": status_url(request, pledge),
@@ -250,7 +250,7 @@ IDEMPOTENCY_PARAMETER = OpenApiParameter(
 )
 
 
-class PledgeCollection(APIView):
+class PledgeCreateView(APIView):
     permission_classes = [AllowAny]
     throttle_classes = [PledgeSubmitThrottle]
 
@@ -340,6 +340,20 @@ class PledgeStatusSerializer(serializers.Serializer):
     bank_instructions = BankInstructionsSerializer(allow_null=True)
 
 
+def instalment_lines(pledge: Pledge, schedule: list[dict] | None = None) -> list[dict]:
+    """The instalment plan with what of each is paid and whether it is overdue."""
+    return [
+        {
+            "due_date": line["instalment"].due_date,
+            "amount": format_amount(line["instalment"].amount, pledge.currency),
+            "paid": format_amount(line["paid"], pledge.currency),
+            "outstanding": format_amount(line["outstanding"], pledge.currency),
+            "overdue": line["overdue"],
+        }
+        for line in (schedule if schedule is not None else pledge.instalment_schedule())
+    ]
+
+
 class PledgeStatusView(APIView):
     """The donor's own view of a pledge, reachable only with the secret in
     its URL. Read-only; never cached by shared caches."""
@@ -367,28 +381,24 @@ class PledgeStatusView(APIView):
             "campaign": pledge.campaign.slug,
             "session": pledge.session.slug if pledge.session_id else None,
             "pledged_on": pledge.pledged_on,
-            "amount": str(pledge.amount),
+            "amount": format_amount(pledge.amount, pledge.currency),
             "currency": pledge.currency,
             "amount_usd": None if pledge.amount_usd is None else str(pledge.amount_usd),
-            "amount_paid": str(pledge.amount_paid),
-            "amount_outstanding": str(pledge.amount_outstanding),
+            "amount_paid": format_amount(pledge.amount_paid, pledge.currency),
+            "amount_outstanding": format_amount(pledge.amount_outstanding, pledge.currency),
             "overdue": any(line["overdue"] for line in schedule),
             "payment_method": pledge.payment_method,
             "earmark": pledge.earmark,
             "public_name": pledge.public_name,
             "public_amount": pledge.public_amount,
-            "instalments": [
-                {
-                    "due_date": line["instalment"].due_date,
-                    "amount": str(line["instalment"].amount),
-                    "paid": str(line["paid"]),
-                    "outstanding": str(line["outstanding"]),
-                    "overdue": line["overdue"],
-                }
-                for line in schedule
-            ],
+            "instalments": instalment_lines(pledge, schedule),
             "payments": [
-                {"received_on": p.received_on, "amount": str(p.amount), "currency": p.currency, "method": p.method}
+                {
+                    "received_on": p.received_on,
+                    "amount": format_amount(p.amount, p.currency),
+                    "currency": p.currency,
+                    "method": p.method,
+                }
                 for p in pledge.payments.all()
             ],
             "bank_instructions": (

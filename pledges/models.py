@@ -107,6 +107,9 @@ class Donor(models.Model):
     phone = models.CharField(max_length=50, blank=True)
     language = models.CharField(max_length=8, blank=True, help_text="Preferred language for messages")
     erased_at = models.DateTimeField(null=True, blank=True)
+    merged_into = models.ForeignKey(
+        "self", on_delete=models.PROTECT, null=True, blank=True, related_name="merged_donors"
+    )
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
@@ -231,6 +234,7 @@ class Pledge(models.Model):
     updated_at = models.DateTimeField(default=timezone.now)
     verified_at = models.DateTimeField(null=True, blank=True)
     confirmed_at = models.DateTimeField(null=True, blank=True)
+    confirmed_on = models.DateField(null=True, blank=True, help_text="The date of the written commitment")
     closed_at = models.DateTimeField(null=True, blank=True, help_text="When cancelled or lapsed")
     acknowledged_at = models.DateTimeField(
         null=True, blank=True, help_text="When the donor was emailed the status link"
@@ -263,6 +267,12 @@ class Pledge(models.Model):
     @property
     def amount_overpaid(self) -> Decimal:
         return max(self.amount_paid - self.amount, ZERO)
+
+    @property
+    def valuation_date(self) -> date:
+        """The date whose rate gives the USD value: the confirmation date
+        once confirmed (fixed), else the date the pledge was made."""
+        return self.confirmed_on or self.pledged_on
 
     @property
     def usd_rate_missing(self) -> bool:
@@ -367,17 +377,21 @@ class Payment(models.Model):
         ordering = ["-received_on", "-created_at"]
         constraints = [
             # One bank transfer cannot be posted twice: its reference is
-            # unique per account (reversing entries reuse it, so they are
-            # left out).
+            # unique per account. Reversing entries reuse it, and a reversed
+            # entry frees it for the corrected posting.
             models.UniqueConstraint(
-                fields=["method", "bank_account", "external_reference"],
-                condition=Q(reverses__isnull=True) & ~Q(external_reference=""),
+                fields=["bank_account", "external_reference"],
+                condition=Q(reverses__isnull=True) & ~Q(external_reference="") & ~Q(status="reversed"),
                 name="payment_external_reference_unique",
             ),
         ]
 
     def __str__(self) -> str:
         return f"{self.amount} {self.currency} on {self.received_on}"
+
+    @property
+    def pledge_currency(self) -> str:
+        return self.pledge.currency
 
 
 class ExchangeRate(models.Model):

@@ -78,3 +78,9 @@ def check_amount(amount: Decimal, currency: str) -> Decimal:
 def round_to_currency(amount: Decimal, currency: str) -> Decimal:
     """Round a computed amount (a conversion, a share) to the currency's minor units."""
     return amount.quantize(minor_unit(currency), rounding=ROUND_HALF_UP)
+
+
+def format_amount(amount: Decimal, currency: str) -> str:
+    """An amount as the API shows it: a plain decimal string with exactly
+    the currency's minor units ("250000.00" USD, "5000000" JPY, "1.500" KWD)."""
+    return str(amount.quantize(minor_unit(currency)))

@@ -1,11 +1,13 @@
 """Reads and aggregates. Nothing here writes."""
 
+from datetime import date
 from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
-from django.db.models import Count, Max, Q, Sum, Value
+from django.db.models import BooleanField, Case, Count, F, Max, OuterRef, Q, QuerySet, Subquery, Sum, Value, When
 from django.db.models.functions import Coalesce
+from django.utils import timezone
 
 from pledges.errors import InvalidInput, NotFound
 from pledges.models import (
@@ -15,10 +17,11 @@ from pledges.models import (
     Campaign,
     DonorType,
     EventSession,
+    Instalment,
     Pledge,
     PledgeStatus,
 )
-from pledges.money import USD, ZERO
+from pledges.money import USD, ZERO, format_amount
 
 ANONYMOUS_DONOR = "Anonymous donor"
 
@@ -143,7 +146,7 @@ def public_pledges(campaign: Campaign, *, limit: int) -> list[dict[str, Any]]:
             "donor": pledge.donor.name if pledge.public_name else ANONYMOUS_DONOR,
             "donor_type": pledge.donor.donor_type,
             "country": pledge.donor.country or None if pledge.public_name else None,
-            "amount": str(pledge.amount) if pledge.public_amount else None,
+            "amount": format_amount(pledge.amount, pledge.currency) if pledge.public_amount else None,
             "currency": pledge.currency if pledge.public_amount else None,
             "amount_usd": (str(pledge.amount_usd) if pledge.public_amount and pledge.amount_usd is not None else None),
             "status": pledge.status,
@@ -153,3 +156,47 @@ def public_pledges(campaign: Campaign, *, limit: int) -> list[dict[str, Any]]:
         }
         for pledge in pledges
     ]
+
+
+# --- Staff reads ------------------------------------------------------------
+
+
+def pledges_for_staff(*, today: date | None = None) -> QuerySet[Pledge]:
+    """Pledges with their donor, campaign and session, annotated with what
+    was due by today (`amount_due_to_date`) and whether any of it is unpaid
+    (`overdue`). Money pays the earliest instalments first, so a pledge is
+    overdue exactly when more fell due before today than has been paid."""
+    today = today or timezone.localdate()
+    due_to_date = (
+        Instalment.objects.filter(pledge=OuterRef("pk"), due_date__lt=today)
+        .values("pledge")
+        .annotate(total=Sum("amount"))
+        .values("total")
+    )
+    return (
+        Pledge.objects.select_related("donor", "campaign", "session")
+        .annotate(amount_due_to_date=Coalesce(Subquery(due_to_date), Value(ZERO)))
+        .annotate(
+            overdue=Case(
+                When(
+                    Q(amount_due_to_date__gt=F("amount_paid"))
+                    & ~Q(status__in=[PledgeStatus.CANCELLED, PledgeStatus.LAPSED, PledgeStatus.PAID]),
+                    then=Value(True),
+                ),
+                default=Value(False),
+                output_field=BooleanField(),
+            )
+        )
+    )
+
+
+def pledge_for_staff(reference: str) -> Pledge:
+    pledge = (
+        pledges_for_staff()
+        .prefetch_related("instalments", "versions", "payments__recorded_by")
+        .filter(reference=reference.upper())
+        .first()
+    )
+    if pledge is None:
+        raise NotFound(f"No pledge has the reference {reference!r}.")
+    return pledge

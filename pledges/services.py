@@ -16,21 +16,23 @@ from django.urls import reverse
 from django.utils import timezone
 
 from pledges.audit import Actor, audit_record
-from pledges.errors import InvalidInput
+from pledges.errors import InvalidInput, TransitionNotAllowed
 from pledges.exchange import convert_to_usd
 from pledges.models import (
     DONOR_TYPES_WITHOUT_COUNTRY,
     Campaign,
     Donor,
     DonorType,
+    Earmark,
     EventSession,
     Instalment,
     PaymentMethod,
     Pledge,
     PledgeSource,
     PledgeStatus,
+    PledgeVersion,
 )
-from pledges.money import CurrencyError, check_amount, currency_minor_units
+from pledges.money import CurrencyError, check_amount, currency_minor_units, format_amount
 from pledges.references import reference_for_print, reference_new
 
 # The most instalments one pledge may be split into (ten years, monthly).
@@ -75,11 +77,11 @@ def donor_details_errors(donor: DonorDetails) -> dict[str, list[str]]:
     return errors
 
 
-def pledge_terms_errors(terms: PledgeTerms, *, today: date) -> dict[str, list[str]]:
+def pledge_terms_errors(terms: PledgeTerms, *, today: date, future_instalments: bool = True) -> dict[str, list[str]]:
     """Every rule an amount, currency and instalment plan must meet, as
     field errors: the currency is ISO 4217 and the amounts respect its minor
     units, amounts are positive and sane, instalments add up to the amount
-    and all fall after today."""
+    and (for donors' own plans, `future_instalments`) all fall after today."""
     errors: dict[str, list[str]] = {}
     try:
         currency_minor_units(terms.currency)
@@ -91,7 +93,7 @@ def pledge_terms_errors(terms: PledgeTerms, *, today: date) -> dict[str, list[st
         errors["amount"] = [str(error)]
     else:
         errors |= _amount_bounds_errors(terms, today=today)
-    errors |= _instalments_errors(terms, today=today)
+    errors |= _instalments_errors(terms, today=today if future_instalments else None)
     return errors
 
 
@@ -110,14 +112,14 @@ def _amount_bounds_errors(terms: PledgeTerms, *, today: date) -> dict[str, list[
     return errors
 
 
-def _instalments_errors(terms: PledgeTerms, *, today: date) -> dict[str, list[str]]:
+def _instalments_errors(terms: PledgeTerms, *, today: date | None) -> dict[str, list[str]]:
     errors: dict[str, list[str]] = {}
     if len(terms.instalments) > MAX_INSTALMENTS:
         errors["instalments"] = [f"At most {MAX_INSTALMENTS} instalments."]
         return errors
     seen_dates: set[date] = set()
     for index, instalment in enumerate(terms.instalments):
-        if instalment.due_date <= today:
+        if today is not None and instalment.due_date <= today:
             errors.setdefault(f"instalments.{index}.due_date", []).append("The due date must be after today.")
         if instalment.due_date in seen_dates:
             errors.setdefault(f"instalments.{index}.due_date", []).append("Two instalments fall on this date.")
@@ -155,7 +157,7 @@ def pledge_snapshot(pledge: Pledge) -> dict[str, Any]:
     return {
         "reference": pledge.reference,
         "status": pledge.status,
-        "amount": str(pledge.amount),
+        "amount": format_amount(pledge.amount, pledge.currency),
         "currency": pledge.currency,
         "amount_usd": None if pledge.amount_usd is None else str(pledge.amount_usd),
         "usd_rate": None if pledge.usd_rate is None else str(pledge.usd_rate),
@@ -194,7 +196,7 @@ def pledge_submit(
     payment_method: str,
     campaign: Campaign,
     session: EventSession | None = None,
-    earmark: str,
+    earmark: str = Earmark.UNRESTRICTED,
     public_name: bool = False,
     public_amount: bool = False,
     statement: str = "",
@@ -282,3 +284,293 @@ def pledge_acknowledge_send(*, pledge_id: int) -> bool:
             new={"acknowledged_at": pledge.acknowledged_at},
         )
     return True
+
+
+# --- Staff: recording and moving pledges through their statuses -------------
+
+
+def _locked(pledge_id: int) -> Pledge:
+    """The pledge, locked for the rest of the transaction: two staff acting
+    on one pledge at once are served one after the other, and the second
+    sees the first's result."""
+    return Pledge.objects.select_for_update().select_related("campaign", "session").get(pk=pledge_id)
+
+
+def _refuse_transition(pledge: Pledge, target: str, why: str = "") -> None:
+    if not pledge.can_become(target):
+        raise TransitionNotAllowed(
+            why or f"A {pledge.get_status_display().lower()} pledge cannot become {PledgeStatus(target).label.lower()}."
+        )
+
+
+def _save_status(pledge: Pledge, *, actor: Actor, action: str, old_status: str, reason: str = "", fields=()) -> None:
+    pledge.updated_at = timezone.now()
+    pledge.save(update_fields=["status", "updated_at", *fields])
+    audit_record(
+        actor=actor,
+        action=action,
+        obj=pledge,
+        old={"status": old_status},
+        new={"status": pledge.status, **{name: getattr(pledge, name) for name in fields}},
+        reason=reason,
+    )
+
+
+def pledge_record_announced(
+    *,
+    donor: Donor | DonorDetails,
+    terms: PledgeTerms,
+    campaign: Campaign,
+    session: EventSession | None,
+    announced_on: date | None = None,
+    payment_method: str = "",
+    earmark: str = Earmark.UNRESTRICTED,
+    public_name: bool = True,
+    public_amount: bool = True,
+    statement: str = "",
+    actor: Actor,
+) -> Pledge:
+    """Record a pledge said from the floor at a session: `announced`,
+    indicative until confirmed in writing. The donor is an existing row or
+    new details. Instalments may fall on any date (they are recorded after
+    the fact). Raises InvalidInput naming each bad field."""
+    announced_on = announced_on or (session.starts_at.date() if session else timezone.localdate())
+    errors = pledge_terms_errors(terms, today=announced_on, future_instalments=False)
+    if isinstance(donor, DonorDetails):
+        errors |= donor_details_errors(donor)
+    if session is not None and session.event.campaign_id != campaign.pk:
+        errors["session"] = ["This session belongs to another campaign."]
+    if announced_on > timezone.localdate():
+        errors["announced_on"] = ["A pledge cannot be announced in the future."]
+    if errors:
+        raise InvalidInput(errors)
+
+    with transaction.atomic():
+        if isinstance(donor, DonorDetails):
+            donor = Donor.objects.create(
+                name=donor.name, donor_type=donor.donor_type, country=donor.country, email=donor.email
+            )
+        pledge = Pledge(
+            donor=donor,
+            campaign=campaign,
+            session=session,
+            source=PledgeSource.FLOOR,
+            status=PledgeStatus.ANNOUNCED,
+            payment_method=payment_method,
+            amount=terms.amount,
+            currency=terms.currency,
+            pledged_on=announced_on,
+            earmark=earmark,
+            public_name=public_name,
+            public_amount=public_amount,
+            statement=statement,
+            verified_at=timezone.now(),
+        )
+        pledge_usd_value_set(pledge, on=announced_on)
+        _save_with_new_reference(pledge)
+        Instalment.objects.bulk_create(
+            Instalment(pledge=pledge, due_date=i.due_date, amount=i.amount) for i in terms.instalments
+        )
+        audit_record(actor=actor, action="pledge.announced", obj=pledge, new=pledge_snapshot(pledge))
+    return pledge
+
+
+def pledge_verify(*, pledge: Pledge, actor: Actor, reason: str = "") -> Pledge:
+    """Staff checked a web submission is genuine: `submitted` becomes
+    `announced` and the pledge enters the public figures. Already verified:
+    returns quietly. Raises TransitionNotAllowed from other statuses."""
+    with transaction.atomic():
+        pledge = _locked(pledge.pk)
+        if pledge.verified_at is not None:
+            return pledge
+        old_status = pledge.status
+        pledge.verified_at = timezone.now()
+        if pledge.status == PledgeStatus.SUBMITTED:
+            pledge.status = PledgeStatus.ANNOUNCED
+        elif pledge.status not in (PledgeStatus.PARTIALLY_PAID, PledgeStatus.PAID):
+            raise TransitionNotAllowed(f"A {pledge.get_status_display().lower()} pledge cannot be verified.")
+        _save_status(
+            pledge, actor=actor, action="pledge.verified", old_status=old_status, reason=reason, fields=["verified_at"]
+        )
+    return pledge
+
+
+def pledge_confirm(*, pledge: Pledge, actor: Actor, confirmed_on: date | None = None, reason: str = "") -> Pledge:
+    """A firm written commitment: an announced pledge (or a web submission
+    being verified) becomes `confirmed`, and its USD value is fixed at the
+    rate in force on the confirmation date (left flagged if that rate is
+    missing, and fixed when it arrives). A pledge already paid in part or
+    whole keeps its payment status but is marked confirmed. Already
+    confirmed: returns quietly. Raises TransitionNotAllowed for cancelled
+    or lapsed pledges, InvalidInput for a future date."""
+    confirmed_on = confirmed_on or timezone.localdate()
+    if confirmed_on > timezone.localdate():
+        raise InvalidInput({"confirmed_on": ["A pledge cannot be confirmed in the future."]})
+    with transaction.atomic():
+        pledge = _locked(pledge.pk)
+        if pledge.confirmed_at is not None:
+            return pledge
+        if pledge.status in (PledgeStatus.CANCELLED, PledgeStatus.LAPSED):
+            raise TransitionNotAllowed(f"A {pledge.get_status_display().lower()} pledge cannot be confirmed.")
+        if confirmed_on < pledge.pledged_on:
+            raise InvalidInput({"confirmed_on": ["A pledge cannot be confirmed before it was made."]})
+        old_status = pledge.status
+        if pledge.status in (PledgeStatus.SUBMITTED, PledgeStatus.ANNOUNCED):
+            pledge.status = PledgeStatus.CONFIRMED
+        pledge.verified_at = pledge.verified_at or timezone.now()
+        pledge.confirmed_at = timezone.now()
+        pledge.confirmed_on = confirmed_on
+        pledge_usd_value_set(pledge, on=confirmed_on)
+        pledge.usd_rate_fixed = pledge.amount_usd is not None
+        _save_status(
+            pledge,
+            actor=actor,
+            action="pledge.confirmed",
+            old_status=old_status,
+            reason=reason,
+            fields=[
+                "verified_at",
+                "confirmed_at",
+                "confirmed_on",
+                "amount_usd",
+                "usd_rate",
+                "usd_rate_date",
+                "usd_rate_fixed",
+            ],
+        )
+    return pledge
+
+
+def pledge_cancel(*, pledge: Pledge, actor: Actor, reason: str) -> Pledge:
+    """Withdrawn before any money arrived: `cancelled`, terminal. A pledge
+    with money applied is lapsed instead. Already cancelled: returns
+    quietly."""
+    if not reason.strip():
+        raise InvalidInput({"reason": ["Say why the pledge is cancelled."]})
+    with transaction.atomic():
+        pledge = _locked(pledge.pk)
+        if pledge.status == PledgeStatus.CANCELLED:
+            return pledge
+        if pledge.payments.exists():
+            raise TransitionNotAllowed("This pledge has money applied: lapse its remainder instead of cancelling it.")
+        _refuse_transition(pledge, PledgeStatus.CANCELLED)
+        old_status = pledge.status
+        pledge.status = PledgeStatus.CANCELLED
+        pledge.closed_at = timezone.now()
+        pledge.close_reason = reason
+        _save_status(
+            pledge,
+            actor=actor,
+            action="pledge.cancelled",
+            old_status=old_status,
+            reason=reason,
+            fields=["closed_at", "close_reason"],
+        )
+    return pledge
+
+
+def pledge_lapse(*, pledge: Pledge, actor: Actor, reason: str) -> Pledge:
+    """Staff give up the remainder: `lapsed`, with a reason. Money that
+    arrives later reopens it. Already lapsed: returns quietly."""
+    if not reason.strip():
+        raise InvalidInput({"reason": ["A reason is required to lapse a pledge."]})
+    with transaction.atomic():
+        pledge = _locked(pledge.pk)
+        if pledge.status == PledgeStatus.LAPSED:
+            return pledge
+        _refuse_transition(pledge, PledgeStatus.LAPSED)
+        old_status = pledge.status
+        pledge.status = PledgeStatus.LAPSED
+        pledge.closed_at = timezone.now()
+        pledge.close_reason = reason
+        _save_status(
+            pledge,
+            actor=actor,
+            action="pledge.lapsed",
+            old_status=old_status,
+            reason=reason,
+            fields=["closed_at", "close_reason"],
+        )
+    return pledge
+
+
+def pledge_amount_change(
+    *,
+    pledge: Pledge,
+    amount: Decimal,
+    instalments: list[InstalmentTerms] | None,
+    actor: Actor,
+    reason: str,
+) -> Pledge:
+    """Change what a pledge promises. The earlier amount is kept as a
+    version (as FTS keeps versions); the USD value follows at the pledge's
+    valuation rate; the status follows the money already applied (a paid
+    pledge whose amount grows is partially paid again). A pledge with an
+    instalment plan needs a new plan that adds up. Raises
+    TransitionNotAllowed for cancelled and lapsed pledges."""
+    if not reason.strip():
+        raise InvalidInput({"reason": ["Say why the amount changes."]})
+    with transaction.atomic():
+        pledge = _locked(pledge.pk)
+        if pledge.status in (PledgeStatus.CANCELLED, PledgeStatus.LAPSED):
+            raise TransitionNotAllowed(f"The amount of a {pledge.get_status_display().lower()} pledge cannot change.")
+        terms = PledgeTerms(amount=amount, currency=pledge.currency, instalments=instalments or [])
+        errors = pledge_terms_errors(terms, today=pledge.pledged_on, future_instalments=False)
+        if instalments is None and pledge.instalments.exists():
+            errors["instalments"] = ["This pledge has an instalment plan: give the new plan for the new amount."]
+        if errors:
+            raise InvalidInput(errors)
+        if amount == pledge.amount and instalments is None:
+            return pledge
+
+        now = timezone.now()
+        previous = pledge.versions.order_by("-version").first()
+        PledgeVersion.objects.create(
+            pledge=pledge,
+            version=pledge.version,
+            amount=pledge.amount,
+            currency=pledge.currency,
+            amount_usd=pledge.amount_usd,
+            valid_from=previous.valid_until if previous else pledge.created_at,
+            valid_until=now,
+            replaced_by=actor.user,
+            reason=reason,
+        )
+        old = pledge_snapshot(pledge)
+        pledge.amount = amount
+        pledge.version += 1
+        pledge_usd_value_set(pledge, on=pledge.valuation_date)
+        if instalments is not None:
+            pledge.instalments.all().delete()
+            Instalment.objects.bulk_create(
+                Instalment(pledge=pledge, due_date=i.due_date, amount=i.amount) for i in instalments
+            )
+        pledge.status = status_after_money(pledge, money_arrived=False)
+        pledge.updated_at = now
+        pledge.save()
+        audit_record(
+            actor=actor, action="pledge.amount.changed", obj=pledge, old=old, new=pledge_snapshot(pledge), reason=reason
+        )
+    return pledge
+
+
+def status_after_money(pledge: Pledge, *, money_arrived: bool) -> str:
+    """The status that follows from the money applied to a pledge.
+
+    Paid in full (or over) is `paid`, in part `partially_paid`; with no
+    money left the pledge falls back to the commitment it rests on
+    (confirmed, announced or submitted). A lapsed pledge stays lapsed when
+    money goes out, and reopens when money arrives. Cancelled pledges take
+    no money.
+    """
+    if pledge.status == PledgeStatus.LAPSED and not money_arrived:
+        return PledgeStatus.LAPSED
+    if pledge.amount_paid > 0:
+        return PledgeStatus.PAID if pledge.amount_paid >= pledge.amount else PledgeStatus.PARTIALLY_PAID
+    if pledge.status == PledgeStatus.LAPSED:
+        return PledgeStatus.LAPSED
+    if pledge.confirmed_at is not None:
+        return PledgeStatus.CONFIRMED
+    if pledge.verified_at is not None or pledge.source != PledgeSource.WEB:
+        return PledgeStatus.ANNOUNCED
+    return PledgeStatus.SUBMITTED

@@ -1,10 +1,47 @@
-from django.urls import path
+from django.urls import path, register_converter
 
-from pledges import api
+from pledges import api, staff_api
+
+
+class ReferenceConverter:
+    """An ISO 11649 reference in compact form, any case ("RF18VTF...")."""
+
+    regex = "[Rr][Ff][0-9A-Za-z]{2,23}"
+
+    def to_python(self, value: str) -> str:
+        return value.upper()
+
+    def to_url(self, value: str) -> str:
+        return value
+
+
+register_converter(ReferenceConverter, "ref")
 
 urlpatterns = [
-    path("pledges/", api.PledgeCollection.as_view(), name="pledge-collection"),
+    # Public
+    path("pledges/", staff_api.PledgeCollection.as_view(), name="pledge-collection"),
     path("pledges/status/<str:secret>/", api.PledgeStatusView.as_view(), name="pledge-status"),
     path("public/totals/", api.PublicTotalsView.as_view(), name="public-totals"),
     path("public/pledges/", api.PublicPledgesView.as_view(), name="public-pledges"),
+    # Staff: pledges
+    path("pledges/export/", staff_api.PledgeExportView.as_view(), name="pledge-export"),
+    path("pledges/announced/", staff_api.PledgeAnnouncedView.as_view(), name="pledge-announced"),
+    path("pledges/<ref:reference>/", staff_api.PledgeDetailView.as_view(), name="pledge-detail"),
+    path("pledges/<ref:reference>/verify/", staff_api.PledgeVerifyView.as_view(), name="pledge-verify"),
+    path("pledges/<ref:reference>/confirm/", staff_api.PledgeConfirmView.as_view(), name="pledge-confirm"),
+    path("pledges/<ref:reference>/cancel/", staff_api.PledgeCancelView.as_view(), name="pledge-cancel"),
+    path("pledges/<ref:reference>/lapse/", staff_api.PledgeLapseView.as_view(), name="pledge-lapse"),
+    path("pledges/<ref:reference>/amount/", staff_api.PledgeAmountView.as_view(), name="pledge-amount"),
+    # Staff: payments
+    path("payments/", staff_api.PaymentCollection.as_view(), name="payment-collection"),
+    path("payments/<int:pk>/", staff_api.PaymentDetailView.as_view(), name="payment-detail"),
+    path("payments/<int:pk>/reverse/", staff_api.PaymentReverseView.as_view(), name="payment-reverse"),
+    # Staff: exchange rates, donors, audit
+    path("exchange-rates/", staff_api.ExchangeRateCollection.as_view(), name="exchange-rate-collection"),
+    path("exchange-rates/import/", staff_api.ExchangeRateImportView.as_view(), name="exchange-rate-import"),
+    path("donors/", staff_api.DonorCollection.as_view(), name="donor-collection"),
+    path("donors/<int:pk>/", staff_api.DonorDetailView.as_view(), name="donor-detail"),
+    path("donors/<int:pk>/merge/", staff_api.DonorMergeView.as_view(), name="donor-merge"),
+    path("donors/<int:pk>/erase/", staff_api.DonorEraseView.as_view(), name="donor-erase"),
+    path("audit/", staff_api.AuditCollection.as_view(), name="audit-collection"),
 ]

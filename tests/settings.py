@@ -17,6 +17,7 @@ def _reachable(host: str, port: int) -> bool:
 os.environ.setdefault("DJANGO_SECRET_KEY", "tests-only-not-a-secret")
 os.environ.setdefault("DJANGO_ALLOWED_HOSTS", "testserver,localhost,127.0.0.1")
 os.environ.setdefault("PLEDGE_THROTTLE_RATE", "10000/minute")
+os.environ.setdefault("AUTH_THROTTLE_RATE", "10000/minute")
 os.environ.setdefault("EMAIL_BACKEND", "django.core.mail.backends.locmem.EmailBackend")
 if "DATABASE_URL" not in os.environ and _reachable("127.0.0.1", 5432):
     os.environ["DATABASE_URL"] = "postgres://postgres@127.0.0.1:5432/vtf_pledges"

@@ -1,0 +1,99 @@
+"""Filters for the staff lists (django-filter)."""
+
+import django_filters
+from django.db.models import Q, QuerySet
+
+from pledges.models import AuditEvent, Donor, DonorType, Payment, PaymentMethod, Pledge, PledgeStatus
+
+
+class PledgeFilter(django_filters.FilterSet):
+    campaign = django_filters.CharFilter(field_name="campaign__slug")
+    session = django_filters.CharFilter(field_name="session__slug")
+    status = django_filters.MultipleChoiceFilter(choices=PledgeStatus.choices)
+    donor_type = django_filters.MultipleChoiceFilter(field_name="donor__donor_type", choices=DonorType.choices)
+    country = django_filters.CharFilter(field_name="donor__country", lookup_expr="iexact")
+    currency = django_filters.CharFilter(field_name="currency", lookup_expr="iexact")
+    payment_method = django_filters.ChoiceFilter(choices=PaymentMethod.choices)
+    overdue = django_filters.BooleanFilter(field_name="overdue")
+    usd_rate_missing = django_filters.BooleanFilter(field_name="amount_usd", lookup_expr="isnull")
+    pledged_from = django_filters.DateFilter(field_name="pledged_on", lookup_expr="gte")
+    pledged_until = django_filters.DateFilter(field_name="pledged_on", lookup_expr="lte")
+    confirmed_from = django_filters.DateFilter(field_name="confirmed_on", lookup_expr="gte")
+    confirmed_until = django_filters.DateFilter(field_name="confirmed_on", lookup_expr="lte")
+    created_from = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
+    created_until = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="lte")
+    q = django_filters.CharFilter(method="search", label="Donor name, email or pledge reference")
+    ordering = django_filters.OrderingFilter(
+        fields=(
+            ("pledged_on", "pledged_on"),
+            ("created_at", "created_at"),
+            ("updated_at", "updated_at"),
+            ("amount_usd", "amount_usd"),
+            ("amount_paid", "amount_paid"),
+            ("status", "status"),
+            ("donor__name", "donor"),
+            ("reference", "reference"),
+        )
+    )
+
+    class Meta:
+        model = Pledge
+        fields: list[str] = []
+
+    def search(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
+        value = value.strip()[:200]
+        compact = value.replace(" ", "").upper()
+        return queryset.filter(
+            Q(donor__name__icontains=value) | Q(donor__email__iexact=value) | Q(reference__startswith=compact)
+        )
+
+
+class PaymentFilter(django_filters.FilterSet):
+    pledge = django_filters.CharFilter(field_name="pledge__reference", lookup_expr="iexact")
+    method = django_filters.ChoiceFilter(choices=PaymentMethod.choices)
+    currency = django_filters.CharFilter(lookup_expr="iexact")
+    received_from = django_filters.DateFilter(field_name="received_on", lookup_expr="gte")
+    received_until = django_filters.DateFilter(field_name="received_on", lookup_expr="lte")
+    bank_reference = django_filters.CharFilter(field_name="external_reference", lookup_expr="iexact")
+
+    class Meta:
+        model = Payment
+        fields: list[str] = []
+
+
+class DonorFilter(django_filters.FilterSet):
+    type = django_filters.MultipleChoiceFilter(field_name="donor_type", choices=DonorType.choices)
+    country = django_filters.CharFilter(lookup_expr="iexact")
+    q = django_filters.CharFilter(method="search", label="Name or email")
+    include_merged = django_filters.BooleanFilter(method="merged", label="Include donors merged into others")
+
+    class Meta:
+        model = Donor
+        fields: list[str] = []
+
+    def search(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
+        value = value.strip()[:200]
+        return queryset.filter(Q(name__icontains=value) | Q(email__iexact=value))
+
+    def merged(self, queryset: QuerySet, name: str, value: bool) -> QuerySet:
+        return queryset  # applied in filter_queryset, which also covers its absence
+
+    def filter_queryset(self, queryset: QuerySet) -> QuerySet:
+        if not self.form.cleaned_data.get("include_merged"):
+            queryset = queryset.filter(merged_into__isnull=True)
+        return super().filter_queryset(queryset)
+
+
+class AuditFilter(django_filters.FilterSet):
+    pledge = django_filters.CharFilter(field_name="pledge__reference", lookup_expr="iexact")
+    action = django_filters.CharFilter(lookup_expr="startswith")
+    actor = django_filters.CharFilter(field_name="actor_label", lookup_expr="iexact")
+    actor_kind = django_filters.CharFilter()
+    object_type = django_filters.CharFilter()
+    object_id = django_filters.CharFilter()
+    occurred_from = django_filters.IsoDateTimeFilter(field_name="occurred_at", lookup_expr="gte")
+    occurred_until = django_filters.IsoDateTimeFilter(field_name="occurred_at", lookup_expr="lte")
+
+    class Meta:
+        model = AuditEvent
+        fields: list[str] = []

@@ -1,0 +1,801 @@
+"""The staff API: pledges, payments, exchange rates, donors and the audit
+trail. Every view checks a role (anonymous 401, wrong role 403); views
+parse, call one service, render."""
+
+import csv
+from collections.abc import Iterator
+
+from django.http import StreamingHttpResponse
+from django.shortcuts import get_object_or_404
+from django.utils import timezone
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import (
+    OpenApiExample,
+    OpenApiParameter,
+    extend_schema,
+    extend_schema_field,
+    inline_serializer,
+)
+from rest_framework import generics, serializers
+from rest_framework.pagination import PageNumberPagination
+from rest_framework.parsers import FormParser, MultiPartParser
+from rest_framework.permissions import AllowAny
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from backend.problems import DecimalJSONParser
+from pledges import api
+from pledges.api import PROBLEM, CountryField, CurrencyField, MoneyField, StrictSerializer
+from pledges.audit import Actor
+from pledges.donors import donor_erase, donor_merge
+from pledges.exchange_rates import exchange_rate_set, exchange_rates_import
+from pledges.filters import AuditFilter, DonorFilter, PaymentFilter, PledgeFilter
+from pledges.models import (
+    AuditEvent,
+    Donor,
+    DonorType,
+    Earmark,
+    ExchangeRate,
+    Payment,
+    PaymentMethod,
+    Pledge,
+)
+from pledges.money import format_amount
+from pledges.payments.services import PaymentDetails, payment_record, payment_reverse
+from pledges.roles import IsFundAdmin, IsReconciler, IsViewer
+from pledges.selectors import campaign_get, pledge_for_staff, pledges_for_staff, session_get
+from pledges.services import (
+    DonorDetails,
+    InstalmentTerms,
+    PledgeTerms,
+    pledge_amount_change,
+    pledge_cancel,
+    pledge_confirm,
+    pledge_lapse,
+    pledge_record_announced,
+    pledge_verify,
+)
+
+STAFF_ERRORS = {400: PROBLEM, 401: PROBLEM, 403: PROBLEM, 404: PROBLEM, 409: PROBLEM}
+
+
+class StaffPagination(PageNumberPagination):
+    page_size = 50
+    page_size_query_param = "page_size"
+    max_page_size = 500
+
+
+# --- Serializers ------------------------------------------------------------
+
+
+@extend_schema_field(OpenApiTypes.STR)
+class AmountField(serializers.Field):
+    """An amount shown with its currency's minor units ("250000.00",
+    "5000000" for JPY), the currency read from the same object."""
+
+    def __init__(self, *, currency_source: str = "currency", **kwargs):
+        kwargs["read_only"] = True
+        super().__init__(**kwargs)
+        self.currency_source = currency_source
+
+    def get_attribute(self, instance):
+        return super().get_attribute(instance), getattr(instance, self.currency_source)
+
+    def to_representation(self, value):
+        amount, currency = value
+        return None if amount is None else format_amount(amount, currency)
+
+
+class DonorSummarySerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    type = serializers.CharField(source="donor_type")
+    country = serializers.CharField()
+
+
+class DonorSerializer(DonorSummarySerializer):
+    email = serializers.EmailField()
+    contact_name = serializers.CharField()
+    phone = serializers.CharField()
+    language = serializers.CharField()
+    merged_into = serializers.IntegerField(source="merged_into_id", allow_null=True)
+    erased_at = serializers.DateTimeField(allow_null=True)
+    created_at = serializers.DateTimeField()
+
+
+class PledgeListSerializer(serializers.Serializer):
+    reference = serializers.CharField()
+    status = serializers.CharField()
+    source = serializers.CharField()
+    donor = DonorSummarySerializer()
+    campaign = serializers.CharField(source="campaign.slug")
+    session = serializers.CharField(source="session.slug", allow_null=True)
+    amount = AmountField()
+    currency = serializers.CharField()
+    amount_usd = serializers.DecimalField(max_digits=19, decimal_places=2, allow_null=True)
+    usd_rate = serializers.DecimalField(max_digits=20, decimal_places=8, allow_null=True, normalize_output=True)
+    usd_rate_date = serializers.DateField(allow_null=True)
+    usd_rate_missing = serializers.BooleanField()
+    amount_paid = AmountField()
+    amount_outstanding = AmountField()
+    amount_overpaid = AmountField()
+    amount_received_usd = serializers.DecimalField(max_digits=19, decimal_places=2)
+    fees_usd = serializers.DecimalField(max_digits=19, decimal_places=2)
+    overdue = serializers.BooleanField()
+    payment_method = serializers.CharField()
+    earmark = serializers.CharField()
+    pledged_on = serializers.DateField()
+    confirmed_on = serializers.DateField(allow_null=True)
+    version = serializers.IntegerField()
+    created_at = serializers.DateTimeField()
+    updated_at = serializers.DateTimeField()
+
+
+class PaymentSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    pledge = serializers.CharField(source="pledge.reference")
+    method = serializers.CharField()
+    status = serializers.CharField()
+    amount = AmountField()
+    currency = serializers.CharField()
+    amount_applied = AmountField(
+        currency_source="pledge_currency", help_text="What it settles, in the pledge's currency"
+    )
+    pledge_currency = serializers.CharField(source="pledge.currency")
+    amount_usd = serializers.DecimalField(max_digits=19, decimal_places=2, allow_null=True)
+    fee = AmountField()
+    fee_usd = serializers.DecimalField(max_digits=19, decimal_places=2, allow_null=True)
+    received_on = serializers.DateField()
+    bank_account = serializers.CharField()
+    bank_reference = serializers.CharField(source="external_reference")
+    reverses = serializers.IntegerField(source="reverses_id", allow_null=True)
+    note = serializers.CharField()
+    recorded_by = serializers.CharField(source="recorded_by.username", allow_null=True)
+    created_at = serializers.DateTimeField()
+
+
+class AuditEventSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    occurred_at = serializers.DateTimeField()
+    actor_kind = serializers.CharField()
+    actor = serializers.CharField(source="actor_label")
+    action = serializers.CharField()
+    object_type = serializers.CharField()
+    object_id = serializers.CharField()
+    pledge = serializers.CharField(source="pledge.reference", allow_null=True)
+    old_values = serializers.JSONField()
+    new_values = serializers.JSONField()
+    reason = serializers.CharField()
+
+
+class PledgeVersionSerializer(serializers.Serializer):
+    version = serializers.IntegerField()
+    amount = AmountField()
+    currency = serializers.CharField()
+    amount_usd = serializers.DecimalField(max_digits=19, decimal_places=2, allow_null=True)
+    valid_from = serializers.DateTimeField()
+    valid_until = serializers.DateTimeField()
+    reason = serializers.CharField()
+
+
+class PledgeDetailSerializer(PledgeListSerializer):
+    donor = DonorSerializer()
+    earmark = serializers.CharField()
+    public_name = serializers.BooleanField()
+    public_amount = serializers.BooleanField()
+    statement = serializers.CharField()
+    close_reason = serializers.CharField()
+    instalments = serializers.SerializerMethodField()
+    payments = PaymentSerializer(many=True)
+    versions = PledgeVersionSerializer(many=True)
+    audit = serializers.SerializerMethodField()
+
+    @extend_schema_field(api.InstalmentStatusSerializer(many=True))
+    def get_instalments(self, pledge: Pledge) -> list[dict]:
+        return api.instalment_lines(pledge)
+
+    @extend_schema_field(AuditEventSerializer(many=True))
+    def get_audit(self, pledge: Pledge) -> list[dict]:
+        events = pledge.audit_events.order_by("-occurred_at", "-id")[:200]
+        return AuditEventSerializer(events, many=True).data
+
+
+@extend_schema_field(OpenApiTypes.INT)
+class DonorRefField(serializers.PrimaryKeyRelatedField):
+    """An existing donor by id (merged donors are not offered)."""
+
+    def get_queryset(self):
+        return Donor.objects.filter(merged_into__isnull=True)
+
+
+class AnnouncedDonorSerializer(StrictSerializer):
+    id = DonorRefField(required=False, help_text="An existing donor; or give the details of a new one")
+    name = serializers.CharField(max_length=200, required=False)
+    type = serializers.ChoiceField(choices=DonorType.choices, required=False)
+    country = CountryField(required=False, default="")
+    email = serializers.EmailField(max_length=254, required=False, default="")
+
+    def validate(self, attrs: dict) -> dict:
+        if "id" in attrs:
+            return attrs
+        missing = [name for name in ("name", "type") if not attrs.get(name)]
+        if missing:
+            raise serializers.ValidationError(
+                {name: ["Required for a new donor (or give its id)."] for name in missing}
+            )
+        return attrs
+
+
+class AnnouncedPledgeSerializer(StrictSerializer):
+    donor = AnnouncedDonorSerializer()
+    amount = MoneyField()
+    currency = CurrencyField()
+    campaign = serializers.SlugField(max_length=64, required=False)
+    session = serializers.SlugField(max_length=64, required=False, allow_null=True)
+    announced_on = serializers.DateField(required=False, help_text="Defaults to the session's date")
+    payment_method = serializers.ChoiceField(choices=PaymentMethod.choices, required=False, default="")
+    earmark = serializers.ChoiceField(choices=Earmark.choices, default=Earmark.UNRESTRICTED)
+    instalments = serializers.ListField(child=api.InstalmentInputSerializer(), required=False, default=list)
+    public_name = serializers.BooleanField(default=True)
+    public_amount = serializers.BooleanField(default=True)
+    statement = serializers.CharField(max_length=1000, required=False, allow_blank=True, default="")
+
+
+class ReasonSerializer(StrictSerializer):
+    reason = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
+
+
+class RequiredReasonSerializer(StrictSerializer):
+    reason = serializers.CharField(max_length=2000)
+
+
+class ConfirmSerializer(ReasonSerializer):
+    confirmed_on = serializers.DateField(
+        required=False, help_text="The date of the written commitment; today if omitted"
+    )
+
+
+class AmountChangeSerializer(StrictSerializer):
+    amount = MoneyField()
+    instalments = serializers.ListField(
+        child=api.InstalmentInputSerializer(), required=False, help_text="The new plan, required if it has one"
+    )
+    reason = serializers.CharField(max_length=2000)
+
+
+class PaymentCreateSerializer(StrictSerializer):
+    pledge = serializers.CharField(max_length=40, help_text="The pledge's RF reference")
+    amount = MoneyField(help_text="What the donor paid, before charges deducted on the way")
+    currency = CurrencyField()
+    received_on = serializers.DateField()
+    method = serializers.ChoiceField(choices=[PaymentMethod.BANK_TRANSFER, PaymentMethod.OTHER])
+    bank_reference = serializers.CharField(max_length=255, required=False, allow_blank=True, default="")
+    bank_account = serializers.CharField(max_length=64, required=False, allow_blank=True, default="")
+    fee = MoneyField(required=False, default=None, help_text="Charges deducted, in the payment's currency")
+    amount_applied = MoneyField(
+        required=False, default=None, help_text="What it settles, in the pledge's currency (converted when omitted)"
+    )
+    note = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
+
+
+class ExchangeRateSerializer(StrictSerializer):
+    id = serializers.IntegerField(read_only=True)
+    currency = CurrencyField()
+    rate = MoneyField(help_text="Currency units per one USD")
+    valid_from = serializers.DateField()
+    source = serializers.CharField(read_only=True)
+    created_at = serializers.DateTimeField(read_only=True)
+
+
+class DonorMergeSerializer(StrictSerializer):
+    duplicates = serializers.ListField(child=serializers.IntegerField(), min_length=1, max_length=100)
+    reason = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
+
+
+# --- Pledges ------------------------------------------------------------------
+
+
+def _instalments(items: list[dict] | None) -> list[InstalmentTerms] | None:
+    if items is None:
+        return None
+    return [InstalmentTerms(due_date=i["due_date"], amount=i["amount"]) for i in items]
+
+
+class PledgeCollection(api.PledgeCreateView, generics.ListAPIView):
+    """POST is the public intake (see `pledges.api`); GET is the staff list."""
+
+    serializer_class = PledgeListSerializer
+    filterset_class = PledgeFilter
+    pagination_class = StaffPagination
+
+    def get_queryset(self):
+        return pledges_for_staff().order_by("-created_at")
+
+    def get_permissions(self):
+        return [AllowAny()] if self.request.method == "POST" else [IsViewer()]
+
+    def get_throttles(self):
+        return super().get_throttles() if self.request.method == "POST" else []
+
+    @extend_schema(
+        operation_id="pledge_list",
+        summary="List pledges (viewer)",
+        responses={200: PledgeListSerializer(many=True), **STAFF_ERRORS},
+        tags=["staff: pledges"],
+    )
+    def get(self, request: Request, *args, **kwargs) -> Response:
+        return super().get(request, *args, **kwargs)
+
+
+EXPORT_COLUMNS = [
+    ("reference", "reference"),
+    ("status", "status"),
+    ("donor", "donor__name"),
+    ("donor_type", "donor__donor_type"),
+    ("country", "donor__country"),
+    ("campaign", "campaign__slug"),
+    ("session", "session__slug"),
+    ("pledged_on", "pledged_on"),
+    ("confirmed_on", "confirmed_on"),
+    ("amount", "amount"),
+    ("currency", "currency"),
+    ("amount_paid", "amount_paid"),
+    ("amount_usd", "amount_usd"),
+    ("usd_rate", "usd_rate"),
+    ("usd_rate_date", "usd_rate_date"),
+    ("amount_received_usd", "amount_received_usd"),
+    ("fees_usd", "fees_usd"),
+    ("overdue", "overdue"),
+    ("payment_method", "payment_method"),
+    ("earmark", "earmark"),
+]
+
+
+class _Echo:
+    def write(self, value: str) -> str:
+        return value
+
+
+class PledgeExportView(generics.GenericAPIView):
+    """The filtered pledge list as CSV, streamed row by row from a
+    server-side cursor, so 100,000 pledges never sit in memory."""
+
+    permission_classes = [IsViewer]
+    filterset_class = PledgeFilter
+
+    def get_queryset(self):
+        return pledges_for_staff().order_by("pk")
+
+    @extend_schema(
+        operation_id="pledge_export",
+        summary="Export the filtered pledges as CSV (viewer)",
+        parameters=[OpenApiParameter("status", OpenApiTypes.STR, many=True)],
+        responses={(200, "text/csv"): OpenApiTypes.STR, **STAFF_ERRORS},
+        tags=["staff: pledges"],
+    )
+    def get(self, request: Request) -> StreamingHttpResponse:
+        rows = self.filter_queryset(self.get_queryset()).values_list(*[source for _, source in EXPORT_COLUMNS])
+        writer = csv.writer(_Echo())
+
+        def lines() -> Iterator[str]:
+            yield "\ufeff" + writer.writerow([name for name, _ in EXPORT_COLUMNS])
+            for row in rows.iterator(chunk_size=2000):
+                yield writer.writerow(["" if value is None else value for value in row])
+
+        filename = f"pledges-{timezone.localdate():%Y-%m-%d}.csv"
+        response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
+        response["Content-Disposition"] = f'attachment; filename="{filename}"'
+        return response
+
+
+class PledgeDetailView(APIView):
+    permission_classes = [IsViewer]
+
+    @extend_schema(
+        operation_id="pledge_detail",
+        summary="A pledge with its payments, instalments, versions and audit history (viewer)",
+        responses={200: PledgeDetailSerializer, **STAFF_ERRORS},
+        tags=["staff: pledges"],
+    )
+    def get(self, request: Request, reference: str) -> Response:
+        return Response(PledgeDetailSerializer(pledge_for_staff(reference)).data)
+
+
+def _detail(reference: str, status: int = 200) -> Response:
+    return Response(PledgeDetailSerializer(pledge_for_staff(reference)).data, status=status)
+
+
+class PledgeAnnouncedView(APIView):
+    permission_classes = [IsReconciler]
+
+    @extend_schema(
+        operation_id="pledge_record_announced",
+        summary="Record a pledge announced from the floor (reconciler)",
+        request=AnnouncedPledgeSerializer,
+        responses={201: PledgeDetailSerializer, **STAFF_ERRORS},
+        examples=[
+            OpenApiExample(
+                "Announced at Panel I",
+                request_only=True,
+                value={
+                    "donor": {"name": "Republic of Belarus", "type": "member_state", "country": "BY"},
+                    "amount": "50000.00",
+                    "currency": "USD",
+                    "session": "panel-1",
+                },
+            )
+        ],
+        tags=["staff: pledges"],
+    )
+    def post(self, request: Request) -> Response:
+        serializer = AnnouncedPledgeSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        campaign = campaign_get(data.get("campaign"))
+        session = session_get(campaign, data["session"]) if data.get("session") else None
+        donor_data = data["donor"]
+        donor = donor_data.get("id") or DonorDetails(
+            name=donor_data["name"],
+            donor_type=donor_data["type"],
+            country=donor_data["country"],
+            email=donor_data["email"],
+        )
+        pledge = pledge_record_announced(
+            donor=donor,
+            terms=PledgeTerms(
+                amount=data["amount"], currency=data["currency"], instalments=_instalments(data["instalments"])
+            ),
+            campaign=campaign,
+            session=session,
+            announced_on=data.get("announced_on"),
+            payment_method=data["payment_method"],
+            earmark=data["earmark"],
+            public_name=data["public_name"],
+            public_amount=data["public_amount"],
+            statement=data["statement"],
+            actor=Actor.staff(request.user),
+        )
+        return _detail(pledge.reference, status=201)
+
+
+def _pledge_action(summary: str, role: str, request_serializer, operation_id: str):
+    return extend_schema(
+        operation_id=operation_id,
+        summary=f"{summary} ({role})",
+        request=request_serializer,
+        responses={200: PledgeDetailSerializer, **STAFF_ERRORS},
+        tags=["staff: pledges"],
+    )
+
+
+def _pledge(reference: str) -> Pledge:
+    return get_object_or_404(Pledge, reference=reference.upper())
+
+
+class PledgeVerifyView(APIView):
+    permission_classes = [IsReconciler]
+
+    @_pledge_action(
+        "Verify a web submission: submitted becomes announced", "reconciler", ReasonSerializer, "pledge_verify"
+    )
+    def post(self, request: Request, reference: str) -> Response:
+        serializer = ReasonSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        pledge_verify(pledge=_pledge(reference), actor=Actor.staff(request.user), **serializer.validated_data)
+        return _detail(reference)
+
+
+class PledgeConfirmView(APIView):
+    permission_classes = [IsReconciler]
+
+    @_pledge_action(
+        "Confirm: a firm written commitment, its USD value fixed", "reconciler", ConfirmSerializer, "pledge_confirm"
+    )
+    def post(self, request: Request, reference: str) -> Response:
+        serializer = ConfirmSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        pledge_confirm(pledge=_pledge(reference), actor=Actor.staff(request.user), **serializer.validated_data)
+        return _detail(reference)
+
+
+class PledgeCancelView(APIView):
+    permission_classes = [IsFundAdmin]
+
+    @_pledge_action("Cancel a pledge with no money applied", "fund_admin", RequiredReasonSerializer, "pledge_cancel")
+    def post(self, request: Request, reference: str) -> Response:
+        serializer = RequiredReasonSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        pledge_cancel(pledge=_pledge(reference), actor=Actor.staff(request.user), **serializer.validated_data)
+        return _detail(reference)
+
+
+class PledgeLapseView(APIView):
+    permission_classes = [IsFundAdmin]
+
+    @_pledge_action("Lapse the remainder of a pledge", "fund_admin", RequiredReasonSerializer, "pledge_lapse")
+    def post(self, request: Request, reference: str) -> Response:
+        serializer = RequiredReasonSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        pledge_lapse(pledge=_pledge(reference), actor=Actor.staff(request.user), **serializer.validated_data)
+        return _detail(reference)
+
+
+class PledgeAmountView(APIView):
+    permission_classes = [IsFundAdmin]
+
+    @_pledge_action(
+        "Change the amount; the earlier version is kept", "fund_admin", AmountChangeSerializer, "pledge_amount_change"
+    )
+    def post(self, request: Request, reference: str) -> Response:
+        serializer = AmountChangeSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        pledge_amount_change(
+            pledge=_pledge(reference),
+            amount=data["amount"],
+            instalments=_instalments(data.get("instalments")),
+            reason=data["reason"],
+            actor=Actor.staff(request.user),
+        )
+        return _detail(reference)
+
+
+# --- Payments ------------------------------------------------------------------
+
+
+class PaymentCollection(generics.ListAPIView):
+    serializer_class = PaymentSerializer
+    filterset_class = PaymentFilter
+    pagination_class = StaffPagination
+
+    def get_queryset(self):
+        return Payment.objects.select_related("pledge", "recorded_by").order_by("-created_at", "-id")
+
+    def get_permissions(self):
+        return [IsReconciler()] if self.request.method == "POST" else [IsViewer()]
+
+    @extend_schema(operation_id="payment_list", summary="List payments (viewer)", tags=["staff: payments"])
+    def get(self, request: Request, *args, **kwargs) -> Response:
+        return super().get(request, *args, **kwargs)
+
+    @extend_schema(
+        operation_id="payment_record",
+        summary="Record a payment received (reconciler)",
+        request=PaymentCreateSerializer,
+        responses={201: PaymentSerializer, **STAFF_ERRORS},
+        examples=[
+            OpenApiExample(
+                "A transfer in euros against a dollar pledge",
+                request_only=True,
+                value={
+                    "pledge": "RF18VTF12K8M3Q7X",
+                    "amount": "40000.00",
+                    "currency": "EUR",
+                    "received_on": "2012-06-15",
+                    "method": "bank_transfer",
+                    "bank_reference": "CHASUS33-20120615-000123",
+                    "fee": "25.00",
+                    "note": "First instalment",
+                },
+            )
+        ],
+        tags=["staff: payments"],
+    )
+    def post(self, request: Request) -> Response:
+        serializer = PaymentCreateSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        pledge = Pledge.objects.filter(reference=data["pledge"].replace(" ", "").upper()).first()
+        if pledge is None:
+            raise serializers.ValidationError({"pledge": ["No pledge has this reference."]})
+        payment = payment_record(
+            pledge=pledge,
+            details=PaymentDetails(
+                amount=data["amount"],
+                currency=data["currency"],
+                received_on=data["received_on"],
+                method=data["method"],
+                bank_reference=data["bank_reference"],
+                bank_account=data["bank_account"],
+                fee=data["fee"] if data["fee"] is not None else PaymentDetails.fee,
+                amount_applied=data["amount_applied"],
+                note=data["note"],
+            ),
+            actor=Actor.staff(request.user),
+        )
+        return Response(PaymentSerializer(payment).data, status=201)
+
+
+class PaymentDetailView(generics.RetrieveAPIView):
+    permission_classes = [IsViewer]
+    serializer_class = PaymentSerializer
+    queryset = Payment.objects.select_related("pledge", "recorded_by")
+
+    @extend_schema(operation_id="payment_detail", summary="A payment (viewer)", tags=["staff: payments"])
+    def get(self, request: Request, *args, **kwargs) -> Response:
+        return super().get(request, *args, **kwargs)
+
+
+class PaymentReverseView(APIView):
+    permission_classes = [IsReconciler]
+
+    @extend_schema(
+        operation_id="payment_reverse",
+        summary="Reverse a wrong entry with a reversing entry (reconciler)",
+        request=RequiredReasonSerializer,
+        responses={201: PaymentSerializer, **STAFF_ERRORS},
+        tags=["staff: payments"],
+    )
+    def post(self, request: Request, pk: int) -> Response:
+        serializer = RequiredReasonSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        payment = get_object_or_404(Payment, pk=pk)
+        reversal = payment_reverse(payment=payment, actor=Actor.staff(request.user), **serializer.validated_data)
+        return Response(PaymentSerializer(reversal).data, status=201)
+
+
+# --- Exchange rates ---------------------------------------------------------------
+
+
+class ExchangeRateCollection(generics.ListAPIView):
+    serializer_class = ExchangeRateSerializer
+    pagination_class = StaffPagination
+    filterset_fields = {"currency": ["exact"], "valid_from": ["gte", "lte"]}
+
+    def get_queryset(self):
+        return ExchangeRate.objects.order_by("currency", "-valid_from")
+
+    def get_permissions(self):
+        return [IsFundAdmin()] if self.request.method == "POST" else [IsViewer()]
+
+    @extend_schema(
+        operation_id="exchange_rate_list",
+        summary="UN operational rates of exchange (viewer)",
+        tags=["staff: exchange rates"],
+    )
+    def get(self, request: Request, *args, **kwargs) -> Response:
+        return super().get(request, *args, **kwargs)
+
+    @extend_schema(
+        operation_id="exchange_rate_set",
+        summary="Add or correct a rate; USD values waiting for it are computed (fund_admin)",
+        request=ExchangeRateSerializer,
+        responses={201: ExchangeRateSerializer, 200: ExchangeRateSerializer, **STAFF_ERRORS},
+        examples=[
+            OpenApiExample(
+                "Euro, April 2012",
+                request_only=True,
+                value={"currency": "EUR", "rate": "0.757", "valid_from": "2012-04-01"},
+            )
+        ],
+        tags=["staff: exchange rates"],
+    )
+    def post(self, request: Request) -> Response:
+        serializer = ExchangeRateSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        outcome = exchange_rate_set(**serializer.validated_data, actor=Actor.staff(request.user))
+        return Response(ExchangeRateSerializer(outcome.rate).data, status=201 if outcome.outcome == "added" else 200)
+
+
+class ExchangeRateImportView(APIView):
+    permission_classes = [IsFundAdmin]
+    parser_classes = [MultiPartParser, FormParser, DecimalJSONParser]
+
+    @extend_schema(
+        operation_id="exchange_rate_import",
+        summary="Import rates from CSV (currency,rate,valid_from) with a report (fund_admin)",
+        request={"multipart/form-data": inline_serializer("RateImport", {"file": serializers.FileField()})},
+        responses={
+            200: inline_serializer(
+                "RateImportReport",
+                {
+                    name: serializers.ListField(child=serializers.DictField())
+                    for name in ("added", "changed", "unchanged", "refused")
+                },
+            ),
+            **STAFF_ERRORS,
+        },
+        tags=["staff: exchange rates"],
+    )
+    def post(self, request: Request) -> Response:
+        upload = request.FILES.get("file")
+        if upload is None:
+            raise serializers.ValidationError({"file": ["Attach the CSV file as the multipart field `file`."]})
+        if upload.size > 2 * 1024 * 1024:
+            raise serializers.ValidationError({"file": ["At most 2 MB."]})
+        report = exchange_rates_import(content=upload.read(), actor=Actor.staff(request.user))
+        return Response(report.__dict__)
+
+
+# --- Donors ----------------------------------------------------------------------------
+
+
+class DonorCollection(generics.ListAPIView):
+    permission_classes = [IsViewer]
+    serializer_class = DonorSerializer
+    filterset_class = DonorFilter
+    pagination_class = StaffPagination
+
+    def get_queryset(self):
+        return Donor.objects.order_by("name", "pk")
+
+    @extend_schema(operation_id="donor_list", summary="Donors (viewer)", tags=["staff: donors"])
+    def get(self, request: Request, *args, **kwargs) -> Response:
+        return super().get(request, *args, **kwargs)
+
+
+class DonorDetailView(generics.RetrieveAPIView):
+    permission_classes = [IsViewer]
+    serializer_class = DonorSerializer
+    queryset = Donor.objects.all()
+
+    @extend_schema(operation_id="donor_detail", summary="A donor (viewer)", tags=["staff: donors"])
+    def get(self, request: Request, *args, **kwargs) -> Response:
+        return super().get(request, *args, **kwargs)
+
+
+class DonorMergeView(APIView):
+    permission_classes = [IsFundAdmin]
+
+    @extend_schema(
+        operation_id="donor_merge",
+        summary="Merge duplicate donors into this one; their pledges move here (fund_admin)",
+        request=DonorMergeSerializer,
+        responses={200: DonorSerializer, **STAFF_ERRORS},
+        tags=["staff: donors"],
+    )
+    def post(self, request: Request, pk: int) -> Response:
+        serializer = DonorMergeSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        keep = get_object_or_404(Donor, pk=pk)
+        ids = serializer.validated_data["duplicates"]
+        duplicates = list(Donor.objects.filter(pk__in=ids))
+        missing = sorted(set(ids) - {d.pk for d in duplicates})
+        if missing:
+            raise serializers.ValidationError({"duplicates": [f"No donor has the id {i}." for i in missing]})
+        donor = donor_merge(
+            keep=keep,
+            duplicates=duplicates,
+            reason=serializer.validated_data["reason"],
+            actor=Actor.staff(request.user),
+        )
+        return Response(DonorSerializer(donor).data)
+
+
+class DonorEraseView(APIView):
+    permission_classes = [IsFundAdmin]
+
+    @extend_schema(
+        operation_id="donor_erase",
+        summary="Erase a person's contact details, keeping the financial record (fund_admin)",
+        request=RequiredReasonSerializer,
+        responses={200: DonorSerializer, **STAFF_ERRORS},
+        tags=["staff: donors"],
+    )
+    def post(self, request: Request, pk: int) -> Response:
+        serializer = RequiredReasonSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        donor = donor_erase(
+            donor=get_object_or_404(Donor, pk=pk), actor=Actor.staff(request.user), **serializer.validated_data
+        )
+        return Response(DonorSerializer(donor).data)
+
+
+# --- Audit trail --------------------------------------------------------------------------
+
+
+class AuditCollection(generics.ListAPIView):
+    """The audit trail, read-only: the API offers no way to change it."""
+
+    permission_classes = [IsViewer]
+    serializer_class = AuditEventSerializer
+    filterset_class = AuditFilter
+    pagination_class = StaffPagination
+
+    def get_queryset(self):
+        return AuditEvent.objects.select_related("pledge").order_by("-occurred_at", "-id")
+
+    @extend_schema(operation_id="audit_list", summary="The audit trail, with filters (viewer)", tags=["staff: audit"])
+    def get(self, request: Request, *args, **kwargs) -> Response:
+        return super().get(request, *args, **kwargs)
