@@ -293,7 +293,7 @@ def _locked(pledge_id: int) -> Pledge:
     """The pledge, locked for the rest of the transaction: two staff acting
     on one pledge at once are served one after the other, and the second
     sees the first's result."""
-    return Pledge.objects.select_for_update().select_related("campaign", "session").get(pk=pledge_id)
+    return Pledge.objects.select_for_update().get(pk=pledge_id)
 
 
 def _refuse_transition(pledge: Pledge, target: str, why: str = "") -> None:

@@ -1,0 +1,348 @@
+"""The Django admin for daily work. What staff may see and do follows their
+role, as in the API; every change goes through the same services (there is
+no second path that skips the rules), so rows are read-only here and the
+work is done by actions."""
+
+from django import forms
+from django.contrib import admin, messages
+from django.db.models import QuerySet
+from django.http import HttpRequest
+
+from pledges.audit import Actor, audit_record
+from pledges.donors import donor_erase, donor_merge
+from pledges.errors import DomainError
+from pledges.exchange_rates import exchange_rate_errors, exchange_rate_set
+from pledges.models import (
+    AuditEvent,
+    Campaign,
+    Donor,
+    Event,
+    EventSession,
+    ExchangeRate,
+    Instalment,
+    Payment,
+    Pledge,
+    PledgeVersion,
+)
+from pledges.payments.services import payment_reverse
+from pledges.roles import FUND_ADMIN, RECONCILER, VIEWER, has_role
+from pledges.services import pledge_cancel, pledge_confirm, pledge_lapse, pledge_verify
+
+admin.site.site_header = "UN Trust Fund for Victims of Trafficking: pledges"
+admin.site.site_title = "Trust Fund pledges"
+
+
+class ReasonActionForm(admin.helpers.ActionForm):
+    reason = forms.CharField(
+        required=False, max_length=2000, label="Reason", help_text="Needed to cancel, lapse, reverse or erase"
+    )
+
+
+class RoleAdmin(admin.ModelAdmin):
+    """Read-only for every role; actions are offered by role."""
+
+    action_form = ReasonActionForm
+
+    def has_module_permission(self, request: HttpRequest) -> bool:
+        return has_role(request.user, VIEWER)
+
+    def has_view_permission(self, request: HttpRequest, obj=None) -> bool:
+        return has_role(request.user, VIEWER)
+
+    def has_add_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+    def has_reconcile_permission(self, request: HttpRequest) -> bool:
+        return has_role(request.user, RECONCILER)
+
+    def has_administer_permission(self, request: HttpRequest) -> bool:
+        return has_role(request.user, FUND_ADMIN)
+
+    def run_service(self, request: HttpRequest, queryset: QuerySet, service, done: str, **kwargs) -> None:
+        """Call a service for each selected row and report how it went; a
+        refusal on one row does not stop the others."""
+        succeeded = 0
+        for obj in queryset:
+            try:
+                service(obj, actor=Actor.staff(request.user), **kwargs)
+                succeeded += 1
+            except DomainError as error:
+                self.message_user(request, f"{obj}: {error.detail} {error.errors or ''}", messages.ERROR)
+        if succeeded:
+            self.message_user(request, f"{done}: {succeeded}.", messages.SUCCESS)
+
+
+def _reason(request: HttpRequest) -> str:
+    return request.POST.get("reason", "")
+
+
+class ReadOnlyInline(admin.TabularInline):
+    extra = 0
+    can_delete = False
+
+    def has_view_permission(self, request, obj=None) -> bool:
+        return has_role(request.user, VIEWER)
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+
+class InstalmentInline(ReadOnlyInline):
+    model = Instalment
+    readonly_fields = ["due_date", "amount"]
+
+
+class PaymentInline(ReadOnlyInline):
+    model = Payment
+    fk_name = "pledge"
+    fields = [
+        "received_on",
+        "method",
+        "amount",
+        "currency",
+        "amount_applied",
+        "amount_usd",
+        "fee",
+        "external_reference",
+        "status",
+        "reverses",
+    ]
+    readonly_fields = fields
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+
+class PledgeVersionInline(admin.TabularInline):
+    model = PledgeVersion
+    extra = 0
+    can_delete = False
+    readonly_fields = [
+        "version",
+        "amount",
+        "currency",
+        "amount_usd",
+        "valid_from",
+        "valid_until",
+        "replaced_by",
+        "reason",
+    ]
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(Pledge)
+class PledgeAdmin(RoleAdmin):
+    list_display = [
+        "reference",
+        "donor",
+        "status",
+        "amount",
+        "currency",
+        "amount_usd",
+        "amount_paid",
+        "pledged_on",
+        "session",
+    ]
+    list_filter = [
+        "status",
+        "campaign",
+        "session",
+        "donor__donor_type",
+        "currency",
+        "payment_method",
+        "source",
+        "earmark",
+    ]
+    search_fields = ["reference", "donor__name", "donor__email"]
+    list_select_related = ["donor", "session"]
+    date_hierarchy = "pledged_on"
+    inlines = [InstalmentInline, PaymentInline, PledgeVersionInline]
+    actions = ["verify", "confirm", "cancel", "lapse"]
+
+    @admin.action(description="Verify the selected web submissions", permissions=["reconcile"])
+    def verify(self, request, queryset):
+        self.run_service(
+            request, queryset, lambda p, **kw: pledge_verify(pledge=p, **kw, reason=_reason(request)), "Verified"
+        )
+
+    @admin.action(
+        description="Confirm the selected pledges (USD value fixed at today's rate)", permissions=["reconcile"]
+    )
+    def confirm(self, request, queryset):
+        self.run_service(
+            request, queryset, lambda p, **kw: pledge_confirm(pledge=p, **kw, reason=_reason(request)), "Confirmed"
+        )
+
+    @admin.action(description="Cancel the selected pledges (give a reason)", permissions=["administer"])
+    def cancel(self, request, queryset):
+        self.run_service(
+            request, queryset, lambda p, **kw: pledge_cancel(pledge=p, **kw, reason=_reason(request)), "Cancelled"
+        )
+
+    @admin.action(description="Lapse the remainder of the selected pledges (give a reason)", permissions=["administer"])
+    def lapse(self, request, queryset):
+        self.run_service(
+            request, queryset, lambda p, **kw: pledge_lapse(pledge=p, **kw, reason=_reason(request)), "Lapsed"
+        )
+
+
+@admin.register(Payment)
+class PaymentAdmin(RoleAdmin):
+    list_display = [
+        "id",
+        "pledge",
+        "received_on",
+        "method",
+        "amount",
+        "currency",
+        "amount_applied",
+        "amount_usd",
+        "fee",
+        "external_reference",
+        "status",
+    ]
+    list_filter = ["method", "status", "currency", "received_on"]
+    search_fields = ["pledge__reference", "external_reference", "pledge__donor__name"]
+    list_select_related = ["pledge"]
+    actions = ["reverse"]
+
+    @admin.action(description="Reverse the selected payments (give a reason)", permissions=["reconcile"])
+    def reverse(self, request, queryset):
+        self.run_service(
+            request, queryset, lambda p, **kw: payment_reverse(payment=p, **kw, reason=_reason(request)), "Reversed"
+        )
+
+
+@admin.register(Donor)
+class DonorAdmin(RoleAdmin):
+    list_display = ["name", "donor_type", "country", "email", "merged_into", "erased_at", "created_at"]
+    list_filter = [
+        "donor_type",
+        "country",
+        ("merged_into", admin.EmptyFieldListFilter),
+        ("erased_at", admin.EmptyFieldListFilter),
+    ]
+    search_fields = ["name", "email", "contact_name"]
+    actions = ["merge", "erase"]
+
+    @admin.action(description="Merge the selected donors into the oldest of them", permissions=["administer"])
+    def merge(self, request, queryset):
+        donors = list(queryset.order_by("pk"))
+        if len(donors) < 2:
+            self.message_user(request, "Select at least two donors to merge.", messages.WARNING)
+            return
+        self.run_service(
+            request,
+            queryset.filter(pk=donors[0].pk),
+            lambda keep, **kw: donor_merge(keep=keep, duplicates=donors[1:], reason=_reason(request), **kw),
+            f"Merged {len(donors) - 1} donors into {donors[0]}",
+        )
+
+    @admin.action(
+        description="Erase the contact details of the selected donors (give a reason)", permissions=["administer"]
+    )
+    def erase(self, request, queryset):
+        self.run_service(
+            request, queryset, lambda d, **kw: donor_erase(donor=d, **kw, reason=_reason(request)), "Erased"
+        )
+
+
+class ExchangeRateForm(forms.ModelForm):
+    class Meta:
+        model = ExchangeRate
+        fields = ["currency", "rate", "valid_from"]
+
+    def clean(self) -> dict:
+        data = super().clean()
+        if {"currency", "rate", "valid_from"} <= data.keys():
+            data["currency"] = data["currency"].upper()
+            for name, errors in exchange_rate_errors(data["currency"], data["rate"], data["valid_from"]).items():
+                self.add_error(name, errors)
+        return data
+
+
+@admin.register(ExchangeRate)
+class ExchangeRateAdmin(RoleAdmin):
+    list_display = ["currency", "rate", "valid_from", "source", "created_at"]
+    list_filter = ["currency"]
+    search_fields = ["currency"]
+    form = ExchangeRateForm
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return has_role(request.user, FUND_ADMIN)
+
+    def save_model(self, request, obj, form, change) -> None:
+        # Through the service: it audits and recomputes the USD values that
+        # waited for this rate.
+        outcome = exchange_rate_set(
+            currency=obj.currency, rate=obj.rate, valid_from=obj.valid_from, actor=Actor.staff(request.user)
+        )
+        obj.pk = outcome.rate.pk
+
+
+class AuditedConfigAdmin(RoleAdmin):
+    """Campaigns and events: fund admins edit them, each change audited."""
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return has_role(request.user, FUND_ADMIN)
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return has_role(request.user, FUND_ADMIN)
+
+    def save_model(self, request, obj, form, change) -> None:
+        super().save_model(request, obj, form, change)
+        audit_record(
+            actor=Actor.staff(request.user),
+            action=f"{obj._meta.model_name}.{'changed' if change else 'added'}",
+            obj=obj,
+            old={name: str(form.initial.get(name)) for name in form.changed_data} if change else {},
+            new={name: str(form.cleaned_data.get(name)) for name in form.changed_data},
+        )
+
+
+@admin.register(Campaign)
+class CampaignAdmin(AuditedConfigAdmin):
+    list_display = ["slug", "title", "goal_usd", "starts_on", "ends_on"]
+    search_fields = ["slug", "title"]
+
+
+class EventSessionInline(admin.TabularInline):
+    model = EventSession
+    extra = 0
+
+
+@admin.register(Event)
+class EventAdmin(AuditedConfigAdmin):
+    list_display = ["slug", "title", "held_on", "campaign"]
+    list_filter = ["campaign"]
+    inlines = [EventSessionInline]
+
+
+@admin.register(AuditEvent)
+class AuditEventAdmin(RoleAdmin):
+    list_display = [
+        "occurred_at",
+        "action",
+        "actor_kind",
+        "actor_label",
+        "object_type",
+        "object_id",
+        "pledge",
+        "reason",
+    ]
+    list_filter = ["action", "actor_kind", "object_type"]
+    search_fields = ["pledge__reference", "actor_label", "object_id", "action"]
+    list_select_related = ["pledge"]
+    date_hierarchy = "occurred_at"
+    actions = None
