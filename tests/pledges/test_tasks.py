@@ -1,0 +1,91 @@
+"""Celery tasks, run by a real worker on the Redis broker where Redis is
+reachable, and directly otherwise."""
+
+import time
+from datetime import timedelta
+
+import pytest
+from django.conf import settings
+from django.core import mail
+from django.core.management import call_command
+from django.utils import timezone
+from rest_framework.authtoken.models import Token
+
+from backend.celery import app
+from pledges import tasks
+from pledges.models import AuditEvent, IdempotencyRecord, Pledge
+from tests.conftest import pledge_body
+
+
+@pytest.fixture
+def celery_worker_on_redis(transactional_db):
+    if not settings.REDIS_URL:
+        pytest.skip("needs Redis as the Celery broker")
+    from celery.contrib.testing.worker import start_worker
+
+    app.conf.task_always_eager = False
+    app.conf.broker_url = settings.REDIS_URL
+    try:
+        with start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=10):
+            yield
+    finally:
+        app.conf.task_always_eager = True
+
+
+def wait_for(condition, seconds: float = 15) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.1)
+    return False
+
+
+def test_a_worker_on_redis_emails_the_donor_after_the_pledge_commits(celery_worker_on_redis, api):
+    reference = api.post("/api/v1/pledges/", pledge_body(), format="json").json()["reference"]
+
+    assert wait_for(lambda: Pledge.objects.get(reference=reference).acknowledged_at is not None)
+    assert [m.to for m in mail.outbox] == [["mission@example.org"]]
+    assert AuditEvent.objects.filter(action="pledge.acknowledgement.sent", pledge__reference=reference).count() == 1
+
+
+@pytest.mark.django_db
+def test_the_acknowledgement_is_sent_once_even_when_the_task_runs_twice(api, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        reference = api.post("/api/v1/pledges/", pledge_body(), format="json").json()["reference"]
+    pledge = Pledge.objects.get(reference=reference)
+
+    assert tasks.pledge_acknowledge(pledge.pk) is False
+    assert len(mail.outbox) == 1
+
+
+@pytest.mark.django_db
+def test_old_idempotency_keys_are_forgotten_and_recent_ones_kept(api):
+    api.post("/api/v1/pledges/", pledge_body(), format="json", headers={"Idempotency-Key": "old"})
+    api.post("/api/v1/pledges/", pledge_body(), format="json", headers={"Idempotency-Key": "new"})
+    IdempotencyRecord.objects.filter(key="old").update(
+        created_at=timezone.now() - timedelta(hours=settings.IDEMPOTENCY_KEY_TTL_HOURS + 1)
+    )
+
+    assert tasks.idempotency_records_purge() == 1
+    assert list(IdempotencyRecord.objects.values_list("key", flat=True)) == ["new"]
+
+
+@pytest.mark.django_db
+def test_the_staff_user_command_creates_a_user_with_a_role_and_prints_a_token(capsys):
+    call_command("staff_user_create", "ana", "--role", "reconciler")
+
+    output = capsys.readouterr().out
+    token = Token.objects.get(user__username="ana")
+    assert f"token: {token.key}" in output
+    assert "password: " in output
+    assert list(token.user.groups.values_list("name", flat=True)) == ["reconciler"]
+
+
+@pytest.mark.django_db
+def test_the_staff_user_command_changes_a_role_instead_of_adding_one(capsys):
+    call_command("staff_user_create", "ana", "--role", "viewer")
+    call_command("staff_user_create", "ana", "--role", "fund_admin")
+
+    token = Token.objects.get(user__username="ana")
+    assert list(token.user.groups.values_list("name", flat=True)) == ["fund_admin"]
