@@ -3,6 +3,7 @@ link and the public figures. Views parse, call one service, render."""
 
 import hashlib
 import json
+import re
 
 import pycountry
 from django.conf import settings
@@ -69,6 +70,9 @@ class StrictSerializer(serializers.Serializer):
         return value
 
 
+PLAIN_DECIMAL = re.compile(r"-?[0-9]+(\.[0-9]+)?")
+
+
 class MoneyField(serializers.DecimalField):
     """A decimal amount as a string ("250000.00"); its currency's minor units
     are checked by the service that knows the currency."""
@@ -77,7 +81,9 @@ class MoneyField(serializers.DecimalField):
         super().__init__(max_digits=None, decimal_places=None, **kwargs)
 
     def to_internal_value(self, data):
-        if isinstance(data, bool):
+        # Plain decimals only: no booleans, and no "250_000", " 1 " or
+        # "1e3" strings that Decimal() would quietly accept.
+        if isinstance(data, bool) or (isinstance(data, str) and not PLAIN_DECIMAL.fullmatch(data)):
             self.fail("invalid")
         return super().to_internal_value(data)
 
@@ -422,7 +428,10 @@ CAMPAIGN_PARAMETER = OpenApiParameter(
 def public_json(request: Request, name: str, build) -> HttpResponse:
     """A cached public document with its ETag; 304 when the client has it."""
     body, etag = public_document(name, build)
-    if etag in [tag.strip() for tag in request.headers.get("If-None-Match", "").split(",")]:
+    # If-None-Match compares weakly (RFC 9110 13.1.2): a proxy that
+    # compresses the body hands the client W/"..." for our strong tag.
+    offered = {tag.strip().removeprefix("W/") for tag in request.headers.get("If-None-Match", "").split(",")}
+    if etag in offered or "*" in offered:
         response = HttpResponseNotModified()
     else:
         response = HttpResponse(body, content_type="application/json")
@@ -502,7 +511,7 @@ class PublicPledgesView(APIView):
     def get(self, request: Request) -> HttpResponse:
         campaign = campaign_get(request.query_params.get("campaign"), field="")
         limit = request.query_params.get("limit", "20")
-        if not limit.isdigit() or not 1 <= int(limit) <= self.max_limit:
+        if not re.fullmatch(r"[0-9]{1,3}", limit) or not 1 <= int(limit) <= self.max_limit:
             raise serializers.ValidationError({"limit": [f"A whole number from 1 to {self.max_limit}."]})
         return public_json(
             request,

@@ -173,8 +173,9 @@ def exchange_rates_import(*, content: bytes, actor: Actor) -> ImportReport:
 
     report = ImportReport()
     with transaction.atomic():
-        for line_number, row in enumerate(reader, start=2):
-            if line_number - 1 > MAX_CSV_ROWS:
+        for count, row in enumerate(reader, start=1):
+            line_number = reader.line_num  # the file's own line, blank lines included
+            if count > MAX_CSV_ROWS:
                 raise InvalidInput({"file": [f"At most {MAX_CSV_ROWS} rates per file."]})
             line = {name: (row.get(name) or "").strip() for name in CSV_COLUMNS}
             currency, rate, valid_from, errors = _parse_rate_line(line)

@@ -1,9 +1,19 @@
 """Filters for the staff lists (django-filter)."""
 
 import django_filters
-from django.db.models import Q, QuerySet
+from django.db.models import F, Q, QuerySet
 
 from pledges.models import AuditEvent, Donor, DonorType, Payment, PaymentMethod, Pledge, PledgeStatus
+
+
+class NullsLastOrderingFilter(django_filters.OrderingFilter):
+    """Orders as asked, with empty values (a USD value awaiting its rate)
+    last whichever the direction."""
+
+    def get_ordering_value(self, param: str):
+        descending = param.startswith("-")
+        field = F(self.param_map[param.lstrip("-")])
+        return field.desc(nulls_last=True) if descending else field.asc(nulls_last=True)
 
 
 class PledgeFilter(django_filters.FilterSet):
@@ -23,7 +33,7 @@ class PledgeFilter(django_filters.FilterSet):
     created_from = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
     created_until = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="lte")
     q = django_filters.CharFilter(method="search", label="Donor name, email or pledge reference")
-    ordering = django_filters.OrderingFilter(
+    ordering = NullsLastOrderingFilter(
         fields=(
             ("pledged_on", "pledged_on"),
             ("created_at", "created_at"),

@@ -408,10 +408,10 @@ def pledge_confirm(*, pledge: Pledge, actor: Actor, confirmed_on: date | None = 
         raise InvalidInput({"confirmed_on": ["A pledge cannot be confirmed in the future."]})
     with transaction.atomic():
         pledge = _locked(pledge.pk)
-        if pledge.confirmed_at is not None:
-            return pledge
         if pledge.status in (PledgeStatus.CANCELLED, PledgeStatus.LAPSED):
             raise TransitionNotAllowed(f"A {pledge.get_status_display().lower()} pledge cannot be confirmed.")
+        if pledge.confirmed_at is not None:
+            return pledge
         if confirmed_on < pledge.pledged_on:
             raise InvalidInput({"confirmed_on": ["A pledge cannot be confirmed before it was made."]})
         old_status = pledge.status

@@ -378,10 +378,17 @@ class PledgeExportView(generics.GenericAPIView):
         rows = self.filter_queryset(self.get_queryset()).values_list(*[source for _, source in EXPORT_COLUMNS])
         writer = csv.writer(_Echo())
 
+        names = [name for name, _ in EXPORT_COLUMNS]
+        currency_at = names.index("currency")
+        in_pledge_currency = [names.index("amount"), names.index("amount_paid")]
+
         def lines() -> Iterator[str]:
-            yield "\ufeff" + writer.writerow([name for name, _ in EXPORT_COLUMNS])
+            yield "\ufeff" + writer.writerow(names)
             for row in rows.iterator(chunk_size=2000):
-                yield writer.writerow(["" if value is None else value for value in row])
+                values = ["" if value is None else value for value in row]
+                for index in in_pledge_currency:
+                    values[index] = format_amount(row[index], row[currency_at])
+                yield writer.writerow(values)
 
         filename = f"pledges-{timezone.localdate():%Y-%m-%d}.csv"
         response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
