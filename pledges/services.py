@@ -265,6 +265,7 @@ def pledge_acknowledge_send(*, pledge_id: int) -> bool:
             return False
         context = {
             "pledge": pledge,
+            "amount": format_amount(pledge.amount, pledge.currency),
             "reference_printed": reference_for_print(pledge.reference),
             "status_url": settings.SITE_URL + reverse("pledge-status", args=[pledge.status_secret]),
             "bank": settings.FUND_BANK_ACCOUNT if pledge.payment_method == PaymentMethod.BANK_TRANSFER else None,

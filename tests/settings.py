@@ -21,9 +21,13 @@ os.environ.setdefault("AUTH_THROTTLE_RATE", "10000/minute")
 os.environ.setdefault("EMAIL_BACKEND", "django.core.mail.backends.locmem.EmailBackend")
 if "DATABASE_URL" not in os.environ and _reachable("127.0.0.1", 5432):
     os.environ["DATABASE_URL"] = "postgres://postgres@127.0.0.1:5432/vtf_pledges"
-if "REDIS_URL" not in os.environ and _reachable("127.0.0.1", 6379):
-    # A database number of its own, one per xdist worker, cleared per test.
+# The probed Redis gets a database number of its own per xdist worker (it is
+# cleared before and after each test). The controller process probes first
+# and its environment is inherited, so the choice is marked as the probe's
+# and made again in each worker.
+if ("REDIS_URL" not in os.environ or os.environ.get("TESTS_REDIS_PROBED")) and _reachable("127.0.0.1", 6379):
     worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw")
+    os.environ["TESTS_REDIS_PROBED"] = "1"
     os.environ["REDIS_URL"] = f"redis://127.0.0.1:6379/{10 + int(worker or 0) % 6}"
 # Tests call Celery tasks in-process unless a test starts a real worker.
 os.environ.setdefault("CELERY_TASK_ALWAYS_EAGER", "true")
@@ -33,3 +37,7 @@ from backend.settings import *  # noqa: E402, F403
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 SESSION_COOKIE_SECURE = False
 CSRF_COOKIE_SECURE = False
+# No collectstatic before tests: serve static files without the manifest.
+STORAGES = {**STORAGES, "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}}  # noqa: F405
+# WhiteNoise serves only what collectstatic gathered; tests have no such folder.
+WHITENOISE_AUTOREFRESH = True

@@ -15,7 +15,7 @@ from pledges.audit import Actor, audit_record
 from pledges.errors import DomainError, InvalidInput, TransitionNotAllowed
 from pledges.exchange import convert_to_usd, rate_in_force
 from pledges.models import Payment, PaymentMethod, PaymentStatus, Pledge, PledgeStatus
-from pledges.money import USD, ZERO, CurrencyError, check_amount, currency_minor_units, round_to_currency
+from pledges.money import USD, ZERO, CurrencyError, check_amount, currency_minor_units, format_amount, round_to_currency
 from pledges.services import status_after_money
 
 # Payments whose money counts: a reversed entry still counts, its reversing
@@ -103,7 +103,7 @@ def pledge_money_refresh(pledge: Pledge, *, money_arrived: bool) -> None:
 def _money_snapshot(pledge: Pledge) -> dict:
     return {
         "status": pledge.status,
-        "amount_paid": str(pledge.amount_paid),
+        "amount_paid": format_amount(pledge.amount_paid, pledge.currency),
         "amount_received_usd": str(pledge.amount_received_usd),
     }
 

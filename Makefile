@@ -1,0 +1,99 @@
+# Run, test and check the pledge tracker.
+#
+#   make run       the embedded local mode: SQLite, in-process cache and tasks,
+#                  demo data, the dev server on http://127.0.0.1:$(PORT)/
+#   make test      the test suite (extra pytest arguments: make test ARGS="-k totals")
+#   make lint      ruff check + ruff format --check
+#
+# Only Python 3.11 is needed: the first target that needs it creates .venv and
+# installs requirements-dev.txt, and installs again only when a requirements
+# file changes. DATABASE_URL and REDIS_URL are used when they are set in the
+# environment; without them `make run` uses SQLite and runs tasks in-process.
+
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.requirements-installed
+# Bind address of `make run` (make run HOST=0.0.0.0); not taken from the environment.
+HOST := 127.0.0.1
+PORT ?= 8000
+# pytest-xdist workers (0: one process). Each worker gets its own test
+# database and Redis database (tests/settings.py).
+PYTEST_WORKERS ?= 2
+ARGS ?=
+CELERY_WORKER_CONCURRENCY ?= 2
+# Local development defaults, overridden by whatever the environment sets.
+LOCAL_ENV := DJANGO_DEBUG="$${DJANGO_DEBUG:-true}" SITE_URL="$${SITE_URL:-http://$(HOST):$(PORT)}"
+COMPOSE ?= $(shell command -v docker-compose >/dev/null 2>&1 && echo docker-compose || echo docker compose)
+# The variables the compose file requires: .env when there is one, else the examples.
+COMPOSE_ENV_FILE ?= $(if $(wildcard .env),.env,.env.example)
+
+.PHONY: help venv run migrate demo-data test lint format worker beat compose-check clean
+
+help:
+	@echo "make run            migrate, load demo data and serve on http://$(HOST):$(PORT)/ (embedded mode by default)"
+	@echo "make test           run the tests (ARGS=\"...\" passes pytest arguments, PYTEST_WORKERS=0 runs them in one process)"
+	@echo "make lint           ruff check and ruff format --check"
+	@echo "make format         ruff format and ruff check --fix"
+	@echo "make migrate        apply database migrations"
+	@echo "make worker         a Celery worker (needs REDIS_URL)"
+	@echo "make beat           the Celery beat scheduler (needs REDIS_URL)"
+	@echo "make compose-check  validate docker-compose.yml (with .env, else .env.example)"
+	@echo "make clean          remove the virtualenv and caches"
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+$(STAMP): requirements.txt requirements-dev.txt | $(BIN)/python
+	$(BIN)/python -m pip install --disable-pip-version-check -q -r requirements-dev.txt
+	@touch $@
+
+venv: $(STAMP)
+
+migrate: venv
+	$(LOCAL_ENV) $(BIN)/python manage.py migrate --noinput
+
+demo-data: migrate
+	$(LOCAL_ENV) $(BIN)/python manage.py demo_data
+
+run: demo-data
+	@echo
+	@echo "Pledge tracker on http://$(HOST):$(PORT)/"
+	@echo "  API docs         http://$(HOST):$(PORT)/api/docs/"
+	@echo "  OpenAPI schema   http://$(HOST):$(PORT)/api/schema/"
+	@echo "  Admin            http://$(HOST):$(PORT)/admin/"
+	@echo "  Public totals    http://$(HOST):$(PORT)/api/v1/public/totals/"
+	@echo "  Public pledges   http://$(HOST):$(PORT)/api/v1/public/pledges/"
+	@echo "  Database         $${DATABASE_URL:-SQLite, db.sqlite3 (embedded)}"
+	@echo "  Cache and tasks  $${REDIS_URL:-in-process (embedded; no REDIS_URL)}"
+	@echo
+	$(LOCAL_ENV) $(BIN)/python manage.py runserver $(HOST):$(PORT)
+
+test: venv
+	$(BIN)/pytest $(if $(filter-out 0,$(PYTEST_WORKERS)),-n $(PYTEST_WORKERS)) $(ARGS)
+
+lint: venv
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: venv
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+worker: venv
+	@test -n "$$REDIS_URL" || { echo "make worker needs REDIS_URL (without it tasks already run in-process)" >&2; exit 2; }
+	$(LOCAL_ENV) $(BIN)/celery -A backend worker -l info --concurrency $(CELERY_WORKER_CONCURRENCY)
+
+beat: venv
+	@test -n "$$REDIS_URL" || { echo "make beat needs REDIS_URL (a broker the worker also reads)" >&2; exit 2; }
+	$(LOCAL_ENV) $(BIN)/celery -A backend beat -l info
+
+compose-check:
+	$(COMPOSE) --env-file $(COMPOSE_ENV_FILE) config -q
+	@echo "docker-compose.yml is valid (variables from $(COMPOSE_ENV_FILE))"
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache
