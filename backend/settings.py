@@ -134,6 +134,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "pledges.tasks.idempotency_records_purge",
         "schedule": 3600.0,
     },
+    "stripe-reconcile": {
+        "task": "pledges.tasks.stripe_reconcile",
+        "schedule": env.float("STRIPE_RECONCILE_SECONDS", default=900.0),
+    },
 }
 
 # --- Auth ---------------------------------------------------------------------

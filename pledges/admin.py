@@ -15,6 +15,7 @@ from pledges.exchange_rates import exchange_rate_errors, exchange_rate_set
 from pledges.models import (
     AuditEvent,
     Campaign,
+    CardPaymentIntent,
     Donor,
     Event,
     EventSession,
@@ -23,6 +24,8 @@ from pledges.models import (
     Payment,
     Pledge,
     PledgeVersion,
+    StripeEvent,
+    StripeSyncRun,
 )
 from pledges.payments.services import payment_reverse
 from pledges.roles import FUND_ADMIN, RECONCILER, VIEWER, has_role
@@ -345,4 +348,38 @@ class AuditEventAdmin(RoleAdmin):
     search_fields = ["pledge__reference", "actor_label", "object_id", "action"]
     list_select_related = ["pledge"]
     date_hierarchy = "occurred_at"
+    actions = None
+
+
+@admin.register(StripeEvent)
+class StripeEventAdmin(RoleAdmin):
+    list_display = [
+        "event_id",
+        "event_type",
+        "stripe_created_at",
+        "received_at",
+        "source",
+        "status",
+        "attempts",
+        "outcome",
+    ]
+    list_filter = ["status", "event_type", "source"]
+    search_fields = ["event_id", "payload"]
+    date_hierarchy = "received_at"
+    actions = None
+
+
+@admin.register(CardPaymentIntent)
+class CardPaymentIntentAdmin(RoleAdmin):
+    list_display = ["payment_intent_id", "pledge", "amount", "currency", "status", "last_error", "created_at"]
+    list_filter = ["status", "currency"]
+    search_fields = ["payment_intent_id", "pledge__reference"]
+    list_select_related = ["pledge"]
+    actions = None
+
+
+@admin.register(StripeSyncRun)
+class StripeSyncRunAdmin(RoleAdmin):
+    list_display = ["started_at", "finished_at", "status", "report"]
+    list_filter = ["status"]
     actions = None

@@ -23,10 +23,11 @@ from rest_framework.throttling import SimpleRateThrottle
 from rest_framework.views import APIView
 
 from pledges.audit import Actor
-from pledges.errors import InvalidInput
+from pledges.errors import DomainError, InvalidInput
 from pledges.idempotency import IDEMPOTENCY_HEADER, idempotent
 from pledges.models import DonorType, Earmark, PaymentMethod, Pledge, PledgeStatus
 from pledges.money import format_amount, is_currency
+from pledges.payments.card import card_payment_start, stripe_event_receive
 from pledges.public_cache import public_document
 from pledges.references import reference_for_print
 from pledges.selectors import campaign_get, public_pledges, public_totals, session_get
@@ -198,6 +199,15 @@ def status_url(request: Request, pledge: Pledge) -> str:
     return request.build_absolute_uri(reverse("pledge-status", args=[pledge.status_secret]))
 
 
+class CardPaymentSerializer(serializers.Serializer):
+    provider = serializers.CharField()
+    payment_intent = serializers.CharField()
+    client_secret = serializers.CharField()
+    publishable_key = serializers.CharField()
+    amount = serializers.CharField(help_text="What this payment takes: the next instalment, or all outstanding")
+    currency = serializers.CharField()
+
+
 class PledgeCreatedSerializer(serializers.Serializer):
     reference = serializers.CharField()
     status = serializers.ChoiceField(choices=PledgeStatus.choices)
@@ -205,8 +215,23 @@ class PledgeCreatedSerializer(serializers.Serializer):
     currency = serializers.CharField()
     amount_usd = serializers.CharField(allow_null=True, help_text="Null while no exchange rate is known")
     status_url = serializers.URLField(help_text="The donor's private link; keep it secret")
-    payment = serializers.JSONField(allow_null=True, help_text="Card pledges: what Stripe's Payment Element needs")
+    payment = CardPaymentSerializer(
+        allow_null=True, required=False, help_text="Card pledges: what Stripe's Payment Element needs"
+    )
+    payment_error = serializers.DictField(
+        required=False, help_text="Card pledges: why the payment could not be started (the pledge is kept)"
+    )
+    payment_url = serializers.URLField(required=False, help_text="Card pledges: POST here to start the payment again")
     bank_instructions = BankInstructionsSerializer(allow_null=True, required=False)
+
+
+def card_payment_block(pledge: Pledge) -> dict:
+    """`payment` for Stripe's Payment Element, or `payment: null` and a
+    `payment_error` saying why; the donor can start again later."""
+    try:
+        return {"payment": card_payment_start(pledge=pledge, actor=Actor.donor())}
+    except DomainError as error:
+        return {"payment": None, "payment_error": {"code": error.code, "detail": error.detail}}
 
 
 def pledge_created_body(request: Request, pledge: Pledge) -> dict:
@@ -220,6 +245,7 @@ def pledge_created_body(request: Request, pledge: Pledge) -> dict:
     }
     if pledge.payment_method == PaymentMethod.CARD:
         body["payment"] = None
+        body["payment_url"] = request.build_absolute_uri(reverse("pledge-card-payment", args=[pledge.status_secret]))
     else:
         body["bank_instructions"] = bank_instructions(pledge)
     return body
@@ -307,10 +333,19 @@ class PledgeCreateView(APIView):
         key = request.headers.get(IDEMPOTENCY_HEADER)
         if key is None:
             status_code, body = create()
-            return Response(body, status=status_code)
-        outcome = idempotent(scope="pledge.create", key=key, fingerprint=_request_fingerprint(request.data), run=create)
-        response = Response(outcome.body, status=outcome.status)
-        if outcome.replayed:
+            replayed = False
+        else:
+            outcome = idempotent(
+                scope="pledge.create", key=key, fingerprint=_request_fingerprint(request.data), run=create
+            )
+            status_code, body, replayed = outcome.status, outcome.body, outcome.replayed
+        if "payment" in body:
+            # Outside the pledge's transaction on purpose: the pledge is kept
+            # even when Stripe cannot be reached, and a replay gets the same
+            # (reused) PaymentIntent rather than a stored, stale one.
+            body = {**body, **card_payment_block(Pledge.objects.get(reference=body["reference"]))}
+        response = Response(body, status=status_code)
+        if replayed:
             response["Idempotent-Replayed"] = "true"
         return response
 
@@ -518,3 +553,52 @@ class PublicPledgesView(APIView):
             f"pledges:{campaign.slug}:{limit}",
             lambda: {"campaign": campaign.slug, "results": public_pledges(campaign, limit=int(limit))},
         )
+
+
+class PledgeCardPaymentView(APIView):
+    """Start (or resume) the card payment of a pledge, with the secret of
+    its status link: for a donor whose first attempt failed, or who pays
+    the next instalment."""
+
+    permission_classes = [AllowAny]
+    authentication_classes = []
+    throttle_classes = [PledgeSubmitThrottle]
+
+    @extend_schema(
+        operation_id="pledge_card_payment_start",
+        summary="Start or resume the card payment of a pledge (donor, with the status secret)",
+        request=None,
+        responses={200: CardPaymentSerializer, 404: PROBLEM, 409: PROBLEM, 422: PROBLEM, 503: PROBLEM},
+        tags=["public"],
+    )
+    def post(self, request: Request, secret: str) -> Response:
+        pledge = get_object_or_404(Pledge, status_secret=secret)
+        response = Response(card_payment_start(pledge=pledge, actor=Actor.donor("status link")))
+        response["Cache-Control"] = "no-store"
+        return response
+
+
+class StripeWebhookView(APIView):
+    """Stripe's events: the signature is checked, the event stored by its
+    id, and applying it queued after commit; the answer is quick. Event
+    types we do not handle are acknowledged (2xx) and ignored."""
+
+    permission_classes = [AllowAny]
+    authentication_classes = []
+    parser_classes = []
+
+    @extend_schema(
+        operation_id="stripe_webhook",
+        summary="Stripe webhook endpoint (signed with the endpoint's secret)",
+        request={"application/json": OpenApiTypes.OBJECT},
+        responses={
+            200: inline_serializer(
+                "WebhookReceived", {"received": serializers.BooleanField(), "duplicate": serializers.BooleanField()}
+            ),
+            400: PROBLEM,
+        },
+        tags=["payments"],
+    )
+    def post(self, request: Request) -> Response:
+        _, new = stripe_event_receive(payload=request.body, signature=request.headers.get("Stripe-Signature", ""))
+        return Response({"received": True, "duplicate": not new})

@@ -1,7 +1,7 @@
 """Filters for the staff lists (django-filter)."""
 
 import django_filters
-from django.db.models import F, Q, QuerySet
+from django.db.models import Exists, F, OuterRef, Q, QuerySet
 
 from pledges.models import AuditEvent, Donor, DonorType, Payment, PaymentMethod, Pledge, PledgeStatus
 
@@ -26,6 +26,7 @@ class PledgeFilter(django_filters.FilterSet):
     payment_method = django_filters.ChoiceFilter(choices=PaymentMethod.choices)
     overdue = django_filters.BooleanFilter(field_name="overdue")
     usd_rate_missing = django_filters.BooleanFilter(field_name="amount_usd", lookup_expr="isnull")
+    needs_review = django_filters.BooleanFilter(method="review", label="Has a payment flagged for staff")
     pledged_from = django_filters.DateFilter(field_name="pledged_on", lookup_expr="gte")
     pledged_until = django_filters.DateFilter(field_name="pledged_on", lookup_expr="lte")
     confirmed_from = django_filters.DateFilter(field_name="confirmed_on", lookup_expr="gte")
@@ -50,6 +51,10 @@ class PledgeFilter(django_filters.FilterSet):
         model = Pledge
         fields: list[str] = []
 
+    def review(self, queryset: QuerySet, name: str, value: bool) -> QuerySet:
+        flagged = Exists(Payment.objects.filter(pledge=OuterRef("pk")).exclude(review_reason=""))
+        return queryset.filter(flagged) if value else queryset.exclude(flagged)
+
     def search(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
         value = value.strip()[:200]
         compact = value.replace(" ", "").upper()
@@ -65,10 +70,15 @@ class PaymentFilter(django_filters.FilterSet):
     received_from = django_filters.DateFilter(field_name="received_on", lookup_expr="gte")
     received_until = django_filters.DateFilter(field_name="received_on", lookup_expr="lte")
     bank_reference = django_filters.CharFilter(field_name="external_reference", lookup_expr="iexact")
+    needs_review = django_filters.BooleanFilter(method="review", label="Flagged for staff (mismatch, dispute)")
 
     class Meta:
         model = Payment
         fields: list[str] = []
+
+    def review(self, queryset: QuerySet, name: str, value: bool) -> QuerySet:
+        flagged = ~Q(review_reason="")
+        return queryset.filter(flagged) if value else queryset.exclude(flagged)
 
 
 class DonorFilter(django_filters.FilterSet):

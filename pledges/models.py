@@ -370,6 +370,10 @@ class Payment(models.Model):
     external_reference = models.CharField(max_length=255, blank=True, help_text="Bank reference or Stripe id")
     reverses = models.OneToOneField("self", on_delete=models.PROTECT, null=True, blank=True, related_name="reversed_by")
     note = models.TextField(max_length=2000, blank=True)
+    # Set when something about the money needs a person: an amount or
+    # currency that does not match what was asked for, a dispute.
+    review_reason = models.TextField(blank=True)
+    dispute_status = models.CharField(max_length=32, blank=True, help_text="Stripe's dispute status, if disputed")
     recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
 
@@ -488,3 +492,68 @@ class IdempotencyRecord(models.Model):
 
     def __str__(self) -> str:
         return f"{self.scope}:{self.key}"
+
+
+class CardPaymentIntent(models.Model):
+    """A Stripe PaymentIntent we created for a card pledge: what we asked
+    Stripe to charge, so that what arrives can be checked against it."""
+
+    pledge = models.ForeignKey(Pledge, on_delete=models.PROTECT, related_name="card_payment_intents")
+    payment_intent_id = models.CharField(max_length=255, unique=True)
+    amount = models.DecimalField(**MONEY)
+    currency = models.CharField(max_length=3)
+    amount_minor = models.BigIntegerField(help_text="In Stripe's minor units for the currency")
+    status = models.CharField(max_length=32)
+    last_error = models.TextField(blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return self.payment_intent_id
+
+
+class StripeEventStatus(models.TextChoices):
+    RECEIVED = "received", "Received, waiting to be applied"
+    APPLIED = "applied", "Applied"
+    IGNORED = "ignored", "Not a type we handle"
+    FAILED = "failed", "Failed; will be retried"
+
+
+class StripeEvent(models.Model):
+    """A Stripe event, stored by its `evt_` id with its raw body before it
+    is applied, so that a replay or a concurrent delivery is a no-op."""
+
+    event_id = models.CharField(max_length=255, unique=True)
+    event_type = models.CharField(max_length=100, db_index=True)
+    payload = models.TextField(help_text="The raw body as Stripe sent it")
+    stripe_created_at = models.DateTimeField()
+    received_at = models.DateTimeField(default=timezone.now)
+    source = models.CharField(max_length=16, default="webhook", help_text="webhook, or the reconciliation job")
+    status = models.CharField(max_length=16, choices=StripeEventStatus.choices, default=StripeEventStatus.RECEIVED)
+    applied_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveIntegerField(default=0)
+    outcome = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-stripe_created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.event_id} {self.event_type}"
+
+
+class StripeSyncRun(models.Model):
+    """One run of the job that repairs what missed webhooks left behind."""
+
+    started_at = models.DateTimeField(default=timezone.now)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    status = models.CharField(max_length=16, default="running")
+    report = models.JSONField(default=dict, encoder=DjangoJSONEncoder)
+
+    class Meta:
+        ordering = ["-started_at"]
+
+    def __str__(self) -> str:
+        return f"Stripe sync {self.started_at:%Y-%m-%d %H:%M} {self.status}"

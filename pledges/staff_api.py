@@ -150,6 +150,13 @@ class PaymentSerializer(serializers.Serializer):
     bank_account = serializers.CharField()
     bank_reference = serializers.CharField(source="external_reference")
     reverses = serializers.IntegerField(source="reverses_id", allow_null=True)
+    taken_back_from = serializers.IntegerField(
+        source="taken_back_from_id", allow_null=True, help_text="The payment a refund or lost dispute takes from"
+    )
+    review_reason = serializers.CharField(
+        help_text="Why staff should look at it (a mismatch, a dispute); empty if fine"
+    )
+    dispute_status = serializers.CharField()
     note = serializers.CharField()
     recorded_by = serializers.CharField(source="recorded_by.username", allow_null=True)
     created_at = serializers.DateTimeField()

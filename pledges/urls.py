@@ -21,6 +21,8 @@ urlpatterns = [
     # Public
     path("pledges/", staff_api.PledgeCollection.as_view(), name="pledge-collection"),
     path("pledges/status/<str:secret>/", api.PledgeStatusView.as_view(), name="pledge-status"),
+    path("pledges/status/<str:secret>/payment/", api.PledgeCardPaymentView.as_view(), name="pledge-card-payment"),
+    path("payments/stripe/webhook/", api.StripeWebhookView.as_view(), name="stripe-webhook"),
     path("public/totals/", api.PublicTotalsView.as_view(), name="public-totals"),
     path("public/pledges/", api.PublicPledgesView.as_view(), name="public-pledges"),
     # Staff: pledges

@@ -143,51 +143,69 @@ def payment_record(*, pledge: Pledge, details: PaymentDetails, actor: Actor) -> 
                     ]
                 }
             )
-        usd = convert_to_usd(details.amount, details.currency, details.received_on)
-        fee_usd = convert_to_usd(details.fee, details.currency, details.received_on)
-        old = _money_snapshot(pledge)
-        try:
-            with transaction.atomic():
-                payment = Payment.objects.create(
-                    pledge=pledge,
-                    method=details.method,
-                    amount=details.amount,
-                    currency=details.currency,
-                    amount_applied=applied,
-                    amount_usd=usd.amount_usd if usd else None,
-                    usd_rate=usd.rate if usd else None,
-                    fee=details.fee,
-                    fee_usd=fee_usd.amount_usd if fee_usd else None,
-                    received_on=details.received_on,
-                    bank_account=bank_account,
-                    external_reference=details.bank_reference.strip(),
-                    note=details.note,
-                    recorded_by=actor.user,
-                )
-        except IntegrityError:
-            raise DuplicatePayment(
-                f"The bank reference {details.bank_reference!r} is already posted on account {bank_account}."
-            ) from None
-        pledge_money_refresh(pledge, money_arrived=True)
-        audit_record(
-            actor=actor,
-            action="pledge.payment.recorded",
-            obj=payment,
+        payment = payment_apply(
             pledge=pledge,
-            old=old,
-            new={
-                **_money_snapshot(pledge),
-                "payment_id": payment.pk,
-                "amount": str(payment.amount),
-                "currency": payment.currency,
-                "amount_applied": str(payment.amount_applied),
-                "fee": str(payment.fee),
-                "received_on": payment.received_on,
-                "bank_reference": payment.external_reference,
-            },
-            reason=details.note,
+            entry=Payment(
+                method=details.method,
+                amount=details.amount,
+                currency=details.currency,
+                amount_applied=applied,
+                fee=details.fee,
+                received_on=details.received_on,
+                bank_account=bank_account,
+                external_reference=details.bank_reference.strip(),
+                note=details.note,
+            ),
+            actor=actor,
         )
     return payment
+
+
+def payment_apply(
+    *, pledge: Pledge, entry: Payment, actor: Actor, action: str = "pledge.payment.recorded", reason: str = ""
+) -> Payment:
+    """Store a money entry (a payment, a refund, a reversal) on a pledge
+    that the caller has locked: its USD value and fee at the rates of its
+    date, then the pledge's balances and status, then the audit record.
+    Raises DuplicatePayment when its external reference is already posted
+    on that account (the unique constraint decides, also under a race)."""
+    usd = convert_to_usd(entry.amount, entry.currency, entry.received_on)
+    fee_usd = convert_to_usd(entry.fee, entry.currency, entry.received_on)
+    entry.pledge = pledge
+    entry.amount_usd = entry.amount_usd if entry.amount_usd is not None else (usd.amount_usd if usd else None)
+    entry.usd_rate = usd.rate if usd else None
+    entry.fee_usd = entry.fee_usd if entry.fee_usd is not None else (fee_usd.amount_usd if fee_usd else None)
+    entry.recorded_by = actor.user if actor.user is not None and actor.user.is_authenticated else None
+    old = _money_snapshot(pledge)
+    try:
+        with transaction.atomic():
+            entry.save(force_insert=True)
+    except IntegrityError:
+        raise DuplicatePayment(
+            f"The reference {entry.external_reference!r} is already posted on account {entry.bank_account or '-'}."
+        ) from None
+    pledge_money_refresh(pledge, money_arrived=entry.amount > 0)
+    audit_record(
+        actor=actor,
+        action=action,
+        obj=entry,
+        pledge=pledge,
+        old=old,
+        new={
+            **_money_snapshot(pledge),
+            "payment_id": entry.pk,
+            "method": entry.method,
+            "amount": format_amount(entry.amount, entry.currency),
+            "currency": entry.currency,
+            "amount_applied": format_amount(entry.amount_applied, pledge.currency),
+            "fee": format_amount(entry.fee, entry.currency),
+            "received_on": entry.received_on,
+            "external_reference": entry.external_reference,
+            "review_reason": entry.review_reason,
+        },
+        reason=reason or entry.note,
+    )
+    return entry
 
 
 def payment_reverse(*, payment: Payment, actor: Actor, reason: str) -> Payment:
