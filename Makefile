@@ -31,11 +31,12 @@ COMPOSE ?= $(shell command -v docker-compose >/dev/null 2>&1 && echo docker-comp
 # The variables the compose file requires: .env when there is one, else the examples.
 COMPOSE_ENV_FILE ?= $(if $(wildcard .env),.env,.env.example)
 
-.PHONY: help venv run migrate demo-data test lint format worker beat compose-check clean
+.PHONY: help venv run migrate demo-data bench test lint format worker beat compose-check clean
 
 help:
 	@echo "make run            migrate, load demo data and serve on http://$(HOST):$(PORT)/ (embedded mode by default)"
 	@echo "make test           run the tests (ARGS=\"...\" passes pytest arguments, PYTEST_WORKERS=0 runs them in one process)"
+	@echo "make bench          speed and memory of the hot paths (PLEDGES=100000; local PostgreSQL and Redis)"
 	@echo "make lint           ruff check and ruff format --check"
 	@echo "make format         ruff format and ruff check --fix"
 	@echo "make migrate        apply database migrations"
@@ -71,6 +72,9 @@ run: demo-data
 	@echo "  Cache and tasks  $${REDIS_URL:-in-process (embedded; no REDIS_URL)}"
 	@echo
 	$(LOCAL_ENV) $(BIN)/python manage.py runserver $(HOST):$(PORT)
+
+bench: venv
+	$(BIN)/python bench/run.py --pledges $${PLEDGES:-100000}
 
 test: venv
 	$(BIN)/pytest $(if $(filter-out 0,$(PYTEST_WORKERS)),-n $(PYTEST_WORKERS)) $(ARGS)

@@ -246,6 +246,8 @@ class Pledge(models.Model):
         indexes = [
             models.Index(fields=["campaign", "status"]),
             models.Index(fields=["campaign", "-created_at"]),
+            models.Index(fields=["campaign", "-pledged_on", "-created_at"]),
+            models.Index(fields=["-created_at"]),
             models.Index(fields=["status"]),
         ]
         constraints = [

@@ -40,7 +40,7 @@ def _generation() -> int:
 def public_document(name: str, build: Callable[[], dict]) -> tuple[bytes, str]:
     """The JSON body of a public document and its strong ETag, from the
     cache when fresh, else built and stored."""
-    key = f"public:doc:{_generation()}:{name}"
+    key = f"public:doc:{_generation()}:{hashlib.sha256(name.encode()).hexdigest()[:32]}"
     cached = cache.get(key)
     if cached is not None:
         return cached
