@@ -250,7 +250,9 @@ def pledge_submit(
         audit_record(actor=actor, action="pledge.submitted", obj=pledge, new=pledge_snapshot(pledge))
         from pledges.tasks import pledge_acknowledge
 
-        transaction.on_commit(lambda: pledge_acknowledge.delay(pledge.pk))
+        # Robust: the pledge is made whatever happens to the e-mail (with
+        # tasks run in-process, a mail server error would surface here).
+        transaction.on_commit(lambda: pledge_acknowledge.delay(pledge.pk), robust=True)
     return pledge
 
 

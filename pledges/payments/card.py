@@ -168,7 +168,10 @@ def stripe_event_store(*, payload: bytes, source: str) -> tuple[StripeEvent, boo
         if event.status in (StripeEventStatus.RECEIVED, StripeEventStatus.FAILED):
             from pledges.tasks import stripe_event_apply as apply_task
 
-            transaction.on_commit(lambda: apply_task.delay(event.pk))
+            # Robust: the event is stored and Stripe gets its 2xx even if
+            # applying fails now (with tasks run in-process); the failure is
+            # recorded on the event and the repair job retries it.
+            transaction.on_commit(lambda: apply_task.delay(event.pk), robust=True)
     return event, created_now
 
 
