@@ -10,6 +10,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import environ
+from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -139,6 +140,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "pledges.tasks.idempotency_records_purge",
         "schedule": 3600.0,
     },
+    "reminders-send": {
+        "task": "pledges.tasks.reminders_send",
+        "schedule": crontab(hour=env.int("REMINDER_HOUR_UTC", default=8), minute=0),
+    },
     "stripe-reconcile": {
         "task": "pledges.tasks.stripe_reconcile",
         "schedule": env.float("STRIPE_RECONCILE_SECONDS", default=900.0),
@@ -249,6 +254,14 @@ SPECTACULAR_SETTINGS = {
 # above any legitimate pledge so that oversized fields are still answered
 # field by field.
 API_MAX_JSON_BYTES = env.int("API_MAX_JSON_BYTES", default=16 * 1024 * 1024)
+
+# Bank statements larger than this are refused (413); below it they stream.
+STATEMENT_MAX_BYTES = env.int("STATEMENT_MAX_BYTES", default=64 * 1024 * 1024)
+
+# Overdue reminders: the days from an instalment's due date on which the
+# donor is reminded (negative: before it), and at most how many per instalment.
+REMINDER_DAYS = tuple(env.list("REMINDER_DAYS", cast=int, default=[-14, 7, 30]))
+REMINDER_MAX_PER_INSTALMENT = env.int("REMINDER_MAX_PER_INSTALMENT", default=3)
 
 # --- The Fund -----------------------------------------------------------------
 

@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from pledges.audit import Actor, audit_record
 from pledges.errors import InvalidInput, TransitionNotAllowed
-from pledges.models import Donor, DonorType, Pledge
+from pledges.models import Donor, DonorType, Pledge, ReminderStep
 
 CONTACT_FIELDS = ("email", "contact_name", "phone")
 
@@ -84,6 +84,8 @@ def donor_erase(*, donor: Donor, actor: Actor, reason: str) -> Donor:
             Pledge.objects.filter(donor=donor).update(public_name=False, updated_at=timezone.now())
         donor.erased_at = timezone.now()
         donor.save()
+        # The reminder history keeps where each reminder went: not any more.
+        ReminderStep.objects.filter(pledge__donor=donor).update(recipient="")
         audit_record(
             actor=actor,
             action="donor.erased",

@@ -249,6 +249,8 @@ class Pledge(models.Model):
             models.Index(fields=["campaign", "-pledged_on", "-created_at"]),
             models.Index(fields=["-created_at"]),
             models.Index(fields=["status"]),
+            # Statement matching looks for open pledges by currency and amount.
+            models.Index(fields=["currency", "amount"]),
         ]
         constraints = [
             models.CheckConstraint(condition=Q(amount__gt=0), name="pledge_amount_positive"),
@@ -371,6 +373,10 @@ class Payment(models.Model):
     bank_account = models.CharField(max_length=64, blank=True)
     external_reference = models.CharField(max_length=255, blank=True, help_text="Bank reference or Stripe id")
     reverses = models.OneToOneField("self", on_delete=models.PROTECT, null=True, blank=True, related_name="reversed_by")
+    # A refund or a lost dispute takes money back out of this payment.
+    taken_back_from = models.ForeignKey(
+        "self", on_delete=models.PROTECT, null=True, blank=True, related_name="taken_back"
+    )
     note = models.TextField(max_length=2000, blank=True)
     # Set when something about the money needs a person: an amount or
     # currency that does not match what was asked for, a dispute.
@@ -559,3 +565,17 @@ class StripeSyncRun(models.Model):
 
     def __str__(self) -> str:
         return f"Stripe sync {self.started_at:%Y-%m-%d %H:%M} {self.status}"
+
+
+# Reconciliation models live with their code; importing them here registers
+# them with the pledges app.
+from pledges.reconciliation.models import (  # noqa: E402, F401
+    BankStatement,
+    LineMatch,
+    LineStatus,
+    MatchRule,
+    MatchStatus,
+    ReminderStep,
+    StatementFormat,
+    StatementLine,
+)

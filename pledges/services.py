@@ -461,6 +461,10 @@ def pledge_cancel(*, pledge: Pledge, actor: Actor, reason: str) -> Pledge:
         pledge.status = PledgeStatus.CANCELLED
         pledge.closed_at = timezone.now()
         pledge.close_reason = reason
+        # A card payment form left open must not take money any more.
+        from pledges.tasks import card_payment_intents_cancel
+
+        transaction.on_commit(lambda: card_payment_intents_cancel.delay(pledge.pk), robust=True)
         _save_status(
             pledge,
             actor=actor,
@@ -566,6 +570,10 @@ def status_after_money(pledge: Pledge, *, money_arrived: bool) -> str:
     money goes out, and reopens when money arrives. Cancelled pledges take
     no money.
     """
+    if pledge.status == PledgeStatus.CANCELLED:
+        # Terminal: money that still arrives (a card paid on a form left
+        # open) is recorded and flagged by the caller, never reopens it.
+        return PledgeStatus.CANCELLED
     if pledge.status == PledgeStatus.LAPSED and not money_arrived:
         return PledgeStatus.LAPSED
     if pledge.amount_paid > 0:

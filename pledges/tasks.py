@@ -26,6 +26,33 @@ def stripe_event_apply(event_pk: int) -> str:
     return card.stripe_event_apply(event_pk=event_pk)
 
 
+@shared_task(autoretry_for=(StripeUnavailable,), retry_backoff=10, retry_backoff_max=600, max_retries=6)
+def card_payment_intents_cancel(pledge_id: int) -> list[str]:
+    from pledges.audit import Actor
+    from pledges.models import Pledge
+
+    pledge = Pledge.objects.get(pk=pledge_id)
+    if not pledge.card_payment_intents.exists():
+        return []
+    return card.card_payment_intents_cancel(pledge=pledge, actor=Actor.task("card_payment_intents_cancel"))
+
+
 @shared_task
 def stripe_reconcile() -> dict:
     return card.stripe_reconcile().report
+
+
+@shared_task(acks_late=True)
+def statement_match(statement_pk: int) -> dict:
+    from pledges.models import BankStatement
+    from pledges.reconciliation import services as reconciliation
+
+    return reconciliation.statement_match(statement=BankStatement.objects.get(pk=statement_pk))
+
+
+# Beat runs it daily; a second run (or a second worker) sends nothing twice.
+@shared_task
+def reminders_send() -> dict:
+    from pledges.reconciliation import reminders
+
+    return reminders.reminders_send()

@@ -1,6 +1,8 @@
 from django.urls import path, register_converter
 
 from pledges import api, staff_api
+from pledges.reconciliation import api as reconciliation_api
+from pledges.reconciliation.reminders_api import ReminderCollection
 
 
 class ReferenceConverter:
@@ -46,4 +48,23 @@ urlpatterns = [
     path("donors/<int:pk>/merge/", staff_api.DonorMergeView.as_view(), name="donor-merge"),
     path("donors/<int:pk>/erase/", staff_api.DonorEraseView.as_view(), name="donor-erase"),
     path("audit/", staff_api.AuditCollection.as_view(), name="audit-collection"),
+    # Staff: reconciliation
+    path("statements/", reconciliation_api.StatementCollection.as_view(), name="statement-collection"),
+    path("statements/<int:pk>/", reconciliation_api.StatementDetailView.as_view(), name="statement-detail"),
+    path("statement-lines/", reconciliation_api.StatementLineCollection.as_view(), name="statement-line-collection"),
+    path("statement-lines/<int:pk>/accept/", reconciliation_api.LineAcceptView.as_view(), name="statement-line-accept"),
+    path("statement-lines/<int:pk>/reject/", reconciliation_api.LineRejectView.as_view(), name="statement-line-reject"),
+    path("statement-lines/<int:pk>/match/", reconciliation_api.LineMatchView.as_view(), name="statement-line-match"),
+    path(
+        "statement-lines/<int:pk>/unmatch/", reconciliation_api.LineUnmatchView.as_view(), name="statement-line-unmatch"
+    ),
+    path(
+        "statement-lines/<int:pk>/exclude/", reconciliation_api.LineExcludeView.as_view(), name="statement-line-exclude"
+    ),
+    path("reminders/", ReminderCollection.as_view(), name="reminder-collection"),
+    path(
+        "reconciliation/summary/",
+        reconciliation_api.ReconciliationSummaryView.as_view(),
+        name="reconciliation-summary",
+    ),
 ]

@@ -132,6 +132,21 @@ def _intent_status_update(known: CardPaymentIntent, intent: Any, *, error: str =
         known.save(update_fields=["status", "last_error", "updated_at"])
 
 
+def card_payment_intents_cancel(*, pledge: Pledge, actor: Actor) -> list[str]:
+    """Cancel the pledge's open PaymentIntents on Stripe (after the pledge
+    is cancelled), so a payment form left open cannot take money."""
+    cancelled = []
+    for known in CardPaymentIntent.objects.filter(pledge=pledge, status__in=OPEN_INTENT_STATUSES):
+        intent = stripe_api.payment_intent_cancel(known.payment_intent_id)
+        _intent_status_update(known, intent)
+        cancelled.append(known.payment_intent_id)
+    if cancelled:
+        audit_record(
+            actor=actor, action="pledge.card_payment.cancelled", obj=pledge, new={"payment_intents": cancelled}
+        )
+    return cancelled
+
+
 # --- Receiving events ----------------------------------------------------------------
 
 
@@ -269,10 +284,12 @@ def card_payment_record(intent: Any, actor: Actor) -> str:
 
 
 def _review_reasons(intent: Any, pledge: Pledge, amount: Decimal, currency: str) -> list[str]:
+    reasons = []
+    if pledge.status == PledgeStatus.CANCELLED:
+        reasons.append("money received on a cancelled pledge: refund it or record a new pledge")
     known = CardPaymentIntent.objects.filter(payment_intent_id=intent.id).first()
     if known is None:
-        return [f"Stripe PaymentIntent {intent.id} was not created by this service"]
-    reasons = []
+        return [*reasons, f"Stripe PaymentIntent {intent.id} was not created by this service"]
     if (known.amount_minor, known.currency) != (intent.amount_received, currency):
         reasons.append(
             f"asked for {format_amount(known.amount, known.currency)} {known.currency}, "

@@ -124,13 +124,33 @@ def payment_intent_create(*, amount_minor: int, currency: str, reference: str, i
     )
 
 
+def payment_intent_cancel(payment_intent_id: str) -> Any:
+    return _call(client().v1.payment_intents.cancel, payment_intent_id)
+
+
 def payment_intent_retrieve(payment_intent_id: str) -> Any:
     return _call(client().v1.payment_intents.retrieve, payment_intent_id)
 
 
-def payment_intents_list(*, created_since: int, limit: int = 100) -> list[Any]:
-    page = _call(client().v1.payment_intents.list, params={"created": {"gte": created_since}, "limit": limit})
-    return list(page.data)
+# The repair job reads at most this many objects of a kind per run.
+MAX_LISTED = 10_000
+
+
+def _all_pages(page) -> list[Any]:
+    """Every object of a list, following Stripe's pagination (bounded)."""
+    items = []
+    iterator = page.auto_paging_iter()
+    while len(items) < MAX_LISTED:
+        try:
+            items.append(_call(next, iterator))
+        except StopIteration:
+            break
+    return items
+
+
+def payment_intents_list(*, created_since: int) -> list[Any]:
+    page = _call(client().v1.payment_intents.list, params={"created": {"gte": created_since}, "limit": 100})
+    return _all_pages(page)
 
 
 def charge_retrieve(charge_id: str) -> Any:
@@ -148,13 +168,14 @@ def refunds_list(charge_id: str) -> list[Any]:
     """Every refund of a charge, fetched from the API: newer API versions
     no longer embed them in the charge."""
     page = _call(client().v1.refunds.list, params={"charge": charge_id, "limit": 100})
-    return list(page.data)
+    return _all_pages(page)
 
 
-def events_list(*, created_since: int, limit: int = 100) -> list[bytes]:
-    """Recent events, each as the JSON body a webhook would have carried."""
-    page = _call(client().v1.events.list, params={"created": {"gte": created_since}, "limit": limit})
-    return [json.dumps(event).encode() for event in page.data]
+def events_list(*, created_since: int) -> list[bytes]:
+    """Recent events (every page), each as the JSON body a webhook would
+    have carried."""
+    page = _call(client().v1.events.list, params={"created": {"gte": created_since}, "limit": 100})
+    return [json.dumps(event).encode() for event in _all_pages(page)]
 
 
 def webhook_verify(payload: bytes, signature_header: str, *, now: float | None = None) -> None:

@@ -1,0 +1,366 @@
+"""The reconciliation API: statements in, the review queue, the summary."""
+
+import csv
+from collections.abc import Iterator
+
+import django_filters
+from django.conf import settings
+from django.db.models import Prefetch, Q, QuerySet
+from django.http import StreamingHttpResponse
+from django.shortcuts import get_object_or_404
+from django.utils import timezone
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from rest_framework import generics, serializers
+from rest_framework.parsers import FormParser, MultiPartParser
+from rest_framework.renderers import BaseRenderer, JSONRenderer
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from backend.problems import DecimalJSONParser, RequestBodyTooLarge
+from pledges.api import PROBLEM, MoneyField, StrictSerializer
+from pledges.audit import Actor
+from pledges.models import BankStatement, LineMatch, LineStatus, Pledge, StatementLine
+from pledges.money import format_amount
+from pledges.reconciliation import services
+from pledges.reconciliation.selectors import GROUPS, reconciliation_summary
+from pledges.roles import IsReconciler, IsViewer
+from pledges.staff_api import STAFF_ERRORS, AmountField, StaffPagination
+
+TAGS = ["staff: reconciliation"]
+
+
+class StatementSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    statement_id = serializers.CharField()
+    account = serializers.CharField()
+    file_format = serializers.CharField()
+    filename = serializers.CharField()
+    imported_at = serializers.DateTimeField()
+    line_count = serializers.IntegerField()
+    report = serializers.JSONField(help_text="Lines, duplicates skipped, and matching progress and outcome")
+
+
+class MatchSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    pledge = serializers.CharField(source="pledge.reference")
+    amount = AmountField(currency_source="line_currency")
+    rule = serializers.CharField()
+    confidence = serializers.DecimalField(max_digits=4, decimal_places=3)
+    explanation = serializers.CharField()
+    status = serializers.CharField()
+    payment = serializers.IntegerField(source="payment_id", allow_null=True)
+
+
+class LineSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    statement = serializers.IntegerField(source="statement_id")
+    position = serializers.IntegerField()
+    account = serializers.CharField()
+    bank_reference = serializers.CharField()
+    direction = serializers.CharField()
+    amount = AmountField()
+    charges = AmountField()
+    currency = serializers.CharField()
+    booking_date = serializers.DateField(allow_null=True)
+    value_date = serializers.DateField(allow_null=True)
+    debtor_name = serializers.CharField()
+    remittance = serializers.CharField()
+    creditor_reference = serializers.CharField()
+    status = serializers.CharField()
+    note = serializers.CharField()
+    matches = MatchSerializer(many=True)
+
+
+class StatementLineFilter(django_filters.FilterSet):
+    status = django_filters.MultipleChoiceFilter(choices=LineStatus.choices)
+    statement = django_filters.NumberFilter(field_name="statement_id")
+    currency = django_filters.CharFilter(lookup_expr="iexact")
+    value_from = django_filters.DateFilter(field_name="value_date", lookup_expr="gte")
+    value_until = django_filters.DateFilter(field_name="value_date", lookup_expr="lte")
+    amount_min = django_filters.NumberFilter(field_name="amount", lookup_expr="gte")
+    amount_max = django_filters.NumberFilter(field_name="amount", lookup_expr="lte")
+    q = django_filters.CharFilter(method="search", label="Debtor, remittance text or bank reference")
+
+    class Meta:
+        model = StatementLine
+        fields: list[str] = []
+
+    def search(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
+        value = value.strip()[:200]
+        return queryset.filter(
+            Q(debtor_name__icontains=value) | Q(remittance__icontains=value) | Q(bank_reference__iexact=value)
+        )
+
+
+class StatementCollection(generics.ListAPIView):
+    serializer_class = StatementSerializer
+    pagination_class = StaffPagination
+    parser_classes = [MultiPartParser, FormParser, DecimalJSONParser]
+
+    def get_queryset(self):
+        return BankStatement.objects.order_by("-imported_at", "-id")
+
+    def get_permissions(self):
+        return [IsReconciler()] if self.request.method == "POST" else [IsViewer()]
+
+    @extend_schema(operation_id="statement_list", summary="Imported statements (viewer)", tags=TAGS)
+    def get(self, request: Request, *args, **kwargs) -> Response:
+        return super().get(request, *args, **kwargs)
+
+    @extend_schema(
+        operation_id="statement_import",
+        summary="Import a bank statement, camt.053 or CSV, whole or not at all (reconciler)",
+        description=(
+            "Multipart field `file`. camt.053 versions 001.02 to 001.08 are recognised by their namespace; "
+            "anything else is read as CSV with a header line (see the README for the columns). For CSV, "
+            "`account` names the Fund's account (default: the configured one) and `date_order` (DMY, MDY) "
+            "reads slashed dates. Lines are matched after the import; follow `report.matching`."
+        ),
+        request={
+            "multipart/form-data": inline_serializer(
+                "StatementUpload",
+                {
+                    "file": serializers.FileField(),
+                    "account": serializers.CharField(required=False),
+                    "date_order": serializers.ChoiceField(choices=["auto", "DMY", "MDY"], required=False),
+                },
+            )
+        },
+        responses={201: StatementSerializer(many=True), 413: PROBLEM, **STAFF_ERRORS},
+        tags=TAGS,
+    )
+    def post(self, request: Request) -> Response:
+        upload = request.FILES.get("file")
+        if upload is None:
+            raise serializers.ValidationError({"file": ["Attach the statement as the multipart field `file`."]})
+        if upload.size == 0:
+            raise serializers.ValidationError({"file": ["The file is empty."]})
+        if upload.size > settings.STATEMENT_MAX_BYTES:
+            raise RequestBodyTooLarge(f"Statements are limited to {settings.STATEMENT_MAX_BYTES} bytes.")
+        date_order = request.data.get("date_order", "auto")
+        if date_order not in ("auto", "DMY", "MDY"):
+            raise serializers.ValidationError({"date_order": ["One of auto, DMY, MDY."]})
+        statements = services.statement_import(
+            stream=upload.file,
+            filename=upload.name or "",
+            account=str(request.data.get("account", ""))[:64],
+            date_order=date_order,
+            actor=Actor.staff(request.user),
+        )
+        for statement in statements:
+            statement.refresh_from_db()
+        return Response(StatementSerializer(statements, many=True).data, status=201)
+
+
+class StatementDetailView(generics.RetrieveAPIView):
+    permission_classes = [IsViewer]
+    serializer_class = StatementSerializer
+    queryset = BankStatement.objects.all()
+
+    @extend_schema(operation_id="statement_detail", summary="A statement and its import and matching report", tags=TAGS)
+    def get(self, request: Request, *args, **kwargs) -> Response:
+        return super().get(request, *args, **kwargs)
+
+
+def _lines() -> QuerySet:
+    return StatementLine.objects.select_related("statement").prefetch_related(
+        Prefetch("matches", queryset=LineMatch.objects.select_related("pledge", "line").order_by("-confidence"))
+    )
+
+
+class StatementLineCollection(generics.ListAPIView):
+    """The review queue: filter on `status=unmatched&status=proposed`."""
+
+    permission_classes = [IsViewer]
+    serializer_class = LineSerializer
+    filterset_class = StatementLineFilter
+    pagination_class = StaffPagination
+
+    def get_queryset(self):
+        return _lines().order_by("-value_date", "statement_id", "position")
+
+    @extend_schema(operation_id="statement_line_list", summary="Statement lines, the review queue (viewer)", tags=TAGS)
+    def get(self, request: Request, *args, **kwargs) -> Response:
+        return super().get(request, *args, **kwargs)
+
+
+class LineAcceptSerializer(StrictSerializer):
+    settle_net = serializers.BooleanField(
+        default=False, help_text="Settle the pledge in full, the shortfall recorded as bank charges"
+    )
+
+
+class LineReasonSerializer(StrictSerializer):
+    reason = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
+
+
+class LineRequiredReasonSerializer(StrictSerializer):
+    reason = serializers.CharField(max_length=2000)
+
+
+class AllocationSerializer(StrictSerializer):
+    pledge = serializers.CharField(max_length=40)
+    amount = MoneyField(required=False, help_text="In the line's currency, charges included; all of it if omitted")
+
+
+class ManualMatchSerializer(StrictSerializer):
+    allocations = serializers.ListField(child=AllocationSerializer(), min_length=1, max_length=50)
+    reason = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
+
+
+class LineActionView(APIView):
+    """One review action on a line, named by the URL."""
+
+    permission_classes = [IsReconciler]
+    action_name = ""
+    request_serializer: type[serializers.Serializer] = LineReasonSerializer
+
+    def act(self, line: StatementLine, data: dict, actor: Actor) -> None:
+        raise NotImplementedError
+
+    def post(self, request: Request, pk: int) -> Response:
+        serializer = self.request_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        line = get_object_or_404(StatementLine, pk=pk)
+        self.act(line, serializer.validated_data, Actor.staff(request.user))
+        return Response(LineSerializer(_lines().get(pk=pk)).data)
+
+
+def _line_action(operation_id: str, summary: str, request_serializer):
+    return extend_schema(
+        operation_id=operation_id,
+        summary=f"{summary} (reconciler)",
+        request=request_serializer,
+        responses={200: LineSerializer, **STAFF_ERRORS},
+        tags=TAGS,
+    )
+
+
+class LineAcceptView(LineActionView):
+    request_serializer = LineAcceptSerializer
+
+    @_line_action("statement_line_accept", "Accept the proposed match: the payment is recorded", LineAcceptSerializer)
+    def post(self, request: Request, pk: int) -> Response:
+        return super().post(request, pk)
+
+    def act(self, line, data, actor):
+        services.line_accept(line=line, actor=actor, settle_net=data["settle_net"])
+
+
+class LineRejectView(LineActionView):
+    @_line_action("statement_line_reject", "Reject the proposed match; the line waits for review", LineReasonSerializer)
+    def post(self, request: Request, pk: int) -> Response:
+        return super().post(request, pk)
+
+    def act(self, line, data, actor):
+        services.line_reject(line=line, actor=actor, reason=data["reason"])
+
+
+class LineMatchView(LineActionView):
+    request_serializer = ManualMatchSerializer
+
+    @_line_action("statement_line_match", "Match by hand, to one pledge or split across several", ManualMatchSerializer)
+    def post(self, request: Request, pk: int) -> Response:
+        return super().post(request, pk)
+
+    def act(self, line, data, actor):
+        allocations = []
+        errors = {}
+        items = data["allocations"]
+        for index, item in enumerate(items):
+            pledge = Pledge.objects.filter(reference=item["pledge"].replace(" ", "").upper()).first()
+            if pledge is None:
+                errors[f"allocations.{index}.pledge"] = ["No pledge has this reference."]
+                continue
+            if "amount" not in item and len(items) > 1:
+                errors[f"allocations.{index}.amount"] = ["Give each part's amount when splitting a line."]
+                continue
+            amount = item.get("amount", line.amount + line.charges)
+            allocations.append(services.Allocation(pledge=pledge, amount=amount))
+        if errors:
+            raise serializers.ValidationError(errors)
+        services.line_match(line=line, allocations=allocations, actor=actor, reason=data["reason"])
+
+
+class LineUnmatchView(LineActionView):
+    request_serializer = LineRequiredReasonSerializer
+
+    @_line_action("statement_line_unmatch", "Undo a match with reversing entries", LineRequiredReasonSerializer)
+    def post(self, request: Request, pk: int) -> Response:
+        return super().post(request, pk)
+
+    def act(self, line, data, actor):
+        services.line_unmatch(line=line, actor=actor, reason=data["reason"])
+
+
+class LineExcludeView(LineActionView):
+    request_serializer = LineRequiredReasonSerializer
+
+    @_line_action(
+        "statement_line_exclude", "Exclude a line that is not money for the Fund", LineRequiredReasonSerializer
+    )
+    def post(self, request: Request, pk: int) -> Response:
+        return super().post(request, pk)
+
+    def act(self, line, data, actor):
+        services.line_exclude(line=line, actor=actor, reason=data["reason"])
+
+
+class _Echo:
+    def write(self, value: str) -> str:
+        return value
+
+
+SUMMARY_MONEY = ("pledged", "paid", "outstanding", "overdue")
+
+
+class CSVRenderer(BaseRenderer):
+    """Lets `?format=csv` (or Accept: text/csv) choose the CSV download; the
+    view streams it itself."""
+
+    media_type = "text/csv"
+    format = "csv"
+
+    def render(self, data, accepted_media_type=None, renderer_context=None):
+        return data if isinstance(data, bytes) else str(data).encode()
+
+
+class ReconciliationSummaryView(APIView):
+    permission_classes = [IsViewer]
+    renderer_classes = [JSONRenderer, CSVRenderer]
+
+    @extend_schema(
+        operation_id="reconciliation_summary",
+        summary="Pledged, received, outstanding and overdue per donor or campaign, in USD and original currency",
+        parameters=[
+            OpenApiParameter("by", OpenApiTypes.STR, enum=list(GROUPS), description="donor (default) or campaign"),
+            OpenApiParameter("campaign", OpenApiTypes.STR),
+            OpenApiParameter("format", OpenApiTypes.STR, enum=["json", "csv"]),
+        ],
+        responses={200: OpenApiTypes.OBJECT, **STAFF_ERRORS},
+        tags=TAGS,
+    )
+    def get(self, request: Request) -> Response | StreamingHttpResponse:
+        by = request.query_params.get("by", "donor")
+        if by not in GROUPS:
+            raise serializers.ValidationError({"by": [f"One of {', '.join(GROUPS)}."]})
+        rows = [
+            {**row, **{name: format_amount(row[name] or 0, row["currency"]) for name in SUMMARY_MONEY}}
+            for row in reconciliation_summary(by=by, campaign=request.query_params.get("campaign", ""))
+        ]
+        if request.accepted_renderer.format != "csv":
+            return Response({"by": by, "results": rows})
+        columns = [*GROUPS[by], "currency", "pledges", *SUMMARY_MONEY, "pledged_usd", "received_usd", "awaiting_rate"]
+        writer = csv.writer(_Echo())
+
+        def lines() -> Iterator[str]:
+            yield "\ufeff" + writer.writerow(columns)
+            for row in rows:
+                yield writer.writerow(["" if row[c] is None else row[c] for c in columns])
+
+        response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
+        filename = f"reconciliation-{by}-{timezone.localdate():%Y-%m-%d}.csv"
+        response["Content-Disposition"] = f'attachment; filename="{filename}"'
+        return response

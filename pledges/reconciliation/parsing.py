@@ -1,0 +1,166 @@
+"""What the statement parsers give back: plain values, no Django models.
+
+Both parsers (`camt053.iter_camt053`, `csv_statement.iter_csv_statement`)
+are generators of `StatementLine | LineError`:
+
+* a line that can be read yields a `StatementLine`;
+* a line that cannot (a bad amount, an unknown currency, a date that is not
+  a date...) yields a `LineError` naming its position and the fields at
+  fault, and the parser goes on with the next line;
+* a file that cannot be read at all (not the format, truncated, hostile)
+  raises `StatementFormatError`. It can be raised after some lines were
+  yielded (a truncated file is only found to be truncated at its end), so
+  a caller treats the whole file as refused when it sees one.
+
+Positions are 1-based and count what the parser yields, in file order: the
+n-th `StatementLine` or `LineError` of a file has position n. For a CSV file
+that is the n-th row after the header (empty rows count); for camt.053, the
+n-th booked entry, where a batch entry with k transactions counts as k lines
+(whether they are good or not, so positions depend only on the file).
+
+Length limits below mirror the columns of `pledges.reconciliation.models`
+(and ISO 20022's Max35Text / Max140Text): a longer value is a line error
+rather than a value silently cut.
+"""
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+
+from pledges.references import reference_parse
+
+CREDIT = "credit"
+DEBIT = "debit"
+DIRECTIONS = (CREDIT, DEBIT)
+
+MAX_STATEMENT_ID = 140
+MAX_ACCOUNT = 64
+MAX_BANK_REFERENCE = 140
+MAX_DEBTOR_NAME = 140
+MAX_CREDITOR_REFERENCE = 35
+# The model stores amounts with max_digits=19, decimal_places=4.
+MAX_INTEGER_DIGITS = 15
+
+# Field name for errors that concern the line as a whole (DRF's spelling).
+NON_FIELD_ERRORS = "non_field_errors"
+
+
+@dataclass(frozen=True)
+class StatementLine:
+    position: int  # 1-based position of the line in the file (see the module docstring)
+    statement_id: str  # camt: Stmt/Id; CSV: given by the caller (or `csv_statement.content_statement_id`)
+    account: str  # the Fund's account: camt Acct/Id/IBAN or Acct/Id/Othr/Id; CSV: given by the caller
+    bank_reference: str  # unique per account (see each parser for how it is chosen)
+    direction: str  # CREDIT or DEBIT: how the money moved on the Fund's account
+    amount: Decimal  # positive, in `currency`'s minor units (checked)
+    currency: str  # ISO 4217, upper case
+    booking_date: date | None
+    value_date: date | None
+    debtor_name: str
+    remittance: str  # unstructured remittance text, then additional entry information
+    creditor_reference: str  # structured creditor reference (CdtrRefInf/Ref) as given, else ""
+    charges: Decimal  # bank charges deducted on the way, if the statement says, else 0
+    reversal: bool = False  # camt RvslInd: this entry reverses an earlier one (direction is still the movement)
+
+
+class StatementFormatError(ValueError):
+    """A file that cannot be read as a statement at all.
+
+    `detail` is a message for people; `position` is the line position where
+    the file broke, when it is known (CSV), else None (for XML the detail
+    gives the parser's line and column instead).
+    """
+
+    def __init__(self, detail: str, position: int | None = None):
+        super().__init__(detail)
+        self.detail = detail
+        self.position = position
+
+    def __str__(self) -> str:
+        return self.detail
+
+
+@dataclass
+class LineError:
+    """A line that could not be read: field name -> messages."""
+
+    position: int
+    errors: dict[str, list[str]] = field(default_factory=dict)
+
+    def add(self, name: str, message: str) -> None:
+        self.errors.setdefault(name, []).append(message)
+
+
+ParsedLine = StatementLine | LineError
+ParsedLines = Iterator[ParsedLine]
+
+
+def check_length(errors: LineError, name: str, value: str, limit: int) -> None:
+    if len(value) > limit:
+        errors.add(name, f"is {len(value)} characters long; at most {limit} are accepted.")
+
+
+# --- ISO 11649 references in free text ---------------------------------------
+
+# "RF" and two check digits, not glued to a word before it.
+_RF_START = re.compile(r"(?<![A-Za-z0-9])RF[ ]?[0-9]{2}", re.IGNORECASE)
+# A run of letters and digits, then what separates it from the next run.
+_TOKEN = re.compile(r"([A-Za-z0-9]+)([ \t\-]*)")
+_MAX_REFERENCE = 25
+
+
+def _reference_candidates(text: str) -> list[str]:
+    tokens = []
+    for match in _TOKEN.finditer(text):
+        if match.start() != sum(len(t) + len(s) for t, s in tokens):
+            break
+        tokens.append((match.group(1), match.group(2)))
+        if not match.group(2):
+            break
+    words = [t for t, _ in tokens]
+    if not words:
+        return []
+    if words[0].upper() == "RF":  # "RF 18 5390 ...": glue the check digits back on
+        words = ["RF" + words[1], *words[2:]] if len(words) > 1 else []
+    candidates = []
+    total = ""
+    for word in words:
+        total += word
+        if len(total) > _MAX_REFERENCE:
+            break
+        candidates.append(total)
+    # Printed form (groups of four, the last one to four characters): the
+    # longest such prefix first. Then whatever else, longest first.
+    printed = []
+    if candidates and len(words[0]) == 4:
+        printed.append(candidates[0])
+        for index in range(1, len(candidates)):
+            if len(words[index]) > 4:
+                break
+            printed.append(candidates[index])
+            if len(words[index]) < 4:
+                break
+    ordered = list(reversed(printed)) + [c for c in reversed(candidates) if c not in printed]
+    return ordered
+
+
+def find_references(text: str) -> list[str]:
+    """The valid ISO 11649 references written in free text, in compact upper
+    case form, in order of appearance, without repeats.
+
+    People type them in lower case, with odd spacing or hyphens
+    ("pledge rf18 5390 0754 7034 thank you" -> ["RF18539007547034"]). When the
+    characters after a reference could be read as part of it, the printed
+    grouping by four is preferred, then the longest valid reading.
+    """
+    found: list[str] = []
+    for start in _RF_START.finditer(text):
+        for candidate in _reference_candidates(text[start.start() : start.start() + 80]):
+            reference = reference_parse(candidate)
+            if reference:
+                if reference not in found:
+                    found.append(reference)
+                break
+    return found
