@@ -498,14 +498,16 @@ def stripe_reconcile(*, since: timedelta = timedelta(days=3)) -> StripeSyncRun:
             received_at__lte=timezone.now() - timedelta(minutes=5),
         ):
             report["events_retried"].append(f"{stored.event_id}: {stripe_event_apply(event_pk=stored.pk)}")
-        for known in CardPaymentIntent.objects.filter(created_at__gte=timezone.now() - since).exclude(
-            status__in=["canceled"]
-        ):
-            if _card_payment(known.payment_intent_id) is not None:
-                continue
-            intent = stripe_api.payment_intent_retrieve(known.payment_intent_id)
-            _intent_status_update(known, intent)
-            if intent.status == "succeeded":
+        # Stripe's own list, so a PaymentIntent we have no row for (its
+        # creation answer lost on the way back) is found too.
+        known = {
+            k.payment_intent_id: k for k in CardPaymentIntent.objects.filter(created_at__gte=timezone.now() - since)
+        }
+        for intent in stripe_api.payment_intents_list(created_since=created_since):
+            if intent.id in known:
+                _intent_status_update(known[intent.id], intent)
+            unrecorded = intent.status == "succeeded" and _card_payment(intent.id) is None
+            if unrecorded and _pledge_for_intent(intent) is not None:
                 report["payments_recovered"].append(card_payment_record(intent, actor))
         run.status = "done"
     except DomainError as error:
