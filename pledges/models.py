@@ -317,6 +317,8 @@ class Instalment(models.Model):
 
     class Meta:
         ordering = ["due_date"]
+        # Statement matching looks instalments up by amount; reminders by date.
+        indexes = [models.Index(fields=["amount"]), models.Index(fields=["due_date"])]
         constraints = [
             models.UniqueConstraint(fields=["pledge", "due_date"], name="instalment_due_date_unique_per_pledge"),
             models.CheckConstraint(condition=Q(amount__gt=0), name="instalment_amount_positive"),
