@@ -8,148 +8,225 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('pledges', '0007_list_indexes'),
+        ("pledges", "0007_list_indexes"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='BankStatement',
+            name="BankStatement",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('statement_id', models.CharField(help_text="The bank's id, or the file's SHA-256 for CSV", max_length=140)),
-                ('account', models.CharField(max_length=64)),
-                ('file_format', models.CharField(choices=[('camt053', 'ISO 20022 camt.053'), ('csv', 'CSV')], max_length=16)),
-                ('filename', models.CharField(blank=True, max_length=255)),
-                ('file_sha256', models.CharField(max_length=64)),
-                ('imported_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('line_count', models.PositiveIntegerField(default=0)),
-                ('report', models.JSONField(default=dict, encoder=django.core.serializers.json.DjangoJSONEncoder)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "statement_id",
+                    models.CharField(help_text="The bank's id, or the file's SHA-256 for CSV", max_length=140),
+                ),
+                ("account", models.CharField(max_length=64)),
+                (
+                    "file_format",
+                    models.CharField(choices=[("camt053", "ISO 20022 camt.053"), ("csv", "CSV")], max_length=16),
+                ),
+                ("filename", models.CharField(blank=True, max_length=255)),
+                ("file_sha256", models.CharField(max_length=64)),
+                ("imported_at", models.DateTimeField(default=django.utils.timezone.now)),
+                ("line_count", models.PositiveIntegerField(default=0)),
+                ("report", models.JSONField(default=dict, encoder=django.core.serializers.json.DjangoJSONEncoder)),
             ],
             options={
-                'ordering': ['-imported_at'],
+                "ordering": ["-imported_at"],
             },
         ),
         migrations.CreateModel(
-            name='LineMatch',
+            name="LineMatch",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('amount', models.DecimalField(decimal_places=4, help_text="The part of the line, in the line's currency", max_digits=19)),
-                ('rule', models.CharField(choices=[('reference', 'ISO 11649 reference'), ('donor_amount', 'Donor name and amount'), ('manual', 'Matched by hand')], max_length=16)),
-                ('confidence', models.DecimalField(decimal_places=3, max_digits=4)),
-                ('explanation', models.TextField()),
-                ('status', models.CharField(choices=[('proposed', 'Proposed'), ('applied', 'Applied'), ('rejected', 'Rejected'), ('undone', 'Undone (reversed)')], max_length=16)),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('decided_at', models.DateTimeField(blank=True, null=True)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "amount",
+                    models.DecimalField(
+                        decimal_places=4, help_text="The part of the line, in the line's currency", max_digits=19
+                    ),
+                ),
+                (
+                    "rule",
+                    models.CharField(
+                        choices=[
+                            ("reference", "ISO 11649 reference"),
+                            ("donor_amount", "Donor name and amount"),
+                            ("manual", "Matched by hand"),
+                        ],
+                        max_length=16,
+                    ),
+                ),
+                ("confidence", models.DecimalField(decimal_places=3, max_digits=4)),
+                ("explanation", models.TextField()),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("proposed", "Proposed"),
+                            ("applied", "Applied"),
+                            ("rejected", "Rejected"),
+                            ("undone", "Undone (reversed)"),
+                        ],
+                        max_length=16,
+                    ),
+                ),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now)),
+                ("decided_at", models.DateTimeField(blank=True, null=True)),
             ],
             options={
-                'ordering': ['line', '-confidence'],
+                "ordering": ["line", "-confidence"],
             },
         ),
         migrations.CreateModel(
-            name='ReminderStep',
+            name="ReminderStep",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('due_date', models.DateField()),
-                ('amount', models.DecimalField(decimal_places=4, max_digits=19)),
-                ('days_from_due', models.IntegerField(help_text='Negative before the due date')),
-                ('sent_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('recipient', models.EmailField(blank=True, max_length=254)),
-                ('language', models.CharField(blank=True, max_length=8)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("due_date", models.DateField()),
+                ("amount", models.DecimalField(decimal_places=4, max_digits=19)),
+                ("days_from_due", models.IntegerField(help_text="Negative before the due date")),
+                ("sent_at", models.DateTimeField(default=django.utils.timezone.now)),
+                ("recipient", models.EmailField(blank=True, max_length=254)),
+                ("language", models.CharField(blank=True, max_length=8)),
             ],
             options={
-                'ordering': ['-sent_at'],
+                "ordering": ["-sent_at"],
             },
         ),
         migrations.CreateModel(
-            name='StatementLine',
+            name="StatementLine",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('position', models.PositiveIntegerField()),
-                ('account', models.CharField(max_length=64)),
-                ('bank_reference', models.CharField(max_length=140)),
-                ('direction', models.CharField(max_length=8)),
-                ('amount', models.DecimalField(decimal_places=4, max_digits=19)),
-                ('currency', models.CharField(max_length=3)),
-                ('charges', models.DecimalField(decimal_places=4, default=0, max_digits=19)),
-                ('booking_date', models.DateField(blank=True, null=True)),
-                ('value_date', models.DateField(blank=True, null=True)),
-                ('debtor_name', models.CharField(blank=True, max_length=140)),
-                ('remittance', models.TextField(blank=True)),
-                ('creditor_reference', models.CharField(blank=True, max_length=35)),
-                ('status', models.CharField(choices=[('unmatched', 'Unmatched, for review'), ('proposed', 'Match proposed, waiting for a reconciler'), ('matched', 'Matched and applied'), ('excluded', 'Excluded (a debit, or not for the Fund)')], default='unmatched', max_length=16)),
-                ('note', models.TextField(blank=True, help_text='Why it is excluded, or what staff decided')),
-                ('updated_at', models.DateTimeField(default=django.utils.timezone.now)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("position", models.PositiveIntegerField()),
+                ("account", models.CharField(max_length=64)),
+                ("bank_reference", models.CharField(max_length=140)),
+                ("direction", models.CharField(max_length=8)),
+                ("amount", models.DecimalField(decimal_places=4, max_digits=19)),
+                ("currency", models.CharField(max_length=3)),
+                ("charges", models.DecimalField(decimal_places=4, default=0, max_digits=19)),
+                ("booking_date", models.DateField(blank=True, null=True)),
+                ("value_date", models.DateField(blank=True, null=True)),
+                ("debtor_name", models.CharField(blank=True, max_length=140)),
+                ("remittance", models.TextField(blank=True)),
+                ("creditor_reference", models.CharField(blank=True, max_length=35)),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("unmatched", "Unmatched, for review"),
+                            ("proposed", "Match proposed, waiting for a reconciler"),
+                            ("matched", "Matched and applied"),
+                            ("excluded", "Excluded (a debit, or not for the Fund)"),
+                        ],
+                        default="unmatched",
+                        max_length=16,
+                    ),
+                ),
+                ("note", models.TextField(blank=True, help_text="Why it is excluded, or what staff decided")),
+                ("updated_at", models.DateTimeField(default=django.utils.timezone.now)),
             ],
             options={
-                'ordering': ['statement', 'position'],
+                "ordering": ["statement", "position"],
             },
         ),
         migrations.AddField(
-            model_name='payment',
-            name='taken_back_from',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='taken_back', to='pledges.payment'),
+            model_name="payment",
+            name="taken_back_from",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="taken_back",
+                to="pledges.payment",
+            ),
         ),
         migrations.AddIndex(
-            model_name='pledge',
-            index=models.Index(fields=['currency', 'amount'], name='pledges_ple_currenc_f6da90_idx'),
+            model_name="pledge",
+            index=models.Index(fields=["currency", "amount"], name="pledges_ple_currenc_f6da90_idx"),
         ),
         migrations.AddField(
-            model_name='bankstatement',
-            name='imported_by',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, to=settings.AUTH_USER_MODEL),
+            model_name="bankstatement",
+            name="imported_by",
+            field=models.ForeignKey(
+                blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, to=settings.AUTH_USER_MODEL
+            ),
         ),
         migrations.AddField(
-            model_name='linematch',
-            name='decided_by',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, to=settings.AUTH_USER_MODEL),
+            model_name="linematch",
+            name="decided_by",
+            field=models.ForeignKey(
+                blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, to=settings.AUTH_USER_MODEL
+            ),
         ),
         migrations.AddField(
-            model_name='linematch',
-            name='payment',
-            field=models.OneToOneField(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='statement_match', to='pledges.payment'),
+            model_name="linematch",
+            name="payment",
+            field=models.OneToOneField(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="statement_match",
+                to="pledges.payment",
+            ),
         ),
         migrations.AddField(
-            model_name='linematch',
-            name='pledge',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='statement_matches', to='pledges.pledge'),
+            model_name="linematch",
+            name="pledge",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.PROTECT, related_name="statement_matches", to="pledges.pledge"
+            ),
         ),
         migrations.AddField(
-            model_name='reminderstep',
-            name='instalment',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='reminders', to='pledges.instalment'),
+            model_name="reminderstep",
+            name="instalment",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.SET_NULL,
+                related_name="reminders",
+                to="pledges.instalment",
+            ),
         ),
         migrations.AddField(
-            model_name='reminderstep',
-            name='pledge',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='reminders', to='pledges.pledge'),
+            model_name="reminderstep",
+            name="pledge",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.PROTECT, related_name="reminders", to="pledges.pledge"
+            ),
         ),
         migrations.AddField(
-            model_name='statementline',
-            name='statement',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='lines', to='pledges.bankstatement'),
+            model_name="statementline",
+            name="statement",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.PROTECT, related_name="lines", to="pledges.bankstatement"
+            ),
         ),
         migrations.AddField(
-            model_name='linematch',
-            name='line',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='matches', to='pledges.statementline'),
+            model_name="linematch",
+            name="line",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.PROTECT, related_name="matches", to="pledges.statementline"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='bankstatement',
-            constraint=models.UniqueConstraint(fields=('account', 'statement_id'), name='statement_unique_per_account'),
+            model_name="bankstatement",
+            constraint=models.UniqueConstraint(fields=("account", "statement_id"), name="statement_unique_per_account"),
         ),
         migrations.AddConstraint(
-            model_name='reminderstep',
-            constraint=models.UniqueConstraint(fields=('instalment', 'days_from_due'), name='reminder_once_per_step'),
+            model_name="reminderstep",
+            constraint=models.UniqueConstraint(fields=("instalment", "days_from_due"), name="reminder_once_per_step"),
         ),
         migrations.AddIndex(
-            model_name='statementline',
-            index=models.Index(fields=['status', 'value_date'], name='pledges_sta_status_950e9c_idx'),
+            model_name="statementline",
+            index=models.Index(fields=["status", "value_date"], name="pledges_sta_status_950e9c_idx"),
         ),
         migrations.AddConstraint(
-            model_name='statementline',
-            constraint=models.UniqueConstraint(condition=models.Q(('bank_reference', ''), _negated=True), fields=('account', 'bank_reference'), name='statement_line_reference_unique_per_account'),
+            model_name="statementline",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("bank_reference", ""), _negated=True),
+                fields=("account", "bank_reference"),
+                name="statement_line_reference_unique_per_account",
+            ),
         ),
     ]

@@ -4,18 +4,17 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('pledges', '0008_reconciliation'),
+        ("pledges", "0008_reconciliation"),
     ]
 
     operations = [
         migrations.AddIndex(
-            model_name='instalment',
-            index=models.Index(fields=['amount'], name='pledges_ins_amount_4a6f16_idx'),
+            model_name="instalment",
+            index=models.Index(fields=["amount"], name="pledges_ins_amount_4a6f16_idx"),
         ),
         migrations.AddIndex(
-            model_name='instalment',
-            index=models.Index(fields=['due_date'], name='pledges_ins_due_dat_bd8baf_idx'),
+            model_name="instalment",
+            index=models.Index(fields=["due_date"], name="pledges_ins_due_dat_bd8baf_idx"),
         ),
     ]
