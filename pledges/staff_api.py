@@ -14,6 +14,7 @@ from drf_spectacular.utils import (
     OpenApiParameter,
     extend_schema,
     extend_schema_field,
+    extend_schema_view,
     inline_serializer,
 )
 from rest_framework import generics, serializers
@@ -473,86 +474,81 @@ class PledgeAnnouncedView(APIView):
         return _detail(pledge.reference, status=201)
 
 
-def _pledge_action(summary: str, role: str, request_serializer, operation_id: str):
-    return extend_schema(
-        operation_id=operation_id,
-        summary=f"{summary} ({role})",
-        request=request_serializer,
-        responses={200: PledgeDetailSerializer, **STAFF_ERRORS},
-        tags=["staff: pledges"],
-    )
-
-
 def _pledge(reference: str) -> Pledge:
     return get_object_or_404(Pledge, reference=reference.upper())
 
 
-class PledgeVerifyView(APIView):
-    permission_classes = [IsReconciler]
+class PledgeActionView(APIView):
+    """A transition on one pledge: parse the body with `request_serializer`,
+    call `service` with its fields, answer with the pledge's detail."""
 
-    @_pledge_action(
-        "Verify a web submission: submitted becomes announced", "reconciler", ReasonSerializer, "pledge_verify"
-    )
+    request_serializer: type[serializers.Serializer] = ReasonSerializer
+    service = None
+
     def post(self, request: Request, reference: str) -> Response:
-        serializer = ReasonSerializer(data=request.data)
+        serializer = self.request_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        pledge_verify(pledge=_pledge(reference), actor=Actor.staff(request.user), **serializer.validated_data)
-        return _detail(reference)
-
-
-class PledgeConfirmView(APIView):
-    permission_classes = [IsReconciler]
-
-    @_pledge_action(
-        "Confirm: a firm written commitment, its USD value fixed", "reconciler", ConfirmSerializer, "pledge_confirm"
-    )
-    def post(self, request: Request, reference: str) -> Response:
-        serializer = ConfirmSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        pledge_confirm(pledge=_pledge(reference), actor=Actor.staff(request.user), **serializer.validated_data)
-        return _detail(reference)
-
-
-class PledgeCancelView(APIView):
-    permission_classes = [IsFundAdmin]
-
-    @_pledge_action("Cancel a pledge with no money applied", "fund_admin", RequiredReasonSerializer, "pledge_cancel")
-    def post(self, request: Request, reference: str) -> Response:
-        serializer = RequiredReasonSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        pledge_cancel(pledge=_pledge(reference), actor=Actor.staff(request.user), **serializer.validated_data)
-        return _detail(reference)
-
-
-class PledgeLapseView(APIView):
-    permission_classes = [IsFundAdmin]
-
-    @_pledge_action("Lapse the remainder of a pledge", "fund_admin", RequiredReasonSerializer, "pledge_lapse")
-    def post(self, request: Request, reference: str) -> Response:
-        serializer = RequiredReasonSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        pledge_lapse(pledge=_pledge(reference), actor=Actor.staff(request.user), **serializer.validated_data)
-        return _detail(reference)
-
-
-class PledgeAmountView(APIView):
-    permission_classes = [IsFundAdmin]
-
-    @_pledge_action(
-        "Change the amount; the earlier version is kept", "fund_admin", AmountChangeSerializer, "pledge_amount_change"
-    )
-    def post(self, request: Request, reference: str) -> Response:
-        serializer = AmountChangeSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        data = serializer.validated_data
-        pledge_amount_change(
-            pledge=_pledge(reference),
-            amount=data["amount"],
-            instalments=_instalments(data.get("instalments")),
-            reason=data["reason"],
-            actor=Actor.staff(request.user),
+        type(self).service(
+            pledge=_pledge(reference), actor=Actor.staff(request.user), **self.arguments(serializer.validated_data)
         )
         return _detail(reference)
+
+    def arguments(self, data: dict) -> dict:
+        return data
+
+
+def pledge_action(operation_id: str, summary: str, role: str):
+    """Document a pledge action view in the schema, from its own attributes."""
+
+    def decorate(view: type[PledgeActionView]) -> type[PledgeActionView]:
+        return extend_schema_view(
+            post=extend_schema(
+                operation_id=operation_id,
+                summary=f"{summary} ({role})",
+                request=view.request_serializer,
+                responses={200: PledgeDetailSerializer, **STAFF_ERRORS},
+                tags=["staff: pledges"],
+            )
+        )(view)
+
+    return decorate
+
+
+@pledge_action("pledge_verify", "Verify a web submission: submitted becomes announced", "reconciler")
+class PledgeVerifyView(PledgeActionView):
+    permission_classes = [IsReconciler]
+    service = pledge_verify
+
+
+@pledge_action("pledge_confirm", "Confirm: a firm written commitment, its USD value fixed", "reconciler")
+class PledgeConfirmView(PledgeActionView):
+    permission_classes = [IsReconciler]
+    request_serializer = ConfirmSerializer
+    service = pledge_confirm
+
+
+@pledge_action("pledge_cancel", "Cancel a pledge with no money applied", "fund_admin")
+class PledgeCancelView(PledgeActionView):
+    permission_classes = [IsFundAdmin]
+    request_serializer = RequiredReasonSerializer
+    service = pledge_cancel
+
+
+@pledge_action("pledge_lapse", "Lapse the remainder of a pledge", "fund_admin")
+class PledgeLapseView(PledgeActionView):
+    permission_classes = [IsFundAdmin]
+    request_serializer = RequiredReasonSerializer
+    service = pledge_lapse
+
+
+@pledge_action("pledge_amount_change", "Change the amount; the earlier version is kept", "fund_admin")
+class PledgeAmountView(PledgeActionView):
+    permission_classes = [IsFundAdmin]
+    request_serializer = AmountChangeSerializer
+    service = pledge_amount_change
+
+    def arguments(self, data: dict) -> dict:
+        return {**data, "instalments": _instalments(data.get("instalments"))}
 
 
 # --- Payments ------------------------------------------------------------------
