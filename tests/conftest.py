@@ -299,3 +299,24 @@ def run_at_once(*calls) -> list:
     assert not any(thread.is_alive() for thread in threads), "a call never finished (deadlock?)"
     assert not failures, failures
     return results
+
+
+# --- Bank statements: uploaded through the API ---
+
+
+@pytest.fixture
+def statement_upload(client_for, reconciler, django_capture_on_commit_callbacks):
+    """POST a statement file to /api/v1/statements/ (as the reconciler, or
+    as `client`) and run what the import queued after commit (the
+    matching), as the Celery worker would. Returns the response."""
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    default_client = client_for(reconciler)
+
+    def upload(content: bytes, filename: str = "statement.xml", *, client=None, **fields):
+        with django_capture_on_commit_callbacks(execute=True):
+            return (client or default_client).post(
+                "/api/v1/statements/", {"file": SimpleUploadedFile(filename, content), **fields}, format="multipart"
+            )
+
+    return upload

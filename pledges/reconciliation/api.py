@@ -2,6 +2,7 @@
 
 import csv
 from collections.abc import Iterator
+from decimal import Decimal
 
 import django_filters
 from django.conf import settings
@@ -314,6 +315,7 @@ class _Echo:
 
 
 SUMMARY_MONEY = ("pledged", "paid", "outstanding", "overdue")
+SUMMARY_USD = ("pledged_usd", "received_usd", "outstanding_usd", "overdue_usd")
 
 
 class CSVRenderer(BaseRenderer):
@@ -347,12 +349,16 @@ class ReconciliationSummaryView(APIView):
         if by not in GROUPS:
             raise serializers.ValidationError({"by": [f"One of {', '.join(GROUPS)}."]})
         rows = [
-            {**row, **{name: format_amount(row[name] or 0, row["currency"]) for name in SUMMARY_MONEY}}
+            {
+                **row,
+                **{name: format_amount(row[name] or Decimal(0), row["currency"]) for name in SUMMARY_MONEY},
+                **{name: None if row[name] is None else format_amount(row[name], "USD") for name in SUMMARY_USD},
+            }
             for row in reconciliation_summary(by=by, campaign=request.query_params.get("campaign", ""))
         ]
         if request.accepted_renderer.format != "csv":
             return Response({"by": by, "results": rows})
-        columns = [*GROUPS[by], "currency", "pledges", *SUMMARY_MONEY, "pledged_usd", "received_usd", "awaiting_rate"]
+        columns = [*GROUPS[by], "currency", "pledges", *SUMMARY_MONEY, *SUMMARY_USD, "awaiting_rate"]
         writer = csv.writer(_Echo())
 
         def lines() -> Iterator[str]:

@@ -29,6 +29,26 @@ def reconciliation_summary(*, by: str, campaign: str = "") -> QuerySet:
     return (
         rows.values(*GROUPS[by], "currency")
         .annotate(
+            # First, while `overdue` still names each pledge's flag and not
+            # the group's sum below.
+            # Each pledge's share, converted at its own rate (amount_usd / amount).
+            outstanding_usd=Sum(
+                Case(
+                    When(is_open, then=(F("amount") - F("amount_paid")) * F("amount_usd") / F("amount")),
+                    default=ZERO,
+                    output_field=money,
+                )
+            ),
+            overdue_usd=Sum(
+                Case(
+                    When(
+                        is_open & Q(overdue=True),
+                        then=(F("amount_due_to_date") - F("amount_paid")) * F("amount_usd") / F("amount"),
+                    ),
+                    default=ZERO,
+                    output_field=money,
+                )
+            ),
             pledges=Count("id"),
             pledged=Sum("amount"),
             paid=Sum("amount_paid"),

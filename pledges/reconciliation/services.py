@@ -10,6 +10,7 @@ from typing import BinaryIO
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db.models import Count
 from django.utils import timezone
 
 from pledges.audit import Actor, audit_record
@@ -27,7 +28,7 @@ from pledges.models import (
     StatementFormat,
     StatementLine,
 )
-from pledges.money import format_amount, round_to_currency
+from pledges.money import CurrencyError, check_amount, format_amount, round_to_currency
 from pledges.payments.services import amount_in_pledge_currency, payment_apply, payment_reverse
 from pledges.reconciliation import matching
 from pledges.reconciliation.parsing import LineError, StatementFormatError, find_references
@@ -202,57 +203,81 @@ def _store_batch(
 def statement_match(*, statement: BankStatement, actor: Actor | None = None) -> dict:
     """Match the statement's unmatched credit lines, batch by batch,
     recording progress on the statement. Safe to run twice: only
-    unmatched lines are looked at, each under a lock."""
+    unmatched lines are looked at, each under a lock, and a match a
+    reconciler rejected is not proposed again."""
     actor = actor or Actor.task("statement_match")
     pending = StatementLine.objects.filter(statement=statement, status=LineStatus.UNMATCHED, direction="credit")
-    total = pending.count()
-    counts = {"applied": 0, "proposed": 0, "unmatched": 0}
-    done = 0
+    total, done = pending.count(), 0
     for batch in _batches(pending.order_by("pk").iterator(chunk_size=BATCH)):
         references = {ref for line in batch for ref in find_references(f"{line.creditor_reference} {line.remittance}")}
         pledges = {p.reference: p for p in Pledge.objects.filter(reference__in=references).select_related("donor")}
         for line in batch:
-            proposal = matching.propose_by_reference(line, pledges) or matching.propose_by_donor_and_amount(line)
-            outcome = _line_propose(line.pk, proposal, actor) if proposal else "unmatched"
-            counts[outcome] += 1
+            _line_match_automatically(line, pledges, actor)
         done += len(batch)
         BankStatement.objects.filter(pk=statement.pk).update(
-            report={**statement.report, "matching": "running", "done": done, "total": total, **counts}
+            report={**statement.report, "matching": "running", "done": done, "total": total}
         )
-    report = {**statement.report, "matching": "done", "done": done, "total": total, **counts}
+    report = {**statement.report, "matching": "done", "done": done, "total": total, **_line_counts(statement)}
     BankStatement.objects.filter(pk=statement.pk).update(report=report)
     return report
 
 
-def _line_propose(line_pk: int, proposal: matching.Proposal, actor: Actor) -> str:
+def _line_counts(statement: BankStatement) -> dict[str, int]:
+    """What became of the statement's lines, from their statuses (so a
+    second matching run reports the whole statement, not just itself)."""
+    by_status = dict(statement.lines.values_list("status").annotate(n=Count("id")).values_list("status", "n"))
+    return {
+        "applied": by_status.get(LineStatus.MATCHED, 0),
+        "proposed": by_status.get(LineStatus.PROPOSED, 0),
+        "unmatched": by_status.get(LineStatus.UNMATCHED, 0),
+        "excluded": by_status.get(LineStatus.EXCLUDED, 0),
+    }
+
+
+def _line_match_automatically(line: StatementLine, pledges: dict[str, Pledge], actor: Actor) -> None:
     with transaction.atomic():
-        line = StatementLine.objects.select_for_update().get(pk=line_pk)
+        line = StatementLine.objects.select_for_update().select_related("statement").get(pk=line.pk)
         if line.status != LineStatus.UNMATCHED:
-            return "unmatched"  # someone acted on it meanwhile
-        match = LineMatch.objects.create(
-            line=line,
-            pledge=proposal.pledge,
-            amount=proposal.amount,
-            rule=proposal.rule,
-            confidence=proposal.confidence,
-            explanation=proposal.explanation,
-            status=MatchStatus.PROPOSED,
-        )
-        if proposal.apply:
-            _apply(line, [match], actor)
-            return "applied"
-        line.status = LineStatus.PROPOSED
-        line.updated_at = timezone.now()
-        line.save(update_fields=["status", "updated_at"])
-        audit_record(
-            actor=actor,
-            action="statement.line.proposed",
-            obj=line,
-            pledge=proposal.pledge,
-            new={"rule": proposal.rule, "confidence": proposal.confidence, "amount": str(proposal.amount)},
-            reason=proposal.explanation,
-        )
-        return "proposed"
+            return  # someone acted on it meanwhile
+        proposal = matching.propose_by_reference(line, pledges)
+        if proposal is not None:
+            # The batch's copy may be stale (an earlier line of this
+            # statement, or a reconciler, paid the same pledge): judge again
+            # against the pledge as it is now, locked.
+            fresh = Pledge.objects.select_for_update().select_related("donor").get(pk=proposal.pledge.pk)
+            pledges[fresh.reference] = fresh
+            proposal = matching.propose_by_reference(line, pledges)
+        proposal = proposal or matching.propose_by_donor_and_amount(line)
+        if proposal is None or line.matches.filter(pledge=proposal.pledge, status=MatchStatus.REJECTED).exists():
+            return
+        _line_propose(line, proposal, actor)
+
+
+def _line_propose(line: StatementLine, proposal: matching.Proposal, actor: Actor) -> None:
+    """Record a proposal on a locked line, and apply it when the rule is sure."""
+    match = LineMatch.objects.create(
+        line=line,
+        pledge=proposal.pledge,
+        amount=proposal.amount,
+        rule=proposal.rule,
+        confidence=proposal.confidence,
+        explanation=proposal.explanation,
+        status=MatchStatus.PROPOSED,
+    )
+    if proposal.apply:
+        _apply(line, [match], actor)
+        return
+    line.status = LineStatus.PROPOSED
+    line.updated_at = timezone.now()
+    line.save(update_fields=["status", "updated_at"])
+    audit_record(
+        actor=actor,
+        action="statement.line.proposed",
+        obj=line,
+        pledge=proposal.pledge,
+        new={"rule": proposal.rule, "confidence": proposal.confidence, "amount": str(proposal.amount)},
+        reason=proposal.explanation,
+    )
 
 
 def _payment_for(line: StatementLine, match: LineMatch, pledge: Pledge, reference: str, settle_net: bool) -> Payment:
@@ -382,6 +407,11 @@ def line_match(*, line: StatementLine, allocations: list[Allocation], actor: Act
                 f"A {line.get_status_display().lower()} line cannot be matched again; unmatch it first."
             )
         total, sent = sum((a.amount for a in allocations), Decimal(0)), matching.line_gross(line)
+        for index, allocation in enumerate(allocations):
+            try:
+                check_amount(allocation.amount, line.currency)
+            except CurrencyError as error:
+                raise InvalidInput({f"allocations.{index}.amount": [str(error)]}) from None
         if total != sent or any(a.amount <= 0 for a in allocations):
             message = f"The parts add up to {total}; they must be positive and add up to {sent} {line.currency}."
             raise InvalidInput({"allocations": [message]})

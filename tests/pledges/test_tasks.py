@@ -23,13 +23,14 @@ def celery_worker_on_redis(transactional_db):
         pytest.skip("needs Redis as the Celery broker")
     from celery.contrib.testing.worker import start_worker
 
-    app.conf.task_always_eager = False
+    # Celery reads the Django setting's name before its own: switch both.
+    app.conf.CELERY_TASK_ALWAYS_EAGER = app.conf.task_always_eager = False
     app.conf.broker_url = settings.REDIS_URL
     try:
         with start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=10):
             yield
     finally:
-        app.conf.task_always_eager = True
+        app.conf.CELERY_TASK_ALWAYS_EAGER = app.conf.task_always_eager = True
 
 
 def wait_for(condition, seconds: float = 15) -> bool:
