@@ -31,7 +31,7 @@ COMPOSE ?= $(shell command -v docker-compose >/dev/null 2>&1 && echo docker-comp
 # The variables the compose file requires: .env when there is one, else the examples.
 COMPOSE_ENV_FILE ?= $(if $(wildcard .env),.env,.env.example)
 
-.PHONY: help venv run migrate demo-data bench test lint format worker beat compose-check clean
+.PHONY: help venv translations run migrate demo-data bench test lint format worker beat compose-check clean
 
 help:
 	@echo "make run            migrate, load demo data and serve on http://$(HOST):$(PORT)/ (embedded mode by default)"
@@ -40,6 +40,7 @@ help:
 	@echo "make lint           ruff check and ruff format --check"
 	@echo "make format         ruff format and ruff check --fix"
 	@echo "make migrate        apply database migrations"
+	@echo "make translations   compile the reports' gettext catalogues (.po to .mo, with Babel)"
 	@echo "make worker         a Celery worker (needs REDIS_URL)"
 	@echo "make beat           the Celery beat scheduler (needs REDIS_URL)"
 	@echo "make compose-check  validate docker-compose.yml (with .env, else .env.example)"
@@ -54,7 +55,11 @@ $(STAMP): requirements.txt requirements-dev.txt | $(BIN)/python
 
 venv: $(STAMP)
 
-migrate: venv
+# The reports' catalogues, compiled in pure Python (no GNU gettext needed).
+translations: venv
+	$(LOCAL_ENV) $(BIN)/python manage.py compile_translations
+
+migrate: venv translations
 	$(LOCAL_ENV) $(BIN)/python manage.py migrate --noinput
 
 demo-data: migrate
@@ -76,7 +81,7 @@ run: demo-data
 bench: venv
 	$(BIN)/python bench/run.py --pledges $${PLEDGES:-100000}
 
-test: venv
+test: venv translations
 	$(BIN)/pytest $(if $(filter-out 0,$(PYTEST_WORKERS)),-n $(PYTEST_WORKERS)) $(ARGS)
 
 lint: venv

@@ -172,6 +172,8 @@ LANGUAGES = [
 ]
 TIME_ZONE = "UTC"
 USE_I18N = True
+# Gettext catalogues (compiled by `manage.py compile_translations`).
+LOCALE_PATHS = [BASE_DIR / "reports" / "locale"]
 USE_TZ = True
 
 # --- Static files ---------------------------------------------------------------
@@ -179,7 +181,13 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATIC_ROOT = env.path("STATIC_ROOT", default=BASE_DIR / "staticfiles")
 STORAGES = {
-    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    # Local disk by default; any Django storage (for instance django-storages'
+    # S3 backend for S3-compatible storage) through STORAGE_BACKEND and its
+    # STORAGE_OPTIONS (JSON).
+    "default": {
+        "BACKEND": env.str("STORAGE_BACKEND", default="") or "django.core.files.storage.FileSystemStorage",
+        "OPTIONS": env.json("STORAGE_OPTIONS") if env.str("STORAGE_OPTIONS", default="") else {},
+    },
     # Compressed, cache-busted static files served by the app itself
     # (WhiteNoise), so the admin and the API docs work behind any proxy.
     "staticfiles": {
@@ -247,6 +255,8 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "PledgeStatusEnum": "pledges.models.PledgeStatus",
         "DonorTypeEnum": "pledges.models.DonorType",
+        # The six UN languages, named once (pledges' `language`, reports' `languages`).
+        "LanguageEnum": "reports.models.REPORT_LANGUAGES",
     },
 }
 
@@ -289,6 +299,16 @@ FUND_BANK_ACCOUNT = {
     "swift": env.str("FUND_BANK_SWIFT", default="CHASUS33"),
     "routing_number": env.str("FUND_BANK_ROUTING_NUMBER", default="021000021"),
 }
+
+# --- Reports -------------------------------------------------------------------
+
+# A report build is stopped after this many seconds (Celery's hard limit; the
+# soft limit is 30 s earlier, and a build "running" for longer is taken over).
+REPORTS_BUILD_TIME_LIMIT = env.int("REPORTS_BUILD_TIME_LIMIT", default=900)
+# The HTML and PDF list at most this many named pledges (CSV and JSON list all).
+REPORTS_MAX_LISTED_DONORS = env.int("REPORTS_MAX_LISTED_DONORS", default=500)
+# Entries in the public Atom feed of published reports.
+REPORTS_FEED_ENTRIES = env.int("REPORTS_FEED_ENTRIES", default=50)
 
 # --- Stripe -------------------------------------------------------------------
 

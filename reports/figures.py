@@ -1,0 +1,306 @@
+"""The figures of a report, computed from the data as it stood at the
+report's `as_of` moment. Nothing here writes.
+
+What "as it stood" means, row by row:
+
+- a pledge counts if it was created at or before `as_of`;
+- its status is the last status its audit trail recorded at or before
+  `as_of` (the current status when nothing changed it since);
+- its USD value is the one of the version in force at `as_of` when its
+  amount was changed since (`PledgeVersion`), else the current one (a rate
+  fixed at confirmation after `as_of` is not undone: a documented
+  simplification);
+- the money received is the sum of its effective payments recorded at or
+  before `as_of` (the stored balance when no payment was recorded since).
+
+So for `as_of` = now every figure is the one `pledges.selectors.public_totals`
+gives, and rebuilding a report for the same moment gives the same figures.
+Only rows changed after `as_of` pay for the history lookups.
+"""
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from django.db.models import (
+    Case,
+    CharField,
+    Count,
+    DecimalField,
+    F,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Sum,
+    Value,
+    When,
+)
+from django.db.models.fields.json import KeyTextTransform
+from django.db.models.functions import Coalesce, Greatest
+
+from pledges.models import (
+    ANNOUNCED_STATUSES,
+    PLEDGED_STATUSES,
+    PUBLIC_STATUSES,
+    AuditEvent,
+    DonorType,
+    EventSession,
+    Payment,
+    Pledge,
+    PledgeStatus,
+    PledgeVersion,
+)
+from pledges.money import USD, ZERO, format_amount
+from pledges.payments.services import EFFECTIVE
+
+SCHEMA_VERSION = 1
+CENT = Decimal("0.01")
+USD_FIELD = DecimalField(max_digits=19, decimal_places=2)
+
+
+def money(value: Decimal | None) -> str:
+    return str((value or ZERO).quantize(CENT))
+
+
+def ratio(part: Decimal, whole: Decimal, *, cap: bool = False) -> float:
+    if not whole:
+        return 0.0
+    value = part / whole
+    if cap:
+        value = min(Decimal(1), value)
+    return float(value.quantize(Decimal("0.0001")))
+
+
+def pledges_as_of(as_of: datetime) -> QuerySet[Pledge]:
+    """Pledges created by `as_of`, annotated with `status_at`, `amount_usd_at`
+    and `received_at`: their values at that moment."""
+    status_events = (
+        AuditEvent.objects.filter(object_type__in=("pledge", "payment"))
+        .annotate(pledge_status=KeyTextTransform("status", "new_values"))
+        .filter(pledge_status__in=PledgeStatus.values)
+    )
+    status_changed_since = status_events.filter(pledge__isnull=False, occurred_at__gt=as_of).values("pledge_id")
+    status_then = Subquery(
+        status_events.filter(pledge=OuterRef("pk"), occurred_at__lte=as_of)
+        .order_by("-occurred_at", "-id")
+        .values("pledge_status")[:1],
+        output_field=CharField(),
+    )
+    amount_changed_since = PledgeVersion.objects.filter(valid_until__gt=as_of).values("pledge_id")
+    amount_then = Subquery(
+        PledgeVersion.objects.filter(pledge=OuterRef("pk"), valid_from__lte=as_of, valid_until__gt=as_of)
+        .order_by("version")
+        .values("amount_usd")[:1],
+        output_field=USD_FIELD,
+    )
+    paid_since = Payment.objects.filter(created_at__gt=as_of).values("pledge_id")
+    received_then = Subquery(
+        Payment.objects.filter(pledge=OuterRef("pk"), status__in=EFFECTIVE, created_at__lte=as_of)
+        .values("pledge")
+        .annotate(total=Sum("amount_usd"))
+        .values("total"),
+        output_field=USD_FIELD,
+    )
+    return (
+        Pledge.objects.filter(created_at__lte=as_of)
+        .annotate(
+            status_at=Case(
+                When(pk__in=status_changed_since, then=Coalesce(status_then, F("status"))),
+                default=F("status"),
+                output_field=CharField(),
+            ),
+            amount_usd_at=Case(
+                When(pk__in=amount_changed_since, then=Coalesce(amount_then, F("amount_usd"))),
+                default=F("amount_usd"),
+                output_field=USD_FIELD,
+            ),
+            received_at=Case(
+                When(pk__in=paid_since, then=Coalesce(received_then, Value(ZERO), output_field=USD_FIELD)),
+                default=F("amount_received_usd"),
+                output_field=USD_FIELD,
+            ),
+        )
+        .filter(status_at__in=PUBLIC_STATUSES)
+    )
+
+
+def _aggregates() -> dict:
+    announced = Q(status_at__in=ANNOUNCED_STATUSES)
+    firm = Q(status_at__in=PLEDGED_STATUSES)
+    lapsed = Q(status_at=PledgeStatus.LAPSED)
+    zero = Value(ZERO, output_field=USD_FIELD)
+    return {
+        "announced": Coalesce(Sum("amount_usd_at", filter=announced), zero),
+        "pledged_firm": Coalesce(Sum("amount_usd_at", filter=firm), zero),
+        "pledged_lapsed": Coalesce(Sum("received_at", filter=lapsed), zero),
+        "received": Coalesce(Sum("received_at"), zero),
+        "outstanding": Coalesce(
+            Sum(Greatest(F("amount_usd_at") - F("received_at"), zero, output_field=USD_FIELD), filter=firm), zero
+        ),
+        "donors": Count("donor", distinct=True),
+        "pledges": Count("id"),
+    }
+
+
+def _totals(row: dict) -> dict[str, Any]:
+    pledged = row["pledged_firm"] + row["pledged_lapsed"]
+    return {
+        "announced": money(row["announced"]),
+        "pledged": money(pledged),
+        "received": money(row["received"]),
+        "outstanding": money(row["outstanding"]),
+        "fulfilment_rate": ratio(row["received"], pledged),
+        "donors": row["donors"],
+        "pledges": row["pledges"],
+    }
+
+
+def report_figures(report) -> dict[str, Any]:
+    """Everything a report shows, as JSON-ready values (amounts are USD
+    string decimals), in a stable order."""
+    as_of = report.as_of
+    campaign = report.campaign
+    counted = pledges_as_of(as_of).filter(campaign=campaign)
+    if report.event_id:
+        counted = counted.filter(session__event=report.event)
+
+    overall = counted.aggregate(**_aggregates(), awaiting_rate=Count("id", filter=Q(amount_usd_at__isnull=True)))
+    headline = _totals(overall)
+    pledged_total = overall["pledged_firm"] + overall["pledged_lapsed"]
+    headline["progress"] = ratio(pledged_total, campaign.goal_usd, cap=True)
+    headline["awaiting_rate"] = overall["awaiting_rate"]
+
+    by_type_rows = {
+        row["donor__donor_type"]: row for row in counted.values("donor__donor_type").annotate(**_aggregates())
+    }
+    by_donor_type = []
+    for donor_type in DonorType.values:
+        row = by_type_rows.get(donor_type)
+        totals = _totals(row) if row else _totals(_empty())
+        by_donor_type.append({"type": donor_type, **totals})
+
+    country_shown = Case(When(public_name=True, then=F("donor__country")), default=Value(""), output_field=CharField())
+    by_country = [
+        {"country": row["country_shown"] or None, **_totals(row)}
+        for row in counted.annotate(country_shown=country_shown).values("country_shown").annotate(**_aggregates())
+    ]
+    by_country.sort(key=lambda row: (row["country"] is None, -Decimal(row["pledged"]), row["country"] or ""))
+
+    payments = Payment.objects.filter(
+        pledge__in=counted.values("pk"), status__in=EFFECTIVE, created_at__lte=as_of, amount_usd__isnull=False
+    )
+    over_time = []
+    cumulative = ZERO
+    for row in payments.values("received_on").annotate(total=Sum("amount_usd")).order_by("received_on"):
+        cumulative += row["total"]
+        over_time.append(
+            {"date": row["received_on"].isoformat(), "received": money(row["total"]), "cumulative": money(cumulative)}
+        )
+
+    period = None
+    listed = counted
+    if report.kind == "period":
+        in_period = counted.filter(pledged_on__gte=report.period_start, pledged_on__lte=report.period_end)
+        new = in_period.aggregate(**_aggregates())
+        receipts = payments.filter(received_on__gte=report.period_start, received_on__lte=report.period_end).aggregate(
+            count=Count("id", filter=Q(amount__gt=0)), amount=Coalesce(Sum("amount_usd"), Value(ZERO))
+        )
+        period = {
+            "start": report.period_start.isoformat(),
+            "end": report.period_end.isoformat(),
+            "new_pledges": {
+                "count": new["pledges"],
+                **{k: v for k, v in _totals(new).items() if k in ("announced", "pledged")},
+            },
+            "receipts": {"count": receipts["count"], "amount": money(receipts["amount"])},
+        }
+        listed = in_period
+
+    sessions = []
+    if report.event_id:
+        session_rows = {
+            row["session_id"]: row
+            for row in counted.values("session_id").annotate(
+                **_aggregates(),
+                total_announced=Coalesce(Sum("amount_usd_at"), Value(ZERO, output_field=USD_FIELD)),
+            )
+        }
+        for session in EventSession.objects.filter(event=report.event).order_by("starts_at", "pk"):
+            row = session_rows.get(session.pk) or {**_empty(), "total_announced": ZERO}
+            totals = _totals(row)
+            sessions.append(
+                {
+                    "session": session.slug,
+                    "title": session.title,
+                    "starts_at": session.starts_at.isoformat(),
+                    "announced_then": money(row["total_announced"]),
+                    "still_announced": totals["announced"],
+                    "pledged": totals["pledged"],
+                    "received": totals["received"],
+                    "pledges": totals["pledges"],
+                    "turned_into_commitments": ratio(Decimal(totals["pledged"]), row["total_announced"]),
+                }
+            )
+
+    named = []
+    for pledge in (
+        listed.filter(public_name=True)
+        .select_related("donor", "session")
+        .order_by("donor__name", "pledged_on", "reference")
+        .iterator(chunk_size=2000)
+    ):
+        shown = pledge.public_amount
+        named.append(
+            {
+                "donor": pledge.donor.name,
+                "donor_type": pledge.donor.donor_type,
+                "country": pledge.donor.country or None,
+                "status": pledge.status_at,
+                "pledged_on": pledge.pledged_on.isoformat(),
+                "session": pledge.session.slug if pledge.session_id else None,
+                "amount": format_amount(pledge.amount, pledge.currency) if shown else None,
+                "currency": pledge.currency if shown else None,
+                "amount_usd": money(pledge.amount_usd_at) if shown and pledge.amount_usd_at is not None else None,
+                "received_usd": money(pledge.received_at) if shown else None,
+            }
+        )
+    anonymous = listed.filter(public_name=False).aggregate(pledges=Count("id"), donors=Count("donor", distinct=True))
+
+    return {
+        "schema": SCHEMA_VERSION,
+        "report": {
+            "id": report.pk,
+            "kind": report.kind,
+            "campaign": campaign.slug,
+            "campaign_title": campaign.title,
+            "event": report.event.slug if report.event_id else None,
+            "event_title": report.event.title if report.event_id else None,
+            "event_held_on": report.event.held_on.isoformat() if report.event_id else None,
+            "period_start": report.period_start.isoformat() if report.period_start else None,
+            "period_end": report.period_end.isoformat() if report.period_end else None,
+            "as_of": as_of.isoformat(),
+            "replaces": report.replaces_id,
+            "currency": USD,
+            "goal": money(campaign.goal_usd),
+        },
+        "headline": headline,
+        "period": period,
+        "by_donor_type": by_donor_type,
+        "by_country": by_country,
+        "sessions": sessions,
+        "donors": {"named": named, "anonymous_pledges": anonymous["pledges"], "anonymous_donors": anonymous["donors"]},
+        "received_over_time": over_time,
+    }
+
+
+def _empty() -> dict:
+    return {
+        "announced": ZERO,
+        "pledged_firm": ZERO,
+        "pledged_lapsed": ZERO,
+        "received": ZERO,
+        "outstanding": ZERO,
+        "donors": 0,
+        "pledges": 0,
+    }

@@ -1,0 +1,96 @@
+"""Shared set-up for the reports tests: files go to a temporary media
+folder; a mix of pledges covers every status and both consents."""
+
+import re
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+from django.utils import timezone
+
+from pledges.models import Campaign, DonorType, Payment, PledgeStatus
+from tests.factories import DonorFactory, PaymentFactory, PledgeFactory
+
+
+@pytest.fixture(autouse=True)
+def _media(settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path / "media"
+
+
+@pytest.fixture
+def campaign(db) -> Campaign:
+    return Campaign.objects.get(slug="vtf-2012")
+
+
+def paid(pledge, *amounts: str) -> None:
+    """Record payments and keep the pledge's stored balance in step, as the
+    payment services do."""
+    for amount in amounts:
+        PaymentFactory(pledge=pledge, amount=Decimal(amount))
+    total = sum((p.amount_usd for p in Payment.objects.filter(pledge=pledge)), Decimal(0))
+    pledge.amount_paid = total
+    pledge.amount_received_usd = total
+    pledge.save(update_fields=["amount_paid", "amount_received_usd"])
+
+
+@pytest.fixture
+def mixed_pledges(campaign):
+    """announced 300; pledged 1000 + 500 + 2000 + 50 (what the lapsed one
+    paid) = 3550; received 400 + 500 + 50 = 950; two not counted."""
+    yesterday = timezone.localdate() - timedelta(days=1)
+    earlier = timezone.now() - timedelta(hours=2)
+    common = {"campaign": campaign, "pledged_on": yesterday, "created_at": earlier}
+    norway = PledgeFactory(
+        donor=DonorFactory(name="Kingdom of Norway", country="NO"),
+        status=PledgeStatus.PARTIALLY_PAID,
+        amount=Decimal("1000.00"),
+        public_name=True,
+        public_amount=True,
+        **common,
+    )
+    paid(norway, "400.00")
+    qatar = PledgeFactory(
+        donor=DonorFactory(name="State of Qatar", country="QA"),
+        status=PledgeStatus.PAID,
+        amount=Decimal("500.00"),
+        public_name=True,
+        public_amount=False,
+        **common,
+    )
+    paid(qatar, "500.00")
+    PledgeFactory(
+        donor=DonorFactory(name="Secret Donor Foundation", country="CH", donor_type=DonorType.FOUNDATION),
+        status=PledgeStatus.CONFIRMED,
+        amount=Decimal("2000.00"),
+        public_name=False,
+        public_amount=True,
+        **common,
+    )
+    PledgeFactory(
+        donor=DonorFactory(name="Holy See", country="VA", donor_type=DonorType.OBSERVER_STATE),
+        status=PledgeStatus.ANNOUNCED,
+        amount=Decimal("300.00"),
+        public_name=True,
+        public_amount=True,
+        **common,
+    )
+    lapsed = PledgeFactory(
+        donor=DonorFactory(name="Lapsed Ltd", country="GB", donor_type=DonorType.PRIVATE_SECTOR),
+        status=PledgeStatus.LAPSED,
+        amount=Decimal("100.00"),
+        public_name=True,
+        public_amount=True,
+        **common,
+    )
+    paid(lapsed, "50.00")
+    PledgeFactory(
+        donor=DonorFactory(name="Unverified Web Donor"), status=PledgeStatus.SUBMITTED, public_name=True, **common
+    )
+    PledgeFactory(donor=DonorFactory(name="Cancelled Co"), status=PledgeStatus.CANCELLED, public_name=True, **common)
+    return {"norway": norway, "qatar": qatar, "lapsed": lapsed}
+
+
+def squeeze(text: str) -> str:
+    """Text without any kind of space, for comparing formatted amounts with
+    text extracted from a PDF or HTML page."""
+    return re.sub(r"[\s\u00a0\u202f\u2009\u200e\u200f]+", "", text)
