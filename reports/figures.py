@@ -37,7 +37,7 @@ from django.db.models import (
     When,
 )
 from django.db.models.fields.json import KeyTextTransform
-from django.db.models.functions import Coalesce, Greatest
+from django.db.models.functions import Cast, Coalesce, Greatest
 
 from pledges.models import (
     ANNOUNCED_STATUSES,
@@ -77,7 +77,9 @@ def pledges_as_of(as_of: datetime) -> QuerySet[Pledge]:
     and `received_at`: their values at that moment."""
     status_events = (
         AuditEvent.objects.filter(object_type__in=("pledge", "payment"))
-        .annotate(pledge_status=KeyTextTransform("status", "new_values"))
+        # Cast to plain text: on SQLite an `in` lookup on a JSON key
+        # would compare against the values parsed as JSON.
+        .annotate(pledge_status=Cast(KeyTextTransform("status", "new_values"), CharField()))
         .filter(pledge_status__in=PledgeStatus.values)
     )
     status_changed_since = status_events.filter(pledge__isnull=False, occurred_at__gt=as_of).values("pledge_id")
