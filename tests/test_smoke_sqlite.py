@@ -125,3 +125,29 @@ def test_a_pledge_is_taken_and_the_public_figures_answer(embedded):
     assert result["totals"]["body"]["campaign"] == "vtf-2012"
     assert result["public_pledges"]["status"] == 200, result["public_pledges"]
     assert result["public_pledges"]["body"]["campaign"] == "vtf-2012"
+
+
+REPORT_SCRIPT = """
+from pledges.audit import Actor
+from pledges.models import Campaign, Event
+from reports.models import Report
+from reports.services import ReportRequest, report_build, report_request
+
+campaign = Campaign.objects.get(slug="vtf-2012")
+request = ReportRequest(campaign=campaign, kind="event", event=Event.objects.get(), languages=("ar", "en"))
+report, _ = report_request(request, actor=Actor.system("smoke"))
+report_build(report.pk)
+report.refresh_from_db()
+print(report.status, sorted(f"{f.language or '-'}.{f.format}" for f in report.files.all()))
+"""
+
+
+def test_a_report_builds_on_the_embedded_default(embedded):
+    """The report figures' history lookups (JSON in the audit trail) must
+    run on SQLite as well as on PostgreSQL."""
+    manage(embedded.env, "compile_translations")
+
+    output = manage(embedded.env, "shell", "-c", REPORT_SCRIPT).stdout.strip().splitlines()[-1]
+
+    assert output.startswith("done"), output
+    assert "ar.pdf" in output and "en.html" in output and "-.json" in output, output
