@@ -62,8 +62,10 @@ def right_amounts(pledge: Pledge) -> list[Decimal]:
 
 
 def propose_by_reference(line: StatementLine, pledges_by_reference: dict[str, Pledge]) -> Proposal | None:
-    texts = [line.creditor_reference, line.remittance]
-    for reference in find_references(" ".join(t for t in texts if t)):
+    # The structured reference on its own first, so nothing the payer wrote
+    # after it can be read as part of it.
+    references = dict.fromkeys([*find_references(line.creditor_reference), *find_references(line.remittance)])
+    for reference in references:
         pledge = pledges_by_reference.get(reference)
         if pledge is None:
             continue

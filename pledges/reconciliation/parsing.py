@@ -152,15 +152,16 @@ def find_references(text: str) -> list[str]:
 
     People type them in lower case, with odd spacing or hyphens
     ("pledge rf18 5390 0754 7034 thank you" -> ["RF18539007547034"]). When the
-    characters after a reference could be read as part of it, the printed
-    grouping by four is preferred, then the longest valid reading.
+    characters after a reference could be read as part of it, every valid
+    reading is returned, the printed grouping by four first, then the
+    longest: a following short word passes the check digits about once in
+    97 times, so the caller looks the readings up and keeps the one that
+    names a pledge.
     """
     found: list[str] = []
     for start in _RF_START.finditer(text):
         for candidate in _reference_candidates(text[start.start() : start.start() + 80]):
             reference = reference_parse(candidate)
-            if reference:
-                if reference not in found:
-                    found.append(reference)
-                break
+            if reference and reference not in found:
+                found.append(reference)
     return found

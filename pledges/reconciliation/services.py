@@ -209,7 +209,11 @@ def statement_match(*, statement: BankStatement, actor: Actor | None = None) -> 
     pending = StatementLine.objects.filter(statement=statement, status=LineStatus.UNMATCHED, direction="credit")
     total, done = pending.count(), 0
     for batch in _batches(pending.order_by("pk").iterator(chunk_size=BATCH)):
-        references = {ref for line in batch for ref in find_references(f"{line.creditor_reference} {line.remittance}")}
+        references = {
+            ref
+            for line in batch
+            for ref in [*find_references(line.creditor_reference), *find_references(line.remittance)]
+        }
         pledges = {p.reference: p for p in Pledge.objects.filter(reference__in=references).select_related("donor")}
         for line in batch:
             _line_match_automatically(line, pledges, actor)
