@@ -11,6 +11,7 @@ from pathlib import Path
 
 import environ
 from celery.schedules import crontab
+from corsheaders.defaults import default_headers as cors_default_headers
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -173,7 +174,7 @@ LANGUAGES = [
 TIME_ZONE = "UTC"
 USE_I18N = True
 # Gettext catalogues (compiled by `manage.py compile_translations`).
-LOCALE_PATHS = [BASE_DIR / "reports" / "locale"]
+LOCALE_PATHS = [BASE_DIR / "reports" / "locale", BASE_DIR / "pledges" / "locale"]
 USE_TZ = True
 
 # --- Static files ---------------------------------------------------------------
@@ -210,15 +211,22 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
 REFERRER_POLICY = "same-origin"
 
-# Only the public, read-only endpoints are open to other origins (the totals
-# widget runs on the General Assembly President's site). Staff and donor
-# endpoints stay same-origin.
-CORS_URLS_REGEX = r"^/api/v1/public/.*$"
+# Only the public, read-only endpoints and the totals widget are open to
+# other origins (the widget runs on the General Assembly President's site).
+# Staff and donor endpoints stay same-origin. The middleware also puts the
+# headers on 304 answers, which the widget's revalidations get.
+CORS_URLS_REGEX = r"^/(api/v1/public|widget)/.*$"
 CORS_ALLOW_ALL_ORIGINS = True
 CORS_ALLOW_METHODS = ["GET", "HEAD", "OPTIONS"]
 CORS_ALLOW_CREDENTIALS = False
+# The widget revalidates with If-None-Match (not a CORS-safelisted header).
+CORS_ALLOW_HEADERS = [*cors_default_headers, "if-none-match"]
 CORS_EXPOSE_HEADERS = ["ETag", "Cache-Control"]
 CORS_PREFLIGHT_MAX_AGE = 86400
+# The sites allowed to frame the widget's iframe page (/widget/v1/totals/):
+# a CSP frame-ancestors source list ("https://a.example https://b.example"),
+# any site by default. Every other page keeps X-Frame-Options: DENY.
+WIDGET_FRAME_ANCESTORS = " ".join(env.str("WIDGET_FRAME_ANCESTORS", default="*").replace(",", " ").split()) or "*"
 
 # --- API ----------------------------------------------------------------------
 

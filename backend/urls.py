@@ -41,6 +41,8 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
     path("health/", health, name="health"),
+    path("widget/", include("pledges.widget.urls")),
+    path("", include("pledges.web.urls")),
 ]
 
 handler400 = "backend.problems.bad_request"

@@ -1,0 +1,286 @@
+"""The totals widget: the script other sites embed with one line, the iframe
+page for sites that allow no scripts, and the demo page that documents both.
+
+Both versions show the public totals document (`/api/v1/public/totals/`) and
+the latest public pledges (`/api/v1/public/pledges/?limit=5`), taken from the
+same cached documents as the API, so the figures are the same everywhere.
+"""
+
+import hashlib
+import json
+from pathlib import Path
+
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse, HttpResponseNotModified
+from django.shortcuts import render
+from django.utils.cache import patch_cache_control, patch_vary_headers
+from django.views.decorators.clickjacking import xframe_options_exempt
+from django.views.decorators.http import require_safe
+
+from pledges.errors import NotFound
+from pledges.models import Campaign
+from pledges.public_cache import public_document
+from pledges.selectors import ANONYMOUS_DONOR, campaign_get, public_pledges, public_totals
+from reports.formatting import RTL_LANGUAGES, moment, money, number
+
+SCRIPT_PATH = Path(__file__).resolve().parent.parent / "static" / "widget" / "v1" / "totals.js"
+# The script changes rarely; an hour in caches, then a cheap revalidation.
+SCRIPT_MAX_AGE = 3600
+# As many as totals.js asks for (limit=5): both read the same cached document.
+LATEST_PLEDGES = 5
+REFRESH_DEFAULT = 60
+REFRESH_MIN = 15
+
+# The widget's labels, as in totals.js (the same words in the same order).
+LABEL_NAMES = ("pledged", "received", "goal", "donors", "latest", "as_of", "updated", "anonymous", "undisclosed", "bar")
+LABELS = {
+    "en": (
+        "Pledged",
+        "Received",
+        "Goal",
+        "Donors",
+        "Latest pledges",
+        "Figures as of {}",
+        "Updated {}",
+        "Anonymous donor",
+        "Amount not disclosed",
+        "Pledged towards the goal",
+    ),
+    "fr": (
+        "Promis",
+        "Reçu",
+        "Objectif",
+        "Donateurs",
+        "Dernières promesses",
+        "Chiffres au {}",
+        "Mis à jour le {}",
+        "Donateur anonyme",
+        "Montant non communiqué",
+        "Promesses par rapport à l’objectif",
+    ),
+    "es": (
+        "Prometido",
+        "Recibido",
+        "Meta",
+        "Donantes",
+        "Últimas promesas",
+        "Cifras al {}",
+        "Actualizado el {}",
+        "Donante anónimo",
+        "Importe no divulgado",
+        "Promesas respecto de la meta",
+    ),
+    "ru": (
+        "Обещано",
+        "Получено",
+        "Цель",
+        "Доноры",
+        "Последние обязательства",
+        "Данные на {}",
+        "Обновлено {}",
+        "Анонимный донор",
+        "Сумма не раскрывается",
+        "Обещано относительно цели",
+    ),
+    "zh": (
+        "认捐",
+        "已收到",
+        "目标",
+        "捐助方",
+        "最新认捐",
+        "数据截至 {}",
+        "更新于 {}",
+        "匿名捐助方",
+        "金额未公开",
+        "认捐额占目标的比例",
+    ),
+    "ar": (
+        "التعهدات",
+        "المبالغ المستلمة",
+        "الهدف",
+        "المانحون",
+        "أحدث التعهدات",
+        "الأرقام حتى {}",
+        "آخر تحديث {}",
+        "مانح مجهول الهوية",
+        "المبلغ غير معلن",
+        "التعهدات مقارنة بالهدف",
+    ),
+}
+NOT_FOUND = {
+    "en": "These figures are not available.",
+    "fr": "Ces chiffres ne sont pas disponibles.",
+    "es": "Estas cifras no están disponibles.",
+    "ru": "Эти данные недоступны.",
+    "zh": "暂无这些数据。",
+    "ar": "هذه الأرقام غير متاحة.",
+}
+# The widget's language codes -> Django's (and reports.formatting's).
+DJANGO_LANGUAGE = {"zh": "zh-hans"}
+HTML_LANG = {"zh": "zh-Hans"}
+
+
+def widget_language(value: str | None) -> str:
+    """One of the six UN languages from a tag ("fr", "fr-CA", "zh-Hans",
+    "zh_hans"); English for anything else."""
+    code = (value or "").strip().lower().replace("_", "-").split("-")[0]
+    return code if code in LABELS else "en"
+
+
+def labels(language: str) -> dict[str, str]:
+    return dict(zip(LABEL_NAMES, LABELS[language], strict=True))
+
+
+def _offered_etags(request: HttpRequest) -> set[str]:
+    return {tag.strip().removeprefix("W/") for tag in request.headers.get("If-None-Match", "").split(",")}
+
+
+# --- The script ---------------------------------------------------------------
+
+_script: dict = {}
+
+
+def script_body() -> tuple[bytes, str]:
+    """totals.js and its ETag, read again only when the file changes."""
+    stat = SCRIPT_PATH.stat()
+    key = (stat.st_mtime_ns, stat.st_size)
+    if _script.get("key") != key:
+        body = SCRIPT_PATH.read_bytes()
+        _script.update(key=key, body=body, etag='"' + hashlib.sha256(body).hexdigest()[:32] + '"')
+    return _script["body"], _script["etag"]
+
+
+@require_safe
+def totals_script(request: HttpRequest) -> HttpResponse:
+    """The widget's script, readable from any origin (django-cors-headers
+    answers requests with an Origin, 304s included; plain <script> loads
+    send none, so the header is set here as well)."""
+    body, etag = script_body()
+    if etag in _offered_etags(request):
+        response = HttpResponseNotModified()
+    else:
+        response = HttpResponse(body, content_type="application/javascript; charset=utf-8")
+    response["ETag"] = etag
+    response["Access-Control-Allow-Origin"] = "*"
+    response["Cross-Origin-Resource-Policy"] = "cross-origin"
+    patch_cache_control(response, public=True, max_age=SCRIPT_MAX_AGE, stale_while_revalidate=86400)
+    patch_vary_headers(response, ["Accept-Encoding"])
+    return response
+
+
+# --- The iframe page ------------------------------------------------------------
+
+
+def _totals(slug: str) -> dict:
+    body, _ = public_document(f"totals:{slug}", lambda: public_totals(campaign_get(slug, field="")))
+    return json.loads(body)
+
+
+def _latest(slug: str) -> list[dict]:
+    # The same document (and cache key) as GET /api/v1/public/pledges/?limit=5.
+    body, _ = public_document(
+        f"pledges:{slug}:{LATEST_PLEDGES}",
+        lambda: {"campaign": slug, "results": public_pledges(campaign_get(slug, field=""), limit=LATEST_PLEDGES)},
+    )
+    return json.loads(body)["results"]
+
+
+def _share(part: str, whole: str) -> float:
+    whole_value = float(whole)
+    return min(100.0, max(0.0, float(part) / whole_value * 100)) if whole_value else 0.0
+
+
+def frame_context(slug: str, language: str) -> dict:
+    """What the iframe page shows, formatted for `language` (Babel)."""
+    totals = _totals(slug)
+    words = labels(language)
+    locale = DJANGO_LANGUAGE.get(language, language)
+    currency = totals["currency"]
+    return {
+        "totals": totals,
+        "pledged": money(totals["pledged"], locale, currency),
+        "received": money(totals["received"], locale, currency),
+        "goal": money(totals["goal"], locale, currency),
+        "donors": number(totals["donors"], locale),
+        "pledged_share": f"{min(100.0, totals['progress'] * 100):.2f}",
+        "received_share": f"{_share(totals['received'], totals['goal']):.2f}",
+        "progress_now": f"{min(100.0, totals['progress'] * 100):.1f}",
+        "updated": words["updated"].format(moment(totals["updated_at"], locale)),
+        "latest": [
+            {
+                "donor": words["anonymous"] if row["donor"] == ANONYMOUS_DONOR else row["donor"],
+                "amount": money(row["amount"], locale, row["currency"]) if row["amount"] is not None else None,
+            }
+            for row in _latest(slug)
+        ],
+    }
+
+
+def _frame_headers(response: HttpResponse) -> HttpResponse:
+    """May be framed by WIDGET_FRAME_ANCESTORS only; loads nothing else."""
+    response["Content-Security-Policy"] = (
+        "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'; "
+        f"frame-ancestors {settings.WIDGET_FRAME_ANCESTORS}"
+    )
+    patch_cache_control(response, public=True, max_age=settings.PUBLIC_CACHE_MAX_AGE)
+    return response
+
+
+@require_safe
+@xframe_options_exempt
+def totals_frame(request: HttpRequest) -> HttpResponse:
+    """/widget/v1/totals/?campaign=SLUG&lang=fr[&refresh=60]: the widget as a
+    page of its own, for an <iframe>. No script; it reloads itself."""
+    language = widget_language(request.GET.get("lang"))
+    slug = request.GET.get("campaign") or settings.DEFAULT_CAMPAIGN_SLUG
+    refresh = request.GET.get("refresh", "")
+    refresh = max(REFRESH_MIN, int(refresh)) if refresh.isdigit() and len(refresh) < 6 else REFRESH_DEFAULT
+    page = {
+        "language": language,
+        "html_lang": HTML_LANG.get(language, language),
+        "direction": "rtl" if language in RTL_LANGUAGES else "ltr",
+        "labels": labels(language),
+    }
+    try:
+        context = frame_context(slug, language)
+    except NotFound:
+        page["message"] = NOT_FOUND[language]
+        return _frame_headers(render(request, "widget/totals_not_found.html", page, status=404))
+    response = render(request, "widget/totals_frame.html", {**page, **context, "refresh": refresh})
+    response["Content-Language"] = page["html_lang"]
+    return _frame_headers(response)
+
+
+# --- The demo page ----------------------------------------------------------------
+
+
+@require_safe
+def demo(request: HttpRequest) -> HttpResponse:
+    """/widget/: what the widget is, the snippets to copy, both versions live."""
+    origin = request.build_absolute_uri("/").rstrip("/")
+    language = widget_language(request.GET.get("lang"))
+    campaigns = list(Campaign.objects.order_by("-starts_on", "slug").values("slug", "title"))
+    slug = request.GET.get("campaign") or settings.DEFAULT_CAMPAIGN_SLUG
+    known = any(campaign["slug"] == slug for campaign in campaigns)
+    lang_attribute = f' data-lang="{language}"' if language != "en" else ""
+    script_snippet = (
+        f'<script src="{origin}/widget/v1/totals.js" data-campaign="{slug}"{lang_attribute} async></script>'
+    )
+    frame_src = f"{origin}/widget/v1/totals/?campaign={slug}&lang={language}"
+    frame_snippet = (
+        f'<iframe src="{frame_src}" title="Pledges to the UN Trust Fund for Victims of Trafficking" '
+        'width="100%" height="420" style="border:0;max-width:32em" loading="lazy"></iframe>'
+    )
+    context = {
+        "origin": origin,
+        "slug": slug,
+        "known": known,
+        "campaigns": campaigns,
+        "language": language,
+        "languages": [(code, name, widget_language(code)) for code, name in settings.LANGUAGES],
+        "script_snippet": script_snippet,
+        "frame_snippet": frame_snippet,
+        "frame_src": frame_src,
+        "frame_ancestors": settings.WIDGET_FRAME_ANCESTORS,
+    }
+    return render(request, "widget/demo.html", context)
