@@ -73,6 +73,7 @@ run: demo-data
 	@echo "  Admin            http://$(HOST):$(PORT)/admin/"
 	@echo "  Public totals    http://$(HOST):$(PORT)/api/v1/public/totals/"
 	@echo "  Public pledges   http://$(HOST):$(PORT)/api/v1/public/pledges/"
+	@echo "  Pledge form      http://$(HOST):$(PORT)/pledge/  (and /ar/ /zh/ /fr/ /ru/ /es/pledge/)"
 	@echo "  Totals widget    http://$(HOST):$(PORT)/widget/"
 	@echo "  Database         $${DATABASE_URL:-SQLite, db.sqlite3 (embedded)}"
 	@echo "  Cache and tasks  $${REDIS_URL:-in-process (embedded; no REDIS_URL)}"
