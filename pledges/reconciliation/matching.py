@@ -20,6 +20,8 @@ saying why.
 from dataclasses import dataclass
 from decimal import Decimal
 
+from django.db.models import F
+from django.db.models.functions import Abs
 from rapidfuzz import fuzz, process, utils
 
 from pledges.models import Instalment, Pledge, PledgeStatus, StatementLine
@@ -121,14 +123,24 @@ def propose_by_donor_and_amount(line: StatementLine) -> Proposal | None:
         return None
     gross = line_gross(line)
     low, high = gross * (1 - AMOUNT_TOLERANCE), gross * (1 + AMOUNT_TOLERANCE)
-    by_amount = Pledge.objects.filter(
-        currency=line.currency, status__in=OPEN_STATUSES, amount_paid=0, amount__range=(low, high)
+    # Closest amounts first (an exact amount is never crowded out of the
+    # band by newer pledges), and no default ordering, so PostgreSQL uses
+    # the amount indexes instead of walking the newest rows.
+    by_amount = (
+        Pledge.objects.filter(
+            currency=line.currency, status__in=OPEN_STATUSES, amount_paid=0, amount__range=(low, high)
+        )
+        .annotate(distance=Abs(F("amount") - gross))
+        .order_by("distance", "pk")
     )
     by_instalment = Pledge.objects.filter(
         pk__in=Instalment.objects.filter(
             pledge__currency=line.currency, pledge__status__in=OPEN_STATUSES, amount__range=(low, high)
-        ).values("pledge")[:200]
-    )
+        )
+        .annotate(distance=Abs(F("amount") - gross))
+        .order_by("distance", "pk")
+        .values("pledge")[:200]
+    ).order_by()
     candidates = {p.pk: p for p in (by_amount.select_related("donor")[:200])}
     candidates.update({p.pk: p for p in by_instalment.select_related("donor")})
     if not candidates:
