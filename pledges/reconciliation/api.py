@@ -1,7 +1,5 @@
 """The reconciliation API: statements in, the review queue, the summary."""
 
-import csv
-from collections.abc import Iterator
 from decimal import Decimal
 
 import django_filters
@@ -27,7 +25,7 @@ from pledges.money import format_amount
 from pledges.reconciliation import services
 from pledges.reconciliation.selectors import GROUPS, reconciliation_summary
 from pledges.roles import IsReconciler, IsViewer
-from pledges.staff_api import STAFF_ERRORS, AmountField, StaffPagination
+from pledges.staff_api import STAFF_ERRORS, AmountField, StaffPagination, csv_download
 
 TAGS = ["staff: reconciliation"]
 
@@ -309,11 +307,6 @@ class LineExcludeView(LineActionView):
         services.line_exclude(line=line, actor=actor, reason=data["reason"])
 
 
-class _Echo:
-    def write(self, value: str) -> str:
-        return value
-
-
 SUMMARY_MONEY = ("pledged", "paid", "outstanding", "overdue")
 SUMMARY_USD = ("pledged_usd", "received_usd", "outstanding_usd", "overdue_usd")
 
@@ -359,14 +352,8 @@ class ReconciliationSummaryView(APIView):
         if request.accepted_renderer.format != "csv":
             return Response({"by": by, "results": rows})
         columns = [*GROUPS[by], "currency", "pledges", *SUMMARY_MONEY, *SUMMARY_USD, "awaiting_rate"]
-        writer = csv.writer(_Echo())
-
-        def lines() -> Iterator[str]:
-            yield "\ufeff" + writer.writerow(columns)
-            for row in rows:
-                yield writer.writerow(["" if row[c] is None else row[c] for c in columns])
-
-        response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
-        filename = f"reconciliation-{by}-{timezone.localdate():%Y-%m-%d}.csv"
-        response["Content-Disposition"] = f'attachment; filename="{filename}"'
-        return response
+        return csv_download(
+            columns,
+            ([row[c] for c in columns] for row in rows),
+            filename=f"reconciliation-{by}-{timezone.localdate():%Y-%m-%d}.csv",
+        )
