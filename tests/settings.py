@@ -19,16 +19,20 @@ os.environ.setdefault("DJANGO_ALLOWED_HOSTS", "testserver,localhost,127.0.0.1")
 os.environ.setdefault("PLEDGE_THROTTLE_RATE", "10000/minute")
 os.environ.setdefault("AUTH_THROTTLE_RATE", "10000/minute")
 os.environ.setdefault("EMAIL_BACKEND", "django.core.mail.backends.locmem.EmailBackend")
+# TESTS_DATABASE_NAME and TESTS_REDIS_PORT let two working copies run their
+# suites side by side on one machine without sharing a database.
+_redis_port = int(os.environ.get("TESTS_REDIS_PORT", "6379"))
 if "DATABASE_URL" not in os.environ and _reachable("127.0.0.1", 5432):
-    os.environ["DATABASE_URL"] = "postgres://postgres@127.0.0.1:5432/vtf_pledges"
+    _name = os.environ.get("TESTS_DATABASE_NAME", "vtf_pledges")
+    os.environ["DATABASE_URL"] = f"postgres://postgres@127.0.0.1:5432/{_name}"
 # The probed Redis gets a database number of its own per xdist worker (it is
 # cleared before and after each test). The controller process probes first
 # and its environment is inherited, so the choice is marked as the probe's
 # and made again in each worker.
-if ("REDIS_URL" not in os.environ or os.environ.get("TESTS_REDIS_PROBED")) and _reachable("127.0.0.1", 6379):
+if ("REDIS_URL" not in os.environ or os.environ.get("TESTS_REDIS_PROBED")) and _reachable("127.0.0.1", _redis_port):
     worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw")
     os.environ["TESTS_REDIS_PROBED"] = "1"
-    os.environ["REDIS_URL"] = f"redis://127.0.0.1:6379/{10 + int(worker or 0) % 6}"
+    os.environ["REDIS_URL"] = f"redis://127.0.0.1:{_redis_port}/{10 + int(worker or 0) % 6}"
 # Tests call Celery tasks in-process unless a test starts a real worker.
 os.environ.setdefault("CELERY_TASK_ALWAYS_EAGER", "true")
 
