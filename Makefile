@@ -31,12 +31,13 @@ COMPOSE ?= $(shell command -v docker-compose >/dev/null 2>&1 && echo docker-comp
 # The variables the compose file requires: .env when there is one, else the examples.
 COMPOSE_ENV_FILE ?= $(if $(wildcard .env),.env,.env.example)
 
-.PHONY: help venv translations run migrate demo-data bench test lint format worker beat compose-check clean
+.PHONY: help venv translations run migrate demo-data bench bench-server test lint format worker beat compose-check clean
 
 help:
 	@echo "make run            migrate, load demo data and serve on http://$(HOST):$(PORT)/ (embedded mode by default)"
 	@echo "make test           run the tests (ARGS=\"...\" passes pytest arguments, PYTEST_WORKERS=0 runs them in one process)"
-	@echo "make bench          speed and memory of the hot paths (PLEDGES=100000; local PostgreSQL and Redis)"
+	@echo "make bench          speed and memory of the hot paths, then the HTTP load run (PLEDGES=100000; local PostgreSQL and Redis)"
+	@echo "make bench-server   only the HTTP load run: gunicorn and wrk, against a bare Django view and nginx"
 	@echo "make lint           ruff check and ruff format --check"
 	@echo "make format         ruff format and ruff check --fix"
 	@echo "make migrate        apply database migrations"
@@ -82,6 +83,11 @@ run: demo-data
 
 bench: venv
 	$(BIN)/python bench/run.py --pledges $${PLEDGES:-100000}
+	$(BIN)/python bench/server.py --pledges $${PLEDGES:-100000}
+
+# The service under HTTP load (gunicorn, wrk) next to a bare Django view and nginx.
+bench-server: venv
+	$(BIN)/python bench/server.py --pledges $${PLEDGES:-100000}
 
 test: venv translations
 	$(BIN)/pytest $(if $(filter-out 0,$(PYTEST_WORKERS)),-n $(PYTEST_WORKERS)) $(ARGS)
