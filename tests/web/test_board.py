@@ -6,7 +6,6 @@ Screenshots are kept under artifacts/ (git-ignored)."""
 
 import json
 import time
-import urllib.request
 from pathlib import Path
 
 import pytest
@@ -34,8 +33,10 @@ def room(live_server, transactional_db, reconciler):
     return live_server
 
 
-def _record_from_the_floor(server, user, donor: str) -> None:
-    """What staff do when a delegation announces a pledge: the staff API."""
+def _record_from_the_floor(server, page, user, donor: str) -> None:
+    """What staff do when a delegation announces a pledge: the staff API,
+    from a client of their own (playwright's request context, not the
+    board's page)."""
     token, _ = Token.objects.get_or_create(user=user)
     body = {
         "donor": {"name": donor, "type": "member_state", "country": "KR"},
@@ -45,14 +46,12 @@ def _record_from_the_floor(server, user, donor: str) -> None:
         "public_name": True,
         "public_amount": True,
     }
-    request = urllib.request.Request(
+    response = page.request.post(
         server.url + "/api/v1/pledges/announced/",
-        data=json.dumps(body).encode(),
+        data=json.dumps(body),
         headers={"Content-Type": "application/json", "Authorization": f"Token {token.key}"},
-        method="POST",
     )
-    with urllib.request.urlopen(request, timeout=30) as response:
-        assert response.status == 201
+    assert response.status == 201, response.text()
 
 
 def test_a_pledge_recorded_by_staff_appears_on_the_next_poll_without_a_reload(room, page, reconciler):
@@ -68,7 +67,7 @@ def test_a_pledge_recorded_by_staff_appears_on_the_next_poll_without_a_reload(ro
     while not polls:
         page.wait_for_timeout(100)
 
-    _record_from_the_floor(room, reconciler, "Republic of Korea")
+    _record_from_the_floor(room, page, reconciler, "Republic of Korea")
     recorded_at = time.monotonic()
     polls_before = len(polls)
 
