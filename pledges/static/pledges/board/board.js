@@ -49,6 +49,8 @@
           isolate.textContent = part[1] || "";
           span.appendChild(isolate);
         } else {
+          // Names and titles may be in another script than the page.
+          span.setAttribute("dir", "auto");
           span.textContent = part[1] || "";
         }
         item.appendChild(span);
