@@ -33,7 +33,7 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.db.models import Prefetch
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.crypto import salted_hmac
 from lxml import etree
 
@@ -53,6 +53,8 @@ from pledges.money import USD, format_amount
 IATI_VERSION = "2.03"
 VTF_NAMESPACE = "urn:un:vtf-trafficking:pledges:iati-extension:1"
 XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
+# Django's language codes -> ISO 639-1, as IATI's xml:lang wants them.
+IATI_LANGUAGES = {"zh-hans": "zh"}
 
 INCOMING_FUNDS = "1"
 INCOMING_COMMITMENT = "11"
@@ -270,6 +272,20 @@ def _narrative(parent: etree._Element, tag: str, text: str, **attributes) -> etr
     return element
 
 
+def _titles(activity: etree._Element, campaign: Campaign) -> None:
+    """The campaign's title in English, then in each other UN language in
+    which it reads differently (titles are translated per language)."""
+    title = etree.SubElement(activity, "title")
+    with translation.override("en"):
+        english = campaign.title
+    etree.SubElement(title, "narrative").text = english
+    for code, _ in settings.LANGUAGES:
+        with translation.override(code):
+            text = campaign.title
+        if code != "en" and text != english:
+            etree.SubElement(title, "narrative", {XML_LANG: IATI_LANGUAGES.get(code, code)}).text = text
+
+
 def _transaction(activity: etree._Element, line: Transaction) -> None:
     element = etree.SubElement(activity, "transaction", ref=line.ref)
     etree.SubElement(element, "transaction-type", code=line.type)
@@ -301,7 +317,7 @@ def _activity(root: etree._Element, campaign: Campaign, lines: list[Transaction]
     )
     etree.SubElement(activity, "iati-identifier").text = f"{reporting_ref}-{campaign.slug}"
     _narrative(activity, "reporting-org", settings.IATI_REPORTING_ORG_NAME, ref=reporting_ref, type=MULTILATERAL)
-    _narrative(activity, "title", campaign.title)
+    _titles(activity, campaign)
     _narrative(
         activity,
         "description",

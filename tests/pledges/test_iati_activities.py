@@ -13,7 +13,7 @@ from pledges.audit import Actor
 from pledges.errors import InvalidInput
 from pledges.iati.activities import VTF_NAMESPACE
 from pledges.iati.services import donor_iati_org_ref_set
-from pledges.models import AuditEvent, Donor, Payment, PaymentMethod, Pledge
+from pledges.models import AuditEvent, Campaign, Donor, Payment, PaymentMethod, Pledge
 from pledges.payments.services import payment_apply
 from tests.conftest import pledge_body
 from tests.factories import ExchangeRateFactory
@@ -155,6 +155,9 @@ def test_it_is_a_valid_iati_203_activity_file(api, pledges_of_2012, activity_sch
     activity = root.find("iati-activity[iati-identifier='XM-DAC-41128-vtf-2012']")
     assert activity.find("reporting-org").get("ref") == "XM-DAC-41128"
     assert "Trust Fund" in activity.findtext("reporting-org/narrative")
+    # One title per language it reads differently in; here only English.
+    titles = activity.findall("title/narrative")
+    assert [t.text for t in titles] == [Campaign.objects.get(slug="vtf-2012").title]
 
 
 def test_every_total_equals_the_public_totals(api, pledges_of_2012):
