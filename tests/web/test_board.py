@@ -109,6 +109,7 @@ def test_it_keeps_the_last_figures_with_their_time_when_the_service_is_unreachab
     expect(page.locator("#board")).to_have_class("board is-offline")
     expect(page.locator("#pledges li").first).to_contain_text("Kingdom of Norway")
     expect(page.locator('[data-field="figures.pledged"]')).to_have_text("$250,000")
+    assert axe_violations(page) == []  # the warning too is AA
     page.screenshot(path=str(ARTIFACTS / "board-offline.png"))
 
     page.unroute("**/live.json")
