@@ -72,6 +72,10 @@ def public_bytes(name: str, build: Callable[[], bytes]) -> tuple[bytes, str]:
 # How long one client may hold the right to rebuild a document; past it
 # (a crashed worker), another one rebuilds.
 BUILD_LOCK_SECONDS = 10
+# The last version built is kept much longer than the document itself, so
+# that when a document merely expires (nothing changed for its TTL) the
+# other screens still have something to be answered with.
+LATEST_TTL_SECONDS = 24 * 3600
 
 
 def public_document_polled(name: str, build: Callable[[], dict]) -> tuple[bytes, str]:
@@ -92,5 +96,5 @@ def public_document_polled(name: str, build: Callable[[], dict]) -> tuple[bytes,
         if latest is not None:
             return latest
     document = _built(key, _json_body(build))
-    cache.set(latest_key, document, timeout=DOCUMENT_TTL_SECONDS)
+    cache.set(latest_key, document, timeout=LATEST_TTL_SECONDS)
     return document

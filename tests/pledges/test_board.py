@@ -5,13 +5,14 @@ import json
 import threading
 
 import pytest
+from django.core.cache import cache
 
 from pledges.audit import Actor
 from pledges.board.selectors import board_document
 from pledges.board.services import campaign_session_under_way_set
 from pledges.errors import InvalidInput
 from pledges.models import AuditEvent, Campaign, EventSession
-from pledges.public_cache import public_cache_invalidate, public_document_polled
+from pledges.public_cache import DOCUMENT_TTL_SECONDS, public_cache_invalidate, public_document_polled
 from tests.factories import CampaignFactory, PledgeFactory
 
 LIVE = "/en/board/vtf-2012/live.json"
@@ -153,6 +154,35 @@ def test_after_a_change_one_request_rebuilds_while_the_others_get_the_last_versi
         thread.join()
     assert len(builds) == 2  # the first version, then one rebuild for all twenty
     assert set(bodies) <= {1, 2}
+
+
+def test_when_the_document_merely_expires_one_request_rebuilds_it():
+    if not hasattr(cache, "ttl"):
+        pytest.skip("needs the Redis cache (django-redis) to read the keys' time to live")
+    builds = []
+
+    def build() -> dict:
+        builds.append(1)
+        return {"build": len(builds)}
+
+    public_document_polled("board:idle", build)
+    # DOCUMENT_TTL_SECONDS without a change: what expires by then is gone.
+    for key in cache.keys("public:*"):
+        ttl = cache.ttl(key)
+        if ttl is not None and ttl <= DOCUMENT_TTL_SECONDS:
+            cache.delete(key)
+    start = threading.Barrier(20)
+
+    def screen() -> None:
+        start.wait()
+        public_document_polled("board:idle", build)
+
+    threads = [threading.Thread(target=screen) for _ in range(20)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(builds) == 2
 
 
 @pytest.mark.parametrize(
