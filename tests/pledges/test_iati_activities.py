@@ -312,3 +312,10 @@ def test_a_fund_admin_enters_the_identifier_in_the_admin(client, fund_admin):
     donor.refresh_from_db()
     assert (donor.iati_org_ref, donor.name, donor.email) == ("XM-DAC-8", "Kingdom of Norway", "a@b.org")
     assert AuditEvent.objects.filter(action="donor.iati_org_ref.changed", actor_user=fund_admin).count() == 1
+
+
+def test_the_file_is_in_the_openapi_schema(api, db):
+    schema = api.get("/api/schema/?format=json").json()
+    operation = schema["paths"]["/api/v1/public/iati/activities.xml"]["get"]
+    assert operation["operationId"] == "public_iati_activities"
+    assert "application/xml" in operation["responses"]["200"]["content"]
