@@ -76,6 +76,8 @@ run: demo-data
 	@echo "  Public pledges   http://$(HOST):$(PORT)/api/v1/public/pledges/"
 	@echo "  Pledge form      http://$(HOST):$(PORT)/pledge/  (and /ar/ /zh/ /fr/ /ru/ /es/pledge/)"
 	@echo "  Totals widget    http://$(HOST):$(PORT)/widget/"
+	@echo "  Live board       http://$(HOST):$(PORT)/board/vtf-2012/  (and /ar/ /zh/ /fr/ /ru/ /es/board/vtf-2012/)"
+	@echo "  IATI file        http://$(HOST):$(PORT)/api/v1/public/iati/activities.xml"
 	@echo "  Database         $${DATABASE_URL:-SQLite, db.sqlite3 (embedded)}"
 	@echo "  Cache and tasks  $${REDIS_URL:-in-process (embedded; no REDIS_URL)}"
 	@echo

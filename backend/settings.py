@@ -349,3 +349,14 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
 }
+
+# --- IATI (issue 16) ----------------------------------------------------------
+
+# The reporting organisation of /api/v1/public/iati/activities.xml. The Fund
+# has no IATI organisation identifier of its own; by default it reports
+# under UNODC's (XM-DAC-41128), which manages it. Set both when it has one.
+IATI_REPORTING_ORG_REF = env.str("IATI_REPORTING_ORG_REF", default="XM-DAC-41128")
+IATI_REPORTING_ORG_NAME = env.str(
+    "IATI_REPORTING_ORG_NAME",
+    default="United Nations Voluntary Trust Fund for Victims of Trafficking in Persons, especially Women and Children",
+)

@@ -43,6 +43,9 @@ urlpatterns = [
     path("health/", health, name="health"),
     path("widget/", include("pledges.widget.urls")),
     path("", include("pledges.web.urls")),
+    # Issue 16: the live pledge board and the IATI activity file.
+    path("", include("pledges.board.urls")),
+    path("api/v1/public/iati/", include("pledges.iati.urls")),
 ]
 
 handler400 = "backend.problems.bad_request"

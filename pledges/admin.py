@@ -9,9 +9,11 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from pledges.audit import Actor, audit_record
+from pledges.board.services import campaign_session_under_way_set
 from pledges.donors import donor_erase, donor_merge
 from pledges.errors import DomainError
 from pledges.exchange_rates import exchange_rate_errors, exchange_rate_set
+from pledges.iati.services import donor_iati_org_ref_set, iati_org_ref_errors
 from pledges.models import (
     AuditEvent,
     Campaign,
@@ -227,6 +229,19 @@ class PaymentAdmin(RoleAdmin):
         )
 
 
+class DonorIatiForm(forms.ModelForm):
+    class Meta:
+        model = Donor
+        fields = ["iati_org_ref"]
+
+    def clean_iati_org_ref(self) -> str:
+        value = self.cleaned_data["iati_org_ref"]
+        errors = iati_org_ref_errors(value)
+        if errors:
+            raise forms.ValidationError(errors)
+        return value
+
+
 @admin.register(Donor)
 class DonorAdmin(RoleAdmin):
     list_display = ["name", "donor_type", "country", "email", "merged_into", "erased_at", "created_at"]
@@ -238,6 +253,18 @@ class DonorAdmin(RoleAdmin):
     ]
     search_fields = ["name", "email", "contact_name"]
     actions = ["merge", "erase"]
+    # Issue 16: the IATI organisation identifier is the one field staff
+    # edit here (fund admins), through its service.
+    form = DonorIatiForm
+
+    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
+        return has_role(request.user, FUND_ADMIN)
+
+    def get_readonly_fields(self, request: HttpRequest, obj=None) -> list[str]:
+        return [field.name for field in Donor._meta.fields if field.name not in ("id", "iati_org_ref")]
+
+    def save_model(self, request, obj, form, change) -> None:
+        donor_iati_org_ref_set(donor=obj, value=form.cleaned_data["iati_org_ref"], actor=Actor.staff(request.user))
 
     @admin.action(description="Merge the selected donors into the oldest of them", permissions=["administer"])
     def merge(self, request, queryset):
@@ -316,8 +343,20 @@ class AuditedConfigAdmin(RoleAdmin):
 
 @admin.register(Campaign)
 class CampaignAdmin(AuditedConfigAdmin):
-    list_display = ["slug", "title", "goal_usd", "starts_on", "ends_on"]
+    list_display = ["slug", "title", "goal_usd", "starts_on", "ends_on", "session_under_way"]
     search_fields = ["slug", "title"]
+    # Issue 16: set from the sessions' list, through its service.
+    readonly_fields = ["session_under_way", "session_under_way_since"]
+    actions = ["no_session_under_way"]
+
+    @admin.action(description="Live board: no session is under way", permissions=["reconcile"])
+    def no_session_under_way(self, request, queryset):
+        self.run_service(
+            request,
+            queryset,
+            lambda campaign, **kw: campaign_session_under_way_set(campaign=campaign, session=None, **kw),
+            "No session under way now for campaigns",
+        )
 
 
 class EventSessionInline(admin.TabularInline):
@@ -383,3 +422,34 @@ class StripeSyncRunAdmin(RoleAdmin):
     list_display = ["started_at", "finished_at", "status", "report"]
     list_filter = ["status"]
     actions = None
+
+
+# --- Issue 16: the session under way, for the live board --------------------
+
+
+@admin.register(EventSession)
+class EventSessionAdmin(RoleAdmin):
+    list_display = ["title", "event", "starts_at", "ends_at", "under_way"]
+    list_filter = ["event__campaign", "event"]
+    list_select_related = ["event__campaign"]
+    search_fields = ["title", "slug", "event__title"]
+    actions = ["mark_under_way"]
+
+    @admin.display(boolean=True, description="Under way (live board)")
+    def under_way(self, session: EventSession) -> bool:
+        return session.event.campaign.session_under_way_id == session.pk
+
+    @admin.action(description="Live board: mark the selected session as under way now", permissions=["reconcile"])
+    def mark_under_way(self, request, queryset):
+        sessions = list(queryset[:2])
+        if len(sessions) != 1:
+            self.message_user(request, "Select exactly one session: one is under way at a time.", messages.WARNING)
+            return
+        self.run_service(
+            request,
+            queryset,
+            lambda session, **kw: campaign_session_under_way_set(
+                campaign=session.event.campaign, session=session, **kw
+            ),
+            f"Under way now: {sessions[0].title}",
+        )

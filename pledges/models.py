@@ -34,6 +34,12 @@ class Campaign(models.Model):
     starts_on = models.DateField()
     ends_on = models.DateField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
+    # The live board (issue 16): which session staff say is under way now,
+    # set and cleared by `pledges.board.services.campaign_session_under_way_set`.
+    session_under_way = models.ForeignKey(
+        "EventSession", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    session_under_way_since = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-starts_on"]
@@ -107,6 +113,14 @@ class Donor(models.Model):
     phone = models.CharField(max_length=50, blank=True)
     language = models.CharField(max_length=8, blank=True, help_text="Preferred language for messages")
     erased_at = models.DateTimeField(null=True, blank=True)
+    # IATI (issue 16): the donor's IATI organisation identifier, published
+    # as the provider of its money only when its name is public.
+    iati_org_ref = models.CharField(
+        "IATI organisation identifier",
+        max_length=100,
+        blank=True,
+        help_text='As in the IATI Organisation Registry, for example "XM-DAC-5-7" or "GB-GOV-1"',
+    )
     merged_into = models.ForeignKey(
         "self", on_delete=models.PROTECT, null=True, blank=True, related_name="merged_donors"
     )

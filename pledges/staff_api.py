@@ -103,6 +103,8 @@ class DonorSerializer(DonorSummarySerializer):
     merged_into = serializers.IntegerField(source="merged_into_id", allow_null=True)
     erased_at = serializers.DateTimeField(allow_null=True)
     created_at = serializers.DateTimeField()
+    # Issue 16: entered by fund admins in the admin; published in the IATI file.
+    iati_org_ref = serializers.CharField(help_text="IATI organisation identifier, when staff entered one")
 
 
 class PledgeListSerializer(serializers.Serializer):

@@ -20,6 +20,7 @@ from rest_framework.views import APIView
 
 from pledges.api import PROBLEM, StrictSerializer, public_json
 from pledges.audit import Actor
+from pledges.iati.views import iati_feed_entry
 from pledges.models import Event
 from pledges.public_cache import public_cache_invalidate
 from pledges.roles import IsFundAdmin, IsViewer
@@ -304,6 +305,12 @@ class PublishedReportsFeed(Feed):
         if file is None:
             return reverse("public-report-list")
         return reverse("public-report-file", kwargs={"pk": item.pk, "name": file.name})
+
+    def get_feed(self, obj, request):
+        # Issue 16: the IATI activity file is listed beside the reports.
+        feed = super().get_feed(obj, request)
+        feed.add_item(**iati_feed_entry(request).__dict__)
+        return feed
 
     def item_guid(self, item: Report) -> str:
         return f"urn:vtf-pledges:report:{item.pk}"
