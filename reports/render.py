@@ -112,7 +112,7 @@ def _page_label(language: str) -> tuple[str, str, str]:
     return before, middle, after
 
 
-EMPTY_CELL = mark_safe('<td class="n"></td>')  # noqa: S308 (a constant)
+EMPTY_CELL = mark_safe('<td class="n"></td>')
 
 
 def _n(text: str) -> str:
