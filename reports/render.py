@@ -294,12 +294,16 @@ def _local_fetcher():
     return LocalOnly(fail_on_errors=True)
 
 
-def render_pdf(html: bytes) -> bytes:
-    """The PDF of a report page. Its dates come from the page's
-    dcterms.created/modified (the figures' moment), so the same page
-    gives the same PDF."""
+def pdf_document(html: bytes):
+    """The laid-out pages of a report page (WeasyPrint's Document): what
+    render_pdf writes, and what the layout tests inspect."""
     from weasyprint import HTML
 
-    return HTML(string=html.decode(), base_url=None, url_fetcher=_local_fetcher()).write_pdf(
-        pdf_identifier=b"vtf-pledges-report", uncompressed_pdf=False
-    )
+    return HTML(string=html.decode(), base_url=None, url_fetcher=_local_fetcher()).render()
+
+
+def render_pdf(html: bytes) -> bytes:
+    """The PDF of a report page. Its dates come from the page's
+    dcterms.created/modified (the figures' moment) and its identifier is
+    fixed, so the same page gives the same PDF."""
+    return pdf_document(html).write_pdf(pdf_identifier=b"vtf-pledges-report")
