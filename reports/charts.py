@@ -6,7 +6,7 @@ metadata, so the same figures give byte-identical SVG.
 
 A chart with nothing to show is not drawn: the functions return None and
 the report says so in a sentence. Colours are a dark blue and a light
-amber, told apart in greyscale too (and the received series is hatched).
+amber, told apart in greyscale too (and received bars are hatched).
 """
 
 import base64
@@ -201,8 +201,6 @@ def cumulative_against_goal(
             received_values,
             step="post",
             facecolor=RECEIVED_COLOUR,
-            edgecolor="white",
-            hatch="////",
             linewidth=0,
             label=labels["received"],
         )

@@ -12,6 +12,7 @@ from pledges.audit import Actor
 from pledges.models import Campaign, Event
 from reports import render
 from reports.figures import report_figures
+from reports.models import REPORT_LANGUAGES
 from reports.services import ReportRequest, report_request
 from tests.reports.layout import layout_problems, page_texts, printable_area_problems
 
@@ -36,9 +37,11 @@ def _report(campaign: Campaign, kind: str):
 
 
 @pytest.mark.parametrize("kind", ["event", "yearly"])
-def test_every_page_of_the_english_and_arabic_pdf_holds_together_in_print(demo, kind):
+def test_every_page_of_the_pdf_holds_together_in_print_in_every_language(demo, kind):
+    """English and Arabic as the issue asks, and the other four too: a
+    French column heading is what once ran past the margin."""
     figures = report_figures(_report(demo, kind))
-    for language in ("en", "ar"):
+    for language in REPORT_LANGUAGES:
         html = render.render_html(figures, language, {"report-1.json": "0" * 64})
         document = render.pdf_document(html)
         pdf = document.write_pdf()
@@ -46,6 +49,8 @@ def test_every_page_of_the_english_and_arabic_pdf_holds_together_in_print(demo, 
         assert len(document.pages) >= 4, "a cover, the figures, the donors and the colophon"
         problems = layout_problems(document) + printable_area_problems(pdf)
         assert not problems, f"{kind} report, {language}:\n" + "\n".join(map(str, problems))
+        if language not in ("en", "ar"):
+            continue
 
         texts = [visual(text, language) for text in page_texts(pdf)]
         pages = len(texts)
