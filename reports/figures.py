@@ -54,7 +54,9 @@ from pledges.models import (
 from pledges.money import USD, ZERO, format_amount
 from pledges.payments.services import EFFECTIVE
 
-SCHEMA_VERSION = 1
+# 2: rates of nothing are null (were 0.0); pledged_over_time; each named
+# pledge's earmark.
+SCHEMA_VERSION = 2
 CENT = Decimal("0.01")
 USD_FIELD = DecimalField(max_digits=19, decimal_places=2)
 
