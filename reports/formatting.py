@@ -97,8 +97,8 @@ def money(amount: str | Decimal | None, language: str, currency: str = "USD") ->
     if amount is None:
         return "—"
     text = format_currency(Decimal(str(amount)), currency, locale=babel_locale(language))
-    # Babel marks Arabic amounts right-to-left; the templates isolate each
-    # amount left-to-right (<bdi dir="ltr">) instead.
+    # Babel marks Arabic amounts right-to-left; the pages isolate each
+    # amount left-to-right instead (ltr()).
     text = text.replace("\u200f", "").replace("\u200e", "")
     return CODE_AGAINST_DIGITS.sub("\\1\u00a0", text)
 

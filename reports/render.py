@@ -1,7 +1,12 @@
 """A report's figures rendered as files: JSON (language-neutral), and CSV,
 HTML and PDF in each language. Every renderer is a pure function of the
-figures, so the same figures give the same bytes (the PDF aside, whose
-fonts are subset by WeasyPrint; its text and numbers are the same)."""
+figures, so the same figures give the same bytes, the PDF included (its
+dates are the figures' moment, its identifier fixed, the charts' SVG
+salted the same way every time).
+
+The pages are styled by one static stylesheet (reports/static/reports/
+report.css, linked from the HTML; no inline style), which the PDF build
+reads from disk: the PDF loads nothing from the network."""
 
 import csv
 import io
