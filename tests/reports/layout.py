@@ -45,8 +45,10 @@ def _tag(box) -> str:
 
 
 def layout_problems(document) -> list[Problem]:
-    """Split rows and headings that end a page, from WeasyPrint's boxes."""
+    """Split rows, headings that end a page and continued tables without
+    their header row, from WeasyPrint's boxes."""
     problems = []
+    table_pages: dict[int, int] = {}  # table element -> first page
     row_pages: dict[int, list[int]] = {}
     row_text: dict[int, str] = {}
     for number, page in enumerate(document.pages, 1):
@@ -54,6 +56,11 @@ def layout_problems(document) -> list[Problem]:
         for box, ancestors in _walk(page._page_box):
             if any(isinstance(a, boxes.MarginBox) for a in ancestors) or isinstance(box, boxes.MarginBox):
                 continue
+            if isinstance(box, boxes.TableBox) and any(str(c.tag).endswith("thead") for c in box.element):
+                first = table_pages.setdefault(id(box.element), number)
+                repeated = any(getattr(child, "is_header", False) for child in box.children)
+                if first != number and not repeated:
+                    problems.append(Problem(number, "a table continues without its header row"))
             if isinstance(box, boxes.TableRowBox):
                 group = ancestors[-1] if ancestors else None
                 if not getattr(group, "is_header", False):

@@ -98,3 +98,13 @@ def test_the_checks_catch_a_heading_at_the_foot_of_a_page_and_a_split_row(db):
 
     assert any("heading 'Alone' ends the page" in str(p) for p in heading_problems)
     assert any("is split over pages" in str(p) for p in row_problems)
+
+
+def test_the_checks_catch_a_table_continued_without_its_header_row(db):
+    rows = "".join(f"<tr><td>row {n}</td></tr>" for n in range(80))
+    repeated = f"<table><thead><tr><th>Heading</th></tr></thead><tbody>{rows}</tbody></table>"
+    # A header group that does not repeat (CSS can ask for that) is what the check must see.
+    not_repeated = repeated.replace("<thead>", "<thead style='display:table-row-group'>")
+
+    assert not layout_problems(render.pdf_document(_page(repeated)))
+    assert any("without its header row" in str(p) for p in layout_problems(render.pdf_document(_page(not_repeated))))
