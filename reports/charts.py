@@ -156,14 +156,26 @@ def _cumulative_at(rows: list[dict], day: date) -> float:
     return value
 
 
+# A 7-inch chart shows no more steps than this; more only cost drawing
+# time, in matplotlib and again in every PDF (a campaign has thousands of
+# receipt dates).
+MAX_STEPS = 240
+
+
 def _step_series(rows: list[dict], start: date, end: date) -> tuple[list[date], list[float]]:
     """The cumulative value from `start` to `end`: what stood before the
-    span, then each change inside it, held to the end."""
+    span, then each change inside it (the last of each of MAX_STEPS equal
+    slices of the span), held to the end."""
     dates = [start]
     values = [_cumulative_at(rows, start)]
+    slice_days = max(1, (end - start).days / MAX_STEPS)
     for row in rows:
         day = date.fromisoformat(row["date"])
-        if start < day <= end:
+        if not start < day <= end:
+            continue
+        if len(dates) > 1 and int((day - start).days / slice_days) == int((dates[-1] - start).days / slice_days):
+            dates[-1], values[-1] = day, float(row["cumulative"])  # the same slice: keep its last value
+        else:
             dates.append(day)
             values.append(float(row["cumulative"]))
     dates.append(end)

@@ -100,3 +100,17 @@ def test_english_titles_on_an_arabic_page_are_isolated_and_set_left_to_right():
     assert 'dir="rtl"' in page.split(">", 3)[1]
     assert "Anonymous donors" not in page and "المانحون المجهولون" not in page  # none: no line saying 0
     assert "لا ينطبق" in page  # n/a, not 0.0%, for a session with nothing announced
+
+
+def test_thousands_of_receipt_dates_are_drawn_as_a_few_hundred_steps_ending_on_the_true_total():
+    rows = []
+    total = 0
+    for day in range(1000):
+        total += 10
+        rows.append({"date": date.fromordinal(date(2012, 1, 1).toordinal() + day).isoformat(), "cumulative": total})
+
+    dates, values = charts._step_series(rows, date(2012, 1, 1), date(2014, 12, 31))
+
+    assert len(dates) <= charts.MAX_STEPS + 3
+    assert values[-1] == 10_000 and dates[-1] == date(2014, 12, 31)
+    assert values == sorted(values)
