@@ -31,7 +31,7 @@ COMPOSE ?= $(shell command -v docker-compose >/dev/null 2>&1 && echo docker-comp
 # The variables the compose file requires: .env when there is one, else the examples.
 COMPOSE_ENV_FILE ?= $(if $(wildcard .env),.env,.env.example)
 
-.PHONY: help venv translations run migrate demo-data bench bench-server test lint format worker beat compose-check clean
+.PHONY: help venv translations run migrate demo-data bench bench-server test lint format worker beat compose-check clean report-samples
 
 help:
 	@echo "make run            migrate, load demo data and serve on http://$(HOST):$(PORT)/ (embedded mode by default)"
@@ -46,6 +46,7 @@ help:
 	@echo "make beat           the Celery beat scheduler (needs REDIS_URL)"
 	@echo "make compose-check  validate docker-compose.yml (with .env, else .env.example)"
 	@echo "make clean          remove the virtualenv and caches"
+	@echo "make report-samples PNG pages of the demo event report for the README (docs/reports/; needs pdftoppm)"
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -116,3 +117,8 @@ compose-check:
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache
+
+# Sample pages of the reports for the README (issue 12): the demo data's
+# event report as of the end of 2014, English and Arabic, PDF pages to PNG.
+report-samples: demo-data
+	$(LOCAL_ENV) $(BIN)/python manage.py report_samples --pages 2,4

@@ -683,7 +683,7 @@ class Steps:
         self._wrap(render, "render_html", "HTML")
         self._wrap(render, "render_pdf", "PDF")
         self._wrap(charts, "pledged_vs_received", "charts")
-        self._wrap(charts, "cumulative_received", "charts")
+        self._wrap(charts, "cumulative_against_goal", "charts")
         try:
             yield self
         finally:

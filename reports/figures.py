@@ -54,7 +54,9 @@ from pledges.models import (
 from pledges.money import USD, ZERO, format_amount
 from pledges.payments.services import EFFECTIVE
 
-SCHEMA_VERSION = 1
+# 2: rates of nothing are null (were 0.0); pledged_over_time; each named
+# pledge's earmark.
+SCHEMA_VERSION = 2
 CENT = Decimal("0.01")
 USD_FIELD = DecimalField(max_digits=19, decimal_places=2)
 
@@ -63,9 +65,11 @@ def money(value: Decimal | None) -> str:
     return str((value or ZERO).quantize(CENT))
 
 
-def ratio(part: Decimal, whole: Decimal, *, cap: bool = False) -> float:
+def ratio(part: Decimal, whole: Decimal, *, cap: bool = False, empty: float | None = None) -> float | None:
+    """part / whole to four places; `empty` (None: "not applicable") when
+    there is no whole, e.g. a fulfilment rate where nothing was pledged."""
     if not whole:
-        return 0.0
+        return empty
     value = part / whole
     if cap:
         value = min(Decimal(1), value)
@@ -170,7 +174,7 @@ def report_figures(report) -> dict[str, Any]:
     overall = counted.aggregate(**_aggregates(), awaiting_rate=Count("id", filter=Q(amount_usd_at__isnull=True)))
     headline = _totals(overall)
     pledged_total = overall["pledged_firm"] + overall["pledged_lapsed"]
-    headline["progress"] = ratio(pledged_total, campaign.goal_usd, cap=True)
+    headline["progress"] = ratio(pledged_total, campaign.goal_usd, cap=True, empty=0.0)
     headline["awaiting_rate"] = overall["awaiting_rate"]
 
     by_type_rows = {
@@ -198,6 +202,28 @@ def report_figures(report) -> dict[str, Any]:
         cumulative += row["total"]
         over_time.append(
             {"date": row["received_on"].isoformat(), "received": money(row["total"]), "cumulative": money(cumulative)}
+        )
+
+    # Pledged over time: each pledge counts from its confirmation (its date
+    # of pledge when it was never confirmed), at what it counts for now.
+    pledged_value = Case(
+        When(status_at__in=PLEDGED_STATUSES, then=F("amount_usd_at")),
+        When(status_at=PledgeStatus.LAPSED, then=F("received_at")),
+        default=Value(ZERO),
+        output_field=USD_FIELD,
+    )
+    pledged_over_time = []
+    cumulative = ZERO
+    for row in (
+        counted.filter(status_at__in=(*PLEDGED_STATUSES, PledgeStatus.LAPSED))
+        .annotate(firm_on=Coalesce("confirmed_on", "pledged_on"))
+        .values("firm_on")
+        .annotate(total=Coalesce(Sum(pledged_value), Value(ZERO), output_field=USD_FIELD))
+        .order_by("firm_on")
+    ):
+        cumulative += row["total"]
+        pledged_over_time.append(
+            {"date": row["firm_on"].isoformat(), "pledged": money(row["total"]), "cumulative": money(cumulative)}
         )
 
     period = None
@@ -261,6 +287,7 @@ def report_figures(report) -> dict[str, Any]:
                 "status": pledge.status_at,
                 "pledged_on": pledge.pledged_on.isoformat(),
                 "session": pledge.session.slug if pledge.session_id else None,
+                "earmark": pledge.earmark,
                 "amount": format_amount(pledge.amount, pledge.currency) if shown else None,
                 "currency": pledge.currency if shown else None,
                 "amount_usd": money(pledge.amount_usd_at) if shown and pledge.amount_usd_at is not None else None,
@@ -293,6 +320,7 @@ def report_figures(report) -> dict[str, Any]:
         "sessions": sessions,
         "donors": {"named": named, "anonymous_pledges": anonymous["pledges"], "anonymous_donors": anonymous["donors"]},
         "received_over_time": over_time,
+        "pledged_over_time": pledged_over_time,
     }
 
 

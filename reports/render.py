@@ -1,29 +1,49 @@
 """A report's figures rendered as files: JSON (language-neutral), and CSV,
 HTML and PDF in each language. Every renderer is a pure function of the
-figures, so the same figures give the same bytes (the PDF aside, whose
-fonts are subset by WeasyPrint; its text and numbers are the same)."""
+figures, so the same figures give the same bytes, the PDF included (its
+dates are the figures' moment, its identifier fixed, the charts' SVG
+salted the same way every time).
+
+The pages are styled by one static stylesheet (reports/static/reports/
+report.css, linked from the HTML; no inline style), which the PDF build
+reads from disk: the PDF loads nothing from the network."""
 
 import csv
 import io
 import json
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
 
 from django.conf import settings
+from django.contrib.staticfiles import finders
 from django.template.loader import render_to_string
 from django.utils import translation
+from django.utils.html import format_html
+from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 
 from reports import charts
 from reports.formatting import (
     DONOR_TYPE_LABELS,
+    DONOR_TYPE_SINGULAR,
+    EARMARK_LABELS,
     RTL_LANGUAGES,
     STATUS_LABELS,
+    amount,
     country_name,
+    decimal_aligned,
+    isolate,
     long_date,
+    ltr,
     moment,
     money,
     number,
     percent,
+    text_direction,
 )
+
+STYLESHEET = "reports/report.css"
 
 
 def render_json(figures: dict) -> bytes:
@@ -78,110 +98,217 @@ def render_csv(figures: dict, language: str) -> bytes:
             ["donors", "anonymous", _("Anonymous donors"), "pledges", figures["donors"]["anonymous_pledges"]]
         )
         writer.writerow(["donors", "anonymous", _("Anonymous donors"), "donors", figures["donors"]["anonymous_donors"]])
+        for row in figures.get("pledged_over_time", []):
+            writer.writerow(["pledged_over_time", row["date"], _("Pledged"), "pledged", row["pledged"]])
+            writer.writerow(["pledged_over_time", row["date"], _("Pledged"), "cumulative", row["cumulative"]])
         for row in figures["received_over_time"]:
             writer.writerow(["received_over_time", row["date"], _("Received"), "received", row["received"]])
             writer.writerow(["received_over_time", row["date"], _("Received"), "cumulative", row["cumulative"]])
     return "\ufeff".encode() + buffer.getvalue().encode()
 
 
-def _context(figures: dict, language: str) -> dict:
+def _page_label(language: str) -> tuple[str, str, str]:
+    """ "Page x of y" in the language, cut around its two numbers for the
+    stylesheet's page counters (Chinese puts words before, between and
+    after them)."""
+    text = _("Page %(page)s of %(pages)s")
+    before, _sep, rest = text.partition("%(page)s")
+    middle, _sep, after = rest.partition("%(pages)s")
+    return before, middle, after
+
+
+EMPTY_CELL = mark_safe('<td class="n"></td>')
+
+
+def _n(text: str) -> str:
+    """A number cell: right-aligned (on the decimal sign, see
+    decimal_aligned), left to right in every language."""
+    return format_html('<td class="n">{}</td>', ltr(text))
+
+
+def _usd(value: str | None, language: str) -> str:
+    return _n(decimal_aligned(amount(value, language))) if value is not None else EMPTY_CELL
+
+
+def _original_amount(row: dict, language: str) -> str | None:
+    """A donor's pledge in its own currency ("14,000.000 KWD"); None when
+    the donor did not agree to show it."""
+    if not row["amount"]:
+        return None
+    figures = decimal_aligned(amount(row["amount"], language, row["currency"]), row["currency"])
+    return _n(f"{figures}\u00a0{row['currency']}")
+
+
+def _totals_row(row: dict, language: str) -> dict:
+    return {
+        "announced": _usd(row["announced"], language),
+        "pledged": _usd(row["pledged"], language),
+        "received": _usd(row["received"], language),
+        "donors": number(row["donors"], language),
+    }
+
+
+def _span(figures: dict) -> tuple[date, date]:
+    """What the time chart covers: the period; for an event, from its day
+    to the last money pledged or received (at least a month, at most the
+    date of the figures), so years of nothing do not flatten the story."""
+    meta = figures["report"]
+    if meta["kind"] == "period":
+        return date.fromisoformat(meta["period_start"]), date.fromisoformat(meta["period_end"])
+    start = date.fromisoformat(meta["event_held_on"])
+    as_of = datetime.fromisoformat(meta["as_of"]).date()
+    dates = [row["date"] for row in figures["received_over_time"] + figures.get("pledged_over_time", [])]
+    last = date.fromisoformat(max(dates)) if dates else start
+    return start, min(as_of, max(last + timedelta(days=31), start + timedelta(days=31)))
+
+
+def _context(figures: dict, language: str, checksums: dict[str, str] | None = None) -> dict:
     meta = figures["report"]
     headline = figures["headline"]
     limit = settings.REPORTS_MAX_LISTED_DONORS
     named = figures["donors"]["named"]
-    chart_labels = {
-        "pledged": _("Pledged"),
-        "received": _("Received"),
-        "usd": _("US dollars"),
-        "none": _("No money received yet"),
-    }
     rtl = language in RTL_LANGUAGES
+    chart_labels = {"pledged": _("Pledged"), "received": _("Received"), "usd": _("US dollars"), "goal": _("Goal")}
+    start, end = _span(figures)
+    period = figures["period"]
     return {
         "language": language,
         "direction": "rtl" if rtl else "ltr",
+        "page_label": _page_label(language),
+        "stylesheet": stylesheet_url(),
         "meta": meta,
-        "title": meta["event_title"] if meta["kind"] == "event" else meta["campaign_title"],
+        "title_dir": text_direction(meta["event_title"] if meta["kind"] == "event" else meta["campaign_title"]),
+        "title": isolate(meta["event_title"] if meta["kind"] == "event" else meta["campaign_title"]),
         "period_start": long_date(meta["period_start"], language),
         "period_end": long_date(meta["period_end"], language),
         "event_held_on": long_date(meta["event_held_on"], language),
-        "as_of": moment(meta["as_of"], language),
+        "as_of": isolate(moment(meta["as_of"], language)),
         "headline": [
-            (_("Announced"), money(headline["announced"], language)),
-            (_("Pledged"), money(headline["pledged"], language)),
-            (_("Received"), money(headline["received"], language)),
-            (_("Outstanding"), money(headline["outstanding"], language)),
-            (_("Goal"), money(meta["goal"], language)),
-            (_("Progress to goal"), percent(headline["progress"], language)),
-            (_("Fulfilment rate"), percent(headline["fulfilment_rate"], language)),
-            (_("Donors"), number(headline["donors"], language)),
-            (_("Pledges"), number(headline["pledges"], language)),
+            (label, ltr(value))
+            for label, value in (
+                (_("Announced, not yet confirmed"), money(headline["announced"], language)),
+                (_("Pledged"), money(headline["pledged"], language)),
+                (_("Received"), money(headline["received"], language)),
+                (_("Outstanding"), money(headline["outstanding"], language)),
+                (_("Goal"), money(meta["goal"], language)),
+                (_("Progress to goal"), percent(headline["progress"], language)),
+                (_("Fulfilment rate"), percent(headline["fulfilment_rate"], language)),
+                (_("Donors"), number(headline["donors"], language)),
+                (_("Pledges"), number(headline["pledges"], language)),
+            )
         ],
-        "period": figures["period"]
+        "period": period
         and {
-            "new_count": number(figures["period"]["new_pledges"]["count"], language),
-            "new_announced": money(figures["period"]["new_pledges"]["announced"], language),
-            "new_pledged": money(figures["period"]["new_pledges"]["pledged"], language),
-            "receipts_count": number(figures["period"]["receipts"]["count"], language),
-            "receipts_amount": money(figures["period"]["receipts"]["amount"], language),
+            "new_count": number(period["new_pledges"]["count"], language),
+            "new_announced": _usd(period["new_pledges"]["announced"], language),
+            "new_pledged": _usd(period["new_pledges"]["pledged"], language),
+            "receipts_count": number(period["receipts"]["count"], language),
+            "receipts_amount": _usd(period["receipts"]["amount"], language),
         },
         "by_donor_type": [
             {
                 "label": DONOR_TYPE_LABELS[row["type"]],
-                "announced": money(row["announced"], language),
-                "pledged": money(row["pledged"], language),
-                "received": money(row["received"], language),
-                "fulfilment_rate": percent(row["fulfilment_rate"], language),
-                "donors": number(row["donors"], language),
+                "fulfilment_rate": ltr(percent(row["fulfilment_rate"], language)),
+                **_totals_row(row, language),
             }
             for row in figures["by_donor_type"]
+            # A type nobody pledged as is no line in the page (it stays in the CSV and JSON).
+            if row["pledges"]
         ],
         "by_country": [
             {
                 "label": country_name(row["country"], language) if row["country"] else _("Other or not disclosed"),
-                "announced": money(row["announced"], language),
-                "pledged": money(row["pledged"], language),
-                "received": money(row["received"], language),
-                "donors": number(row["donors"], language),
+                **_totals_row(row, language),
             }
             for row in figures["by_country"]
         ],
         "sessions": [
             {
-                "title": row["title"],
-                "announced_then": money(row["announced_then"], language),
-                "still_announced": money(row["still_announced"], language),
-                "pledged": money(row["pledged"], language),
-                "received": money(row["received"], language),
-                "rate": percent(row["turned_into_commitments"], language),
+                "title": isolate(row["title"]),
+                "dir": text_direction(row["title"]),
+                "announced_then": _usd(row["announced_then"], language),
+                "still_announced": _usd(row["still_announced"], language),
+                "pledged": _usd(row["pledged"], language),
+                "received": _usd(row["received"], language),
+                "rate": ltr(percent(row["turned_into_commitments"], language)),
             }
             for row in figures["sessions"]
         ],
         "named": [
             {
-                "donor": row["donor"],
-                "type": DONOR_TYPE_LABELS[row["donor_type"]],
+                "donor": isolate(row["donor"]),
+                "dir": text_direction(row["donor"]),
+                "type": DONOR_TYPE_SINGULAR[row["donor_type"]],
                 "country": country_name(row["country"], language),
+                "earmark": EARMARK_LABELS.get(row.get("earmark") or "unrestricted", row.get("earmark")),
                 "status": STATUS_LABELS.get(row["status"], row["status"]),
-                "amount": money(row["amount"], language, row["currency"]) if row["amount"] else None,
-                "amount_usd": money(row["amount_usd"], language) if row["amount_usd"] else None,
-                "received_usd": money(row["received_usd"], language) if row["received_usd"] else None,
+                "amount": _original_amount(row, language),
+                "amount_usd": _usd(row["amount_usd"], language),
+                "received_usd": _usd(row["received_usd"], language),
             }
             for row in named[:limit]
         ],
         "named_more": max(len(named) - limit, 0),
-        "anonymous_pledges": number(figures["donors"]["anonymous_pledges"], language),
+        "anonymous_pledges": figures["donors"]["anonymous_pledges"]
+        and number(figures["donors"]["anonymous_pledges"], language),
         "anonymous_donors": number(figures["donors"]["anonymous_donors"], language),
-        "chart_by_type": charts.pledged_vs_received(figures["by_donor_type"], labels=chart_labels, rtl=rtl),
-        "chart_over_time": charts.cumulative_received(figures["received_over_time"], labels=chart_labels, rtl=rtl),
+        "chart_by_type": charts.pledged_vs_received(
+            figures["by_donor_type"], labels=chart_labels, language=language, rtl=rtl
+        ),
+        "chart_over_time": charts.cumulative_against_goal(
+            figures.get("pledged_over_time", []),
+            figures["received_over_time"],
+            start=start,
+            end=end,
+            goal=Decimal(meta["goal"]),
+            labels=chart_labels,
+            language=language,
+            rtl=rtl,
+        ),
+        "checksums": [(isolate(name), digest) for name, digest in sorted((checksums or {}).items())],
+        "sha256sums_url": f"{settings.SITE_URL}/api/v1/public/reports/{meta['id']}/files/SHA256SUMS",
     }
 
 
-def render_html(figures: dict, language: str) -> bytes:
+def render_html(figures: dict, language: str, checksums: dict[str, str] | None = None) -> bytes:
+    """The report page; `checksums` (file name -> SHA-256) of the files
+    built before it are listed in its colophon."""
     with translation.override(language):
-        return render_to_string("reports/report.html", _context(figures, language)).encode()
+        return render_to_string("reports/report.html", _context(figures, language, checksums)).encode()
+
+
+def stylesheet_url() -> str:
+    return f"{settings.SITE_URL}/{settings.STATIC_URL.strip('/')}/{STYLESHEET}"
+
+
+def _local_fetcher():
+    """WeasyPrint's fetcher for the PDF: the stylesheet from disk, images
+    from data: URIs, nothing from the network; a failure stops the build
+    rather than giving an unstyled PDF."""
+    from weasyprint.urls import URLFetcher, URLFetcherResponse
+
+    class LocalOnly(URLFetcher):
+        def fetch(self, url, headers=None):
+            if url == stylesheet_url():
+                css = Path(finders.find(STYLESHEET)).read_bytes()
+                return URLFetcherResponse(url, css, {"Content-Type": "text/css; charset=utf-8"})
+            if url.startswith("data:"):
+                return super().fetch(url, headers)
+            raise ValueError(f"The report PDF loads nothing from {url}")
+
+    return LocalOnly(fail_on_errors=True)
+
+
+def pdf_document(html: bytes):
+    """The laid-out pages of a report page (WeasyPrint's Document): what
+    render_pdf writes, and what the layout tests inspect."""
+    from weasyprint import HTML
+
+    return HTML(string=html.decode(), base_url=None, url_fetcher=_local_fetcher()).render()
 
 
 def render_pdf(html: bytes) -> bytes:
-    from weasyprint import HTML
-
-    return HTML(string=html.decode(), base_url=None).write_pdf()
+    """The PDF of a report page. Its dates come from the page's
+    dcterms.created/modified (the figures' moment) and its identifier is
+    fixed, so the same page gives the same PDF."""
+    return pdf_document(html).write_pdf(pdf_identifier=b"vtf-pledges-report")

@@ -189,7 +189,10 @@ def report_documents(report: Report, figures: dict | None = None) -> dict[str, t
     documents = {f"{stem}.json": ("", ReportFormat.JSON, render.render_json(figures))}
     for language in report.languages:
         documents[f"{stem}-{language}.csv"] = (language, ReportFormat.CSV, render.render_csv(figures, language))
-        html = render.render_html(figures, language)
+    # The pages list the data files' digests in their colophon.
+    checksums = {name: hashlib.sha256(content).hexdigest() for name, (_lang, _fmt, content) in documents.items()}
+    for language in report.languages:
+        html = render.render_html(figures, language, checksums)
         documents[f"{stem}-{language}.html"] = (language, ReportFormat.HTML, html)
         documents[f"{stem}-{language}.pdf"] = (language, ReportFormat.PDF, render.render_pdf(html))
     return documents

@@ -1,26 +1,39 @@
-"""Load demonstration data for a local run: exchange rates, pledges in each
-status announced at the 2012 dialogue's sessions, payments, a web
-submission, and a demo fund admin whose new password is printed.
+"""Load demonstration data on the real timeline of the 2012 campaign, and a
+demo fund admin whose new password is printed.
 
-Everything goes through the services, as staff would do it, so the audit
-trail is as real as the rest. Loading twice adds nothing the second time.
+The story: pledges announced from the floor at the four sessions of the
+General Assembly's dialogue of 3 April 2012, and a few through the web form
+afterwards; confirmed in writing over 2012; paid in instalments from 2012 to
+2014 in several currencies at the UN operational rates of each month; one
+duplicate transfer refunded, one pledge lapsed, one still only announced,
+one web submission never verified. Named and anonymous donors of every
+type (the observer States aside: there are two, both named). The figures
+are illustrative, not the Fund's.
+
+Every step goes through the services, as staff would have done it, at the
+moment it happened (the clock is moved with time-machine), so the audit
+trail dates every status, payment and rate: the event report, the quarterly
+and yearly reports of 2012-2014 and the public totals then tell one story.
+Loading twice adds nothing the second time.
 """
 
 import secrets
-from datetime import date, timedelta
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time
 from decimal import Decimal
 
+import time_machine
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.core.management.base import BaseCommand
 from django.db import transaction
-from django.utils import timezone
 from rest_framework.authtoken.models import Token
 
 from pledges.audit import Actor
 from pledges.exchange_rates import exchange_rate_set
-from pledges.models import Campaign, EventSession, Pledge, PledgeSource
-from pledges.payments.services import PaymentDetails, payment_record
+from pledges.models import Campaign, EventSession, Payment, PaymentMethod, Pledge, PledgeSource
+from pledges.payments.services import PaymentDetails, payment_apply, payment_record
 from pledges.services import (
     DonorDetails,
     InstalmentTerms,
@@ -33,109 +46,419 @@ from pledges.services import (
 )
 
 DEMO_USER = "demo-admin"
+CAMPAIGN = "vtf-2012"
 
-# Currency units per USD (illustrative, for the demo only).
-RATES = [
-    ("EUR", "0.757", date(2012, 4, 1)),
-    ("GBP", "0.627", date(2012, 4, 1)),
-    ("JPY", "82.4", date(2012, 4, 1)),
-    ("NOK", "5.71", date(2012, 4, 1)),
-    ("KWD", "0.278", date(2012, 4, 1)),
-    ("EUR", "0.862", date(2026, 1, 1)),
-    ("GBP", "0.741", date(2026, 1, 1)),
-    ("JPY", "151.2", date(2026, 1, 1)),
+# Currency units per US dollar, as the UN operational rates of exchange
+# of these months (rounded; illustrative).
+RATES = {
+    date(2012, 4, 1): {"EUR": "0.750", "GBP": "0.627", "JPY": "82.40", "NOK": "5.710", "KWD": "0.2780"},
+    date(2012, 7, 1): {"EUR": "0.790", "GBP": "0.637", "JPY": "79.60", "NOK": "5.950", "KWD": "0.2810"},
+    date(2012, 10, 1): {"EUR": "0.776", "GBP": "0.619", "JPY": "78.20", "NOK": "5.730", "KWD": "0.2810"},
+    date(2013, 1, 1): {"EUR": "0.758", "GBP": "0.615", "JPY": "86.50", "NOK": "5.570", "KWD": "0.2820"},
+    date(2013, 4, 1): {"EUR": "0.780", "GBP": "0.659", "JPY": "94.00", "NOK": "5.840", "KWD": "0.2850"},
+    date(2013, 10, 1): {"EUR": "0.740", "GBP": "0.620", "JPY": "98.00", "NOK": "6.020", "KWD": "0.2830"},
+    date(2014, 4, 1): {"EUR": "0.726", "GBP": "0.600", "JPY": "103.0", "NOK": "5.990", "KWD": "0.2820"},
+    date(2014, 10, 1): {"EUR": "0.790", "GBP": "0.620", "JPY": "109.0", "NOK": "6.450", "KWD": "0.2870"},
+}
+
+
+@dataclass(frozen=True)
+class Demo:
+    """One donor's pledge and what became of it."""
+
+    donor: str
+    donor_type: str
+    country: str
+    amount: str
+    currency: str
+    session: str = ""  # "" for a pledge made through the web form
+    named: bool = True
+    amount_shown: bool = True
+    earmark: str = "unrestricted"
+    confirmed_on: date | None = None
+    paid: list[tuple[date, str]] = field(default_factory=list)  # (received on, amount in the pledge's currency)
+    lapsed_on: date | None = None
+    refund: tuple[date, date] | None = None  # a duplicate of the last transfer: (received on, refunded on)
+    instalments: list[tuple[date, str]] = field(default_factory=list)
+    submitted_on: date | None = None  # web pledges
+    verified: bool = True
+    statement: str = ""
+
+
+D = date
+PLEDGES = [
+    # Opening remarks
+    Demo(
+        "Norway",
+        "member_state",
+        "NO",
+        "1500000.00",
+        "NOK",
+        "opening",
+        confirmed_on=D(2012, 5, 15),
+        instalments=[(D(2012, 6, 30), "500000.00"), (D(2013, 3, 31), "500000.00"), (D(2014, 3, 31), "500000.00")],
+        paid=[(D(2012, 6, 28), "500000.00"), (D(2013, 3, 27), "500000.00"), (D(2014, 3, 28), "500000.00")],
+    ),
+    Demo("Belarus", "member_state", "BY", "50000.00", "USD", "opening"),
+    Demo(
+        "Holy See",
+        "observer_state",
+        "VA",
+        "10000.00",
+        "EUR",
+        "opening",
+        confirmed_on=D(2012, 9, 3),
+        paid=[(D(2012, 12, 3), "10000.00")],
+    ),
+    Demo(
+        "Anonymous Member State",
+        "member_state",
+        "FI",
+        "200000.00",
+        "EUR",
+        "opening",
+        named=False,
+        confirmed_on=D(2012, 6, 18),
+        paid=[(D(2012, 11, 15), "100000.00"), (D(2013, 11, 14), "100000.00")],
+    ),
+    # Panel I
+    Demo(
+        "Qatar",
+        "member_state",
+        "QA",
+        "500000.00",
+        "USD",
+        "panel-1",
+        confirmed_on=D(2012, 4, 20),
+        earmark="children",
+        paid=[(D(2012, 7, 16), "250000.00"), (D(2013, 7, 15), "250000.00")],
+    ),
+    Demo(
+        "Japan",
+        "member_state",
+        "JP",
+        "30000000",
+        "JPY",
+        "panel-1",
+        confirmed_on=D(2012, 6, 1),
+        instalments=[(D(2012, 11, 30), "15000000"), (D(2014, 11, 28), "15000000")],
+        paid=[(D(2012, 11, 29), "15000000")],
+    ),
+    Demo(
+        "Transit Corridor Partnership",
+        "intergovernmental",
+        "",
+        "75000.00",
+        "EUR",
+        "panel-1",
+        confirmed_on=D(2012, 8, 6),
+        paid=[(D(2013, 2, 12), "75000.00")],
+    ),
+    Demo(
+        "Meridian Shipping Ltd",
+        "private_sector",
+        "GB",
+        "100000.00",
+        "USD",
+        "panel-1",
+        confirmed_on=D(2012, 5, 2),
+        paid=[(D(2012, 8, 15), "40000.00")],
+        lapsed_on=D(2014, 6, 30),
+    ),
+    Demo(
+        "Anonymous intergovernmental organization",
+        "intergovernmental",
+        "",
+        "20000.00",
+        "USD",
+        "panel-1",
+        named=False,
+        confirmed_on=D(2012, 10, 9),
+        paid=[(D(2013, 5, 20), "20000.00")],
+    ),
+    # Panel II
+    Demo(
+        "Kuwait",
+        "member_state",
+        "KW",
+        "100000.000",
+        "KWD",
+        "panel-2",
+        confirmed_on=D(2012, 9, 10),
+        paid=[(D(2013, 1, 15), "50000.000"), (D(2014, 2, 10), "50000.000")],
+    ),
+    Demo(
+        "United Kingdom of Great Britain and Northern Ireland",
+        "member_state",
+        "GB",
+        "250000.00",
+        "GBP",
+        "panel-2",
+        earmark="women_and_girls",
+        confirmed_on=D(2012, 7, 2),
+        paid=[(D(2012, 12, 14), "250000.00")],
+        refund=(D(2013, 1, 7), D(2013, 1, 21)),
+    ),
+    Demo(
+        "UN Staff Solidarity Circle",
+        "un_entity",
+        "",
+        "15000.00",
+        "USD",
+        "panel-2",
+        confirmed_on=D(2012, 4, 30),
+        paid=[(D(2012, 5, 31), "7500.00"), (D(2012, 12, 20), "7500.00")],
+    ),
+    Demo(
+        "Anonymous United Nations entity",
+        "un_entity",
+        "",
+        "5000.00",
+        "USD",
+        "panel-2",
+        named=False,
+        confirmed_on=D(2013, 3, 4),
+        paid=[(D(2013, 3, 25), "5000.00")],
+    ),
+    Demo(
+        "Anonymous company",
+        "private_sector",
+        "CH",
+        "50000.00",
+        "USD",
+        "panel-2",
+        named=False,
+        amount_shown=False,
+        confirmed_on=D(2012, 11, 5),
+        paid=[(D(2013, 9, 30), "25000.00")],
+    ),
+    # Closing remarks
+    Demo(
+        "State of Palestine",
+        "observer_state",
+        "PS",
+        "5000.00",
+        "USD",
+        "closing",
+        confirmed_on=D(2012, 12, 10),
+        paid=[(D(2013, 6, 3), "5000.00")],
+    ),
+    Demo(
+        "Ashcombe Foundation",
+        "foundation",
+        "GB",
+        "80000.00",
+        "GBP",
+        "closing",
+        confirmed_on=D(2012, 6, 25),
+        earmark="direct_assistance",
+        paid=[(D(2012, 9, 28), "40000.00"), (D(2013, 9, 27), "40000.00")],
+    ),
+    Demo("Anonymous foundation", "foundation", "US", "30000.00", "USD", "closing", named=False),
+    # Through the web form, after the dialogue
+    Demo(
+        "Survivors First",
+        "civil_society",
+        "FR",
+        "12000.00",
+        "EUR",
+        submitted_on=D(2012, 4, 10),
+        earmark="children",
+        confirmed_on=D(2012, 4, 16),
+        instalments=[(D(2012, 10, 1), "6000.00"), (D(2013, 4, 1), "6000.00")],
+        paid=[(D(2012, 9, 26), "6000.00"), (D(2013, 4, 2), "6000.00")],
+        statement="Every survivor deserves a way home.",
+    ),
+    Demo(
+        "Anonymous NGO",
+        "civil_society",
+        "KE",
+        "2500.00",
+        "USD",
+        submitted_on=D(2012, 5, 8),
+        named=False,
+        paid=[(D(2012, 6, 12), "2500.00")],
+    ),
+    Demo(
+        "Amina Haddad",
+        "individual",
+        "JO",
+        "1000.00",
+        "USD",
+        submitted_on=D(2012, 4, 4),
+        paid=[(D(2012, 4, 6), "1000.00")],
+    ),
+    Demo(
+        "Anonymous individual",
+        "individual",
+        "CA",
+        "500.00",
+        "EUR",
+        submitted_on=D(2013, 12, 2),
+        named=False,
+        paid=[(D(2013, 12, 9), "500.00")],
+    ),
+    Demo("Unverified web donor", "individual", "CA", "250.00", "USD", submitted_on=D(2014, 12, 20), verified=False),
 ]
 
-# (donor, type, country, amount, currency, session, then what happens)
-FLOOR_PLEDGES = [
-    ("Demo Member State: Norway", "member_state", "NO", "1500000", "NOK", "opening", "paid"),
-    ("Demo Member State: Belarus", "member_state", "BY", "50000.00", "USD", "opening", "confirmed"),
-    ("Demo Member State: Qatar", "member_state", "QA", "100000.00", "USD", "panel-1", "partially_paid"),
-    ("Demo Member State: Japan", "member_state", "JP", "8000000", "JPY", "panel-1", "announced"),
-    ("Demo Member State: Kuwait", "member_state", "KW", "14000.000", "KWD", "panel-2", "confirmed"),
-    ("Demo Observer State: Holy See", "observer_state", "VA", "10000.00", "EUR", "panel-2", "announced"),
-    ("Demo private donor: a foundation", "foundation", "GB", "25000.00", "GBP", "closing", "lapsed"),
-]
+
+def at(day: date, clock: time = time(15, 0)) -> datetime:
+    """A moment of a working day in New York (15:00 UTC is 10:00 or 11:00 there)."""
+    return datetime.combine(day, clock, tzinfo=UTC)
 
 
 class Command(BaseCommand):
-    help = "Load demonstration pledges and a demo fund admin (prints the password)."
+    help = "Load the 2012-2014 demonstration pledges and a demo fund admin (prints the password)."
 
     def handle(self, *args, **options) -> None:
-        actor = Actor.system("demo_data")
-        self.stdout.write("Exchange rates...")
-        for currency, rate, valid_from in RATES:
-            exchange_rate_set(currency=currency, rate=Decimal(rate), valid_from=valid_from, actor=actor)
-
-        campaign = Campaign.objects.get(slug="vtf-2012")
+        campaign = Campaign.objects.get(slug=CAMPAIGN)
         if Pledge.objects.filter(campaign=campaign, source=PledgeSource.FLOOR).exists():
             self.stdout.write("Demo pledges are already loaded.")
         else:
-            self._load_pledges(campaign, actor)
+            steps = self._timeline(campaign)
+            self.stdout.write(f"Replaying {len(steps)} steps, April 2012 to December 2014...")
+            with transaction.atomic():
+                for moment, step in sorted(steps, key=lambda item: item[0]):
+                    with time_machine.travel(moment, tick=False):
+                        step()
         self._demo_user()
 
-    @transaction.atomic
-    def _load_pledges(self, campaign: Campaign, actor: Actor) -> None:
+    def _timeline(self, campaign: Campaign) -> list[tuple[datetime, Callable[[], None]]]:
+        actor = Actor.system("demo_data")
+        steps: list[tuple[datetime, Callable[[], None]]] = []
+        for valid_from, rates in RATES.items():
+            for currency, rate in rates.items():
+                steps.append((at(valid_from, time(9, 0)), self._rate_step(currency, rate, valid_from, actor)))
         sessions = {s.slug: s for s in EventSession.objects.filter(event__campaign=campaign)}
-        for index, (name, donor_type, country, amount, currency, session, outcome) in enumerate(FLOOR_PLEDGES, 1):
-            self.stdout.write(f"Pledge {index}/{len(FLOOR_PLEDGES)}: {name}, {amount} {currency} ({outcome})")
-            pledge = pledge_record_announced(
-                donor=DonorDetails(name=name, donor_type=donor_type, country=country),
-                terms=PledgeTerms(amount=Decimal(amount), currency=currency),
+        for index, demo in enumerate(PLEDGES, 1):
+            steps.extend(self._pledge_steps(index, demo, campaign, sessions, actor))
+        return steps
+
+    @staticmethod
+    def _rate_step(currency: str, rate: str, valid_from: date, actor: Actor) -> Callable[[], None]:
+        return lambda: exchange_rate_set(currency=currency, rate=Decimal(rate), valid_from=valid_from, actor=actor)
+
+    def _pledge_steps(self, index: int, demo: Demo, campaign: Campaign, sessions: dict, actor: Actor) -> list:
+        """The steps of one pledge's life, each with its moment. Later steps
+        find the pledge in `made`, filled by the first."""
+        made: dict[str, Pledge] = {}
+        donor = DonorDetails(name=demo.donor, donor_type=demo.donor_type, country=demo.country)
+        terms = PledgeTerms(
+            amount=Decimal(demo.amount),
+            currency=demo.currency,
+            instalments=[InstalmentTerms(due_date=due, amount=Decimal(amount)) for due, amount in demo.instalments],
+        )
+        consent = {"public_name": demo.named, "public_amount": demo.amount_shown}
+
+        def announce() -> None:
+            session = sessions[demo.session]
+            made["pledge"] = pledge_record_announced(
+                donor=donor,
+                terms=terms,
                 campaign=campaign,
-                session=sessions[session],
+                session=session,
+                earmark=demo.earmark,
+                statement=demo.statement,
+                actor=actor,
+                **consent,
+            )
+
+        def submit() -> None:
+            made["pledge"] = pledge_submit(
+                donor=DonorDetails(**{**donor.__dict__, "email": f"donor{index}@example.org"}),
+                terms=terms,
+                payment_method="bank_transfer",
+                campaign=campaign,
+                earmark=demo.earmark,
+                statement=demo.statement,
+                actor=Actor.donor(),
+                **consent,
+            )
+
+        if demo.session:
+            session = sessions[demo.session]
+            # Pledges follow one another through the session, a few minutes apart.
+            steps = [(session.starts_at.astimezone(UTC).replace(second=index), announce)]
+        else:
+            steps = [(at(demo.submitted_on, time(14, 0, index)), submit)]
+            if demo.verified:
+                steps.append(
+                    (
+                        at(demo.submitted_on, time(16, 0, index)),
+                        lambda: pledge_verify(pledge=made["pledge"], actor=actor),
+                    )
+                )
+        if demo.confirmed_on:
+            steps.append(
+                (
+                    at(demo.confirmed_on),
+                    lambda: pledge_confirm(pledge=made["pledge"], confirmed_on=demo.confirmed_on, actor=actor),
+                )
+            )
+        for number, (received_on, amount) in enumerate(demo.paid, 1):
+            steps.append(
+                (
+                    at(received_on, time(17, 0, index)),
+                    self._payment_step(made, index, number, received_on, amount, actor),
+                )
+            )
+        if demo.refund:
+            received_on, refunded_on = demo.refund
+            steps.append(
+                (
+                    at(received_on, time(17, 0, index)),
+                    self._payment_step(made, index, 99, received_on, demo.paid[-1][1], actor),
+                )
+            )
+            steps.append((at(refunded_on), lambda: self._refund_duplicate(made["pledge"], refunded_on, actor)))
+        if demo.lapsed_on:
+            reason = "The donor confirmed in writing that the remainder will not be paid."
+            steps.append((at(demo.lapsed_on), lambda: pledge_lapse(pledge=made["pledge"], reason=reason, actor=actor)))
+        return steps
+
+    @staticmethod
+    def _payment_step(made: dict, index: int, number: int, received_on: date, amount: str, actor: Actor):
+        def pay() -> None:
+            pledge = made["pledge"]
+            payment_record(
+                pledge=pledge,
+                details=PaymentDetails(
+                    amount=Decimal(amount),
+                    currency=pledge.currency,
+                    received_on=received_on,
+                    method=PaymentMethod.BANK_TRANSFER,
+                    bank_reference=f"DEMO-{received_on:%Y%m%d}-{index:02d}{number:02d}",
+                    note="Transfer received",
+                ),
                 actor=actor,
             )
-            if outcome == "announced":
-                continue
-            pledge_confirm(pledge=pledge, confirmed_on=date(2012, 5, 15), actor=actor)
-            if outcome in ("paid", "partially_paid", "lapsed"):
-                share = Decimal(1) if outcome == "paid" else Decimal("0.4")
-                payment_record(
-                    pledge=pledge,
-                    details=PaymentDetails(
-                        amount=(pledge.amount * share).quantize(pledge.amount),
-                        currency=currency,
-                        received_on=date(2012, 9, 28),
-                        method="bank_transfer",
-                        bank_reference=f"DEMO-2012-{index:04d}",
-                        note="Demo transfer",
-                    ),
-                    actor=actor,
-                )
-            if outcome == "lapsed":
-                pledge_lapse(pledge=pledge, reason="Demo: the donor withdrew the remainder.", actor=actor)
 
-        self.stdout.write("A web submission, verified, with instalments...")
-        today = timezone.localdate()
-        web = pledge_submit(
-            donor=DonorDetails(name="Demo NGO: Survivors First", donor_type="civil_society", country="FR"),
-            terms=PledgeTerms(
-                amount=Decimal("12000.00"),
-                currency="EUR",
-                instalments=[
-                    InstalmentTerms(due_date=today + timedelta(days=30), amount=Decimal("6000.00")),
-                    InstalmentTerms(due_date=today + timedelta(days=210), amount=Decimal("6000.00")),
-                ],
-            ),
-            payment_method="bank_transfer",
-            campaign=campaign,
-            earmark="children",
-            public_name=True,
-            public_amount=True,
-            statement="Every survivor deserves a way home.",
-            actor=Actor.donor(),
-        )
-        pledge_verify(pledge=web, actor=actor)
-        pledge_submit(
-            donor=DonorDetails(
-                name="Unverified web donor", donor_type="individual", country="CA", email="d@example.org"
-            ),
-            terms=PledgeTerms(amount=Decimal("250.00"), currency="USD"),
-            payment_method="bank_transfer",
-            campaign=campaign,
-            actor=Actor.donor(),
-        )
+        return pay
+
+    @staticmethod
+    def _refund_duplicate(pledge: Pledge, refunded_on: date, actor: Actor) -> None:
+        """The donor's bank sent the same transfer twice; the Fund sent the
+        second one back. A refund is a negative entry taken back from that
+        payment, as for a card refund."""
+        with transaction.atomic():
+            pledge = Pledge.objects.select_for_update().get(pk=pledge.pk)
+            duplicate = pledge.payments.filter(amount__gt=0).order_by("-received_on", "-pk").first()
+            payment_apply(
+                pledge=pledge,
+                entry=Payment(
+                    method=PaymentMethod.BANK_TRANSFER,
+                    amount=-duplicate.amount,
+                    currency=duplicate.currency,
+                    amount_applied=-duplicate.amount_applied,
+                    received_on=refunded_on,
+                    bank_account=duplicate.bank_account,
+                    external_reference=f"{duplicate.external_reference}-REFUND",
+                    taken_back_from=duplicate,
+                    note="Duplicate transfer returned to the donor",
+                ),
+                actor=actor,
+                action="pledge.payment.refunded",
+            )
 
     def _demo_user(self) -> None:
         user, _ = get_user_model().objects.get_or_create(username=DEMO_USER, defaults={"is_staff": True})
