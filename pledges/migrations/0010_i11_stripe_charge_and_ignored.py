@@ -4,20 +4,33 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('pledges', '0009_instalment_indexes'),
+        ("pledges", "0009_instalment_indexes"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='cardpaymentintent',
-            name='charge_id',
-            field=models.CharField(blank=True, db_index=True, help_text='Its charge, so a dispute naming only the charge is known', max_length=255),
+            model_name="cardpaymentintent",
+            name="charge_id",
+            field=models.CharField(
+                blank=True,
+                db_index=True,
+                help_text="Its charge, so a dispute naming only the charge is known",
+                max_length=255,
+            ),
         ),
         migrations.AlterField(
-            model_name='stripeevent',
-            name='status',
-            field=models.CharField(choices=[('received', 'Received, waiting to be applied'), ('applied', 'Applied'), ('ignored', 'Ignored: not a type we handle, or not about a payment of ours'), ('failed', 'Failed; will be retried')], default='received', max_length=16),
+            model_name="stripeevent",
+            name="status",
+            field=models.CharField(
+                choices=[
+                    ("received", "Received, waiting to be applied"),
+                    ("applied", "Applied"),
+                    ("ignored", "Ignored: not a type we handle, or not about a payment of ours"),
+                    ("failed", "Failed; will be retried"),
+                ],
+                default="received",
+                max_length=16,
+            ),
         ),
     ]

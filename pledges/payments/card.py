@@ -572,10 +572,7 @@ def on_charge_dispute(obj: dict, actor: Actor) -> str:
         note = f"dispute {obj['id']} ({obj.get('reason', 'unknown reason')}): {status}"
         payment.review_reason = "; ".join(filter(None, [payment.review_reason, note]))
         payment.save(update_fields=["dispute_status", "review_reason"])
-        if status in DISPUTE_FINAL:
-            step = "closed"
-        else:
-            step = "opened" if not old else "updated"
+        step = "closed" if status in DISPUTE_FINAL else "updated" if old else "opened"
         audit_record(
             actor=actor,
             action=f"pledge.payment.dispute.{step}",

@@ -125,7 +125,7 @@ def test_a_dispute_closed_without_loss_is_final_and_the_money_stays(api, paid, s
 
 
 def test_an_inquiry_that_becomes_a_dispute_is_recorded_as_updated(api, paid, stripe_deliver):
-    reference, intent = paid
+    _reference, intent = paid
     stripe_deliver(*signed_now("charge.dispute.created", dispute(intent, status="warning_needs_response")))
 
     stripe_deliver(*signed_now("charge.dispute.funds_withdrawn", dispute(intent, status="needs_response")))
@@ -168,7 +168,7 @@ def test_a_failed_apply_counts_its_attempts_and_says_why(api, paid, stripe_deliv
 
 
 def test_staff_see_failed_events_with_their_attempts_and_reason_in_the_admin(api, paid, stripe_deliver, client, viewer):
-    reference, intent = paid
+    _reference, intent = paid
     obj = dispute(intent, status="needs_response")
     obj["status"] = "escalated"
     stripe_deliver(*signed_now("charge.dispute.updated", obj))
@@ -197,7 +197,7 @@ def test_the_charge_is_read_from_latest_charge_or_from_the_embedded_charges_of_o
 
 
 def test_a_failure_in_the_older_shape_keeps_the_charges_failure_message(api, stripe_on, stripe_client, stripe_deliver):
-    body, intent = card_pledge_paid_on_stripe(api, stripe_client)
+    _body, intent = card_pledge_paid_on_stripe(api, stripe_client)
     obj = stripe_intent_object(intent, status="requires_payment_method", latest_charge=None, last_payment_error=None)
     obj["charges"] = {
         "object": "list",
