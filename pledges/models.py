@@ -576,11 +576,15 @@ class StripeSyncRun(models.Model):
 # them with the pledges app.
 from pledges.reconciliation.models import (  # noqa: E402, F401
     BankStatement,
+    CsvProfile,
+    ImportStatus,
     LineMatch,
     LineStatus,
     MatchRule,
     MatchStatus,
     ReminderStep,
     StatementFormat,
+    StatementImport,
+    StatementKind,
     StatementLine,
 )
