@@ -8,71 +8,142 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('pledges', '0010_i11_stripe_charge_and_ignored'),
+        ("pledges", "0010_i11_stripe_charge_and_ignored"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='bankstatement',
-            name='balances',
-            field=models.JSONField(blank=True, default=list, encoder=django.core.serializers.json.DjangoJSONEncoder, help_text='The balances the bank states, as given'),
+            model_name="bankstatement",
+            name="balances",
+            field=models.JSONField(
+                blank=True,
+                default=list,
+                encoder=django.core.serializers.json.DjangoJSONEncoder,
+                help_text="The balances the bank states, as given",
+            ),
         ),
         migrations.AddField(
-            model_name='bankstatement',
-            name='kind',
-            field=models.CharField(choices=[('statement', 'Statement (end of day)'), ('notification', 'Credit/debit notification'), ('intraday', 'Intraday report')], default='statement', max_length=16),
+            model_name="bankstatement",
+            name="kind",
+            field=models.CharField(
+                choices=[
+                    ("statement", "Statement (end of day)"),
+                    ("notification", "Credit/debit notification"),
+                    ("intraday", "Intraday report"),
+                ],
+                default="statement",
+                max_length=16,
+            ),
         ),
         migrations.AlterField(
-            model_name='bankstatement',
-            name='file_format',
-            field=models.CharField(choices=[('camt053', 'ISO 20022 camt.053'), ('camt054', 'ISO 20022 camt.054 (notification)'), ('camt052', 'ISO 20022 camt.052 (intraday report)'), ('mt940', 'SWIFT MT940'), ('bai2', 'BAI2'), ('csv', 'CSV')], max_length=16),
+            model_name="bankstatement",
+            name="file_format",
+            field=models.CharField(
+                choices=[
+                    ("camt053", "ISO 20022 camt.053"),
+                    ("camt054", "ISO 20022 camt.054 (notification)"),
+                    ("camt052", "ISO 20022 camt.052 (intraday report)"),
+                    ("mt940", "SWIFT MT940"),
+                    ("bai2", "BAI2"),
+                    ("csv", "CSV"),
+                ],
+                max_length=16,
+            ),
         ),
         migrations.CreateModel(
-            name='CsvProfile',
+            name="CsvProfile",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=100, unique=True)),
-                ('account', models.CharField(blank=True, help_text="The Fund's account the export is for", max_length=64)),
-                ('encoding', models.CharField(default='auto', max_length=16)),
-                ('delimiter', models.CharField(blank=True, help_text='Empty: found from the header', max_length=2)),
-                ('skip_lines', models.PositiveSmallIntegerField(default=0, help_text='Lines before the header (or the data)')),
-                ('has_header', models.BooleanField(default=True)),
-                ('columns', models.JSONField(blank=True, default=dict, help_text='Field -> column name, or 1-based column number')),
-                ('date_order', models.CharField(default='auto', max_length=4)),
-                ('decimal_separator', models.CharField(default='auto', max_length=4)),
-                ('sign', models.CharField(default='amount', help_text='amount: a minus is a debit; direction', max_length=16)),
-                ('credit_words', models.JSONField(blank=True, default=list)),
-                ('debit_words', models.JSONField(blank=True, default=list)),
-                ('currency', models.CharField(blank=True, help_text='When the file names no currency', max_length=3)),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('updated_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('created_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, to=settings.AUTH_USER_MODEL)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("name", models.CharField(max_length=100, unique=True)),
+                (
+                    "account",
+                    models.CharField(blank=True, help_text="The Fund's account the export is for", max_length=64),
+                ),
+                ("encoding", models.CharField(default="auto", max_length=16)),
+                ("delimiter", models.CharField(blank=True, help_text="Empty: found from the header", max_length=2)),
+                (
+                    "skip_lines",
+                    models.PositiveSmallIntegerField(default=0, help_text="Lines before the header (or the data)"),
+                ),
+                ("has_header", models.BooleanField(default=True)),
+                (
+                    "columns",
+                    models.JSONField(
+                        blank=True, default=dict, help_text="Field -> column name, or 1-based column number"
+                    ),
+                ),
+                ("date_order", models.CharField(default="auto", max_length=4)),
+                ("decimal_separator", models.CharField(default="auto", max_length=4)),
+                (
+                    "sign",
+                    models.CharField(
+                        default="amount", help_text="amount: a minus is a debit; direction", max_length=16
+                    ),
+                ),
+                ("credit_words", models.JSONField(blank=True, default=list)),
+                ("debit_words", models.JSONField(blank=True, default=list)),
+                ("currency", models.CharField(blank=True, help_text="When the file names no currency", max_length=3)),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now)),
+                ("updated_at", models.DateTimeField(default=django.utils.timezone.now)),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, to=settings.AUTH_USER_MODEL
+                    ),
+                ),
             ],
             options={
-                'ordering': ['name'],
+                "ordering": ["name"],
             },
         ),
         migrations.CreateModel(
-            name='StatementImport',
+            name="StatementImport",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('status', models.CharField(choices=[('queued', 'Queued'), ('running', 'Running'), ('done', 'Imported'), ('refused', 'Refused')], default='queued', max_length=16)),
-                ('file', models.FileField(max_length=255, upload_to='statements/%Y/%m/')),
-                ('filename', models.CharField(blank=True, max_length=255)),
-                ('size', models.BigIntegerField(default=0)),
-                ('options', models.JSONField(blank=True, default=dict, help_text='account, date_order, currency, profile')),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('started_at', models.DateTimeField(blank=True, null=True)),
-                ('finished_at', models.DateTimeField(blank=True, null=True)),
-                ('outcome', models.JSONField(blank=True, default=dict, encoder=django.core.serializers.json.DjangoJSONEncoder, help_text='Report, or the problem')),
-                ('created_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, to=settings.AUTH_USER_MODEL)),
-                ('statements', models.ManyToManyField(blank=True, related_name='imports', to='pledges.bankstatement')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("queued", "Queued"),
+                            ("running", "Running"),
+                            ("done", "Imported"),
+                            ("refused", "Refused"),
+                        ],
+                        default="queued",
+                        max_length=16,
+                    ),
+                ),
+                ("file", models.FileField(max_length=255, upload_to="statements/%Y/%m/")),
+                ("filename", models.CharField(blank=True, max_length=255)),
+                ("size", models.BigIntegerField(default=0)),
+                (
+                    "options",
+                    models.JSONField(blank=True, default=dict, help_text="account, date_order, currency, profile"),
+                ),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now)),
+                ("started_at", models.DateTimeField(blank=True, null=True)),
+                ("finished_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "outcome",
+                    models.JSONField(
+                        blank=True,
+                        default=dict,
+                        encoder=django.core.serializers.json.DjangoJSONEncoder,
+                        help_text="Report, or the problem",
+                    ),
+                ),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, to=settings.AUTH_USER_MODEL
+                    ),
+                ),
+                ("statements", models.ManyToManyField(blank=True, related_name="imports", to="pledges.bankstatement")),
             ],
             options={
-                'ordering': ['-created_at'],
+                "ordering": ["-created_at"],
             },
         ),
     ]

@@ -276,8 +276,11 @@ def _intent_of_charge(*, charge_id: str, intent_id: str, metadata_pledge: str = 
         known = CardPaymentIntent.objects.filter(charge_id=charge_id).values_list("payment_intent_id", flat=True)
         if known:
             return known[0]
-    named = f"PaymentIntent {intent_id}" if intent_id else f"charge {charge_id or '(none)'}"
-    raise EventNotOurs(f"{what} is about {named}, which was not created by this service.")
+    if intent_id:
+        raise EventNotOurs(f"{what}: PaymentIntent {intent_id} was not created by this service.")
+    raise EventNotOurs(
+        f"{what}: charge {charge_id or '(none)'} is not a charge of a PaymentIntent this service created."
+    )
 
 
 # --- Handlers: each reads what it needs from Stripe and locks the pledge ------

@@ -120,15 +120,10 @@ DATE_ORDERS = ("auto", "DMY", "MDY")
 MAX_LINE_CHARS = 1 << 20
 _CHUNK = 64 * 1024
 
+# The direction column's values, in English, French, German, Spanish and Dutch.
 DIRECTION_WORDS = {
-    "c": CREDIT,
-    "cr": CREDIT,
-    "crdt": CREDIT,
-    "credit": CREDIT,
-    "d": DEBIT,
-    "dr": DEBIT,
-    "dbit": DEBIT,
-    "debit": DEBIT,
+    **dict.fromkeys(("c", "cr", "crdt", "credit", "crédit", "h", "haben", "abono", "haber", "bij", "credit"), CREDIT),
+    **dict.fromkeys(("d", "dr", "dbit", "debit", "débit", "s", "soll", "cargo", "debe", "af", "debet"), DEBIT),
 }
 
 _FALLBACK_ERRORS = "vtf_statement_cp1252_fallback"
@@ -153,6 +148,7 @@ def iter_csv_statement(
     date_order: str = "auto",
     layout: "CsvLayout | None" = None,
     currency: str = "",
+    found: dict | None = None,
 ) -> ParsedLines:
     """The lines of a CSV statement (opened in binary mode), one at a time.
 
@@ -175,7 +171,8 @@ def iter_csv_statement(
     problems = layout.errors()
     if problems:
         raise ValueError(f"the layout is not usable: {problems}")
-    return _iter_rows(stream, statement_id, account, order, layout, (currency or layout.currency).upper())
+    found = found if found is not None else {}
+    return _iter_rows(stream, statement_id, account, order, layout, (currency or layout.currency).upper(), found)
 
 
 def file_sha256(stream: BinaryIO) -> str:
@@ -539,7 +536,7 @@ def _split(line: str, delimiter: str) -> list[str]:
     return next(csv.reader([line], delimiter=delimiter))
 
 
-def _header(line: str, layout: "CsvLayout", default_currency: str) -> tuple[str, dict[str, int], dict, int]:
+def _header(line: str, layout: "CsvLayout", default_currency: str) -> tuple[str, dict[str, int], dict, int, list[str]]:
     """The delimiter, each field's column index, currencies named in the
     header, and the header's width; StatementFormatError when the header
     does not name what is needed."""
@@ -586,11 +583,11 @@ def _header(line: str, layout: "CsvLayout", default_currency: str) -> tuple[str,
             f"(found: {shown}); columns are separated by comma, semicolon or tab; "
             "for a file with other columns, save a CSV profile for this bank"
         )
-    return delimiter, columns, header_currency, len(cells)
+    return delimiter, columns, header_currency, len(cells), [c.strip() for c in cells]
 
 
 def _iter_rows(
-    stream: BinaryIO, statement_id: str, account: str, date_order: str, layout: "CsvLayout", currency: str
+    stream: BinaryIO, statement_id: str, account: str, date_order: str, layout: "CsvLayout", currency: str, found: dict
 ) -> ParsedLines:
     text = _text_stream(stream, layout.encoding)
     progress = _Progress()
@@ -601,7 +598,8 @@ def _iter_rows(
                 break
         first = None
         if layout.has_header:
-            delimiter, columns, header_currency, width = _find_header(lines, layout, currency)
+            delimiter, columns, header_currency, width, names = _find_header(lines, layout, currency)
+            found["columns"] = {field_name: names[index] for field_name, index in columns.items() if index < len(names)}
         else:
             first = next((line for line in lines if line.strip()), None)
             if first is None:
@@ -610,6 +608,8 @@ def _iter_rows(
             columns = {name: number - 1 for name, number in layout.columns.items()}
             header_currency, width = {}, max(columns.values()) + 1
             width = max(width, len(_split(first, delimiter)))
+            found["columns"] = {field_name: index + 1 for field_name, index in columns.items()}
+        found["delimiter"] = delimiter
         progress.in_header = False
         # strict: a quote left open at the end of the file is an error, not a
         # last field that silently swallowed the rows after it.
@@ -633,7 +633,7 @@ def _iter_rows(
         raise StatementFormatError(f"the CSV cannot be read: {exc}", progress.position()) from None
 
 
-def _find_header(lines: Iterator[str], layout: "CsvLayout", currency: str) -> tuple[str, dict[str, int], dict, int]:
+def _find_header(lines: Iterator[str], layout: "CsvLayout", currency: str) -> tuple:
     """The header: the first non-empty line (after `skip_lines`) with a
     profile; without one, the first of the first HEADER_SEARCH_LINES lines
     that names the columns needed, so a title line before the header

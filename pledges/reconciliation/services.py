@@ -118,8 +118,11 @@ class ImportSource:
     profile: CsvProfile | None = None
 
 
-def parsed_lines(stream: BinaryIO, source: ImportSource, headers: list[StatementHeader]) -> Iterator:
-    """The parser's lines of a file, its statement headers appended to `headers`."""
+def parsed_lines(
+    stream: BinaryIO, source: ImportSource, headers: list[StatementHeader], *, found: dict | None = None
+) -> Iterator:
+    """The parser's lines of a file, its statement headers appended to
+    `headers` (and for CSV, the delimiter and columns found, to `found`)."""
     if source.file_format == StatementFormat.CAMT053:
         from pledges.reconciliation.camt053 import iter_camt053
 
@@ -140,6 +143,7 @@ def parsed_lines(stream: BinaryIO, source: ImportSource, headers: list[Statement
         date_order=source.date_order,
         layout=csv_layout(source.profile),
         currency=source.currency,
+        found=found,
     )
 
 
@@ -330,7 +334,7 @@ class _ImportRun:
             statement.kind = header.kind
             statement.balances = header.balances
         if not self.statements:
-            raise InvalidInput({"file": ["The file holds no statement."]})
+            raise InvalidInput({"file": ["The file holds no statement: a bank's statement file always has one."]})
         for statement in self.statements.values():
             statement.line_count = statement.lines.count()
             statement.report = {
