@@ -383,3 +383,7 @@ class StripeSyncRunAdmin(RoleAdmin):
     list_display = ["started_at", "finished_at", "status", "report"]
     list_filter = ["status"]
     actions = None
+
+
+# Statements: the import page and its profiles (issue 11).
+from pledges.reconciliation import admin as reconciliation_admin  # noqa: E402, F401

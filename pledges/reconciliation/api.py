@@ -140,7 +140,13 @@ class StatementCollection(generics.ListAPIView):
         imports.upload_checked(upload)
         options = imports.import_options(request.data)
         if upload.size > settings.STATEMENT_INLINE_MAX_BYTES:
-            job = imports.statement_import_queue(upload=upload, options=options, actor=Actor.staff(request.user))
+            job = imports.statement_import_queue(
+                file=upload,
+                filename=upload.name or "",
+                size=upload.size,
+                options=options,
+                actor=Actor.staff(request.user),
+            )
             location = reverse("statement-import-detail", kwargs={"pk": job.pk})
             return Response(StatementImportSerializer(job).data, status=202, headers={"Location": location})
         statements = services.statement_import(

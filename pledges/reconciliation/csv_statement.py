@@ -598,7 +598,7 @@ def _iter_rows(
                 break
         first = None
         if layout.has_header:
-            delimiter, columns, header_currency, width, names = _find_header(lines, layout, currency)
+            delimiter, columns, header_currency, width, names = _find_header(lines, layout, currency, found)
             found["columns"] = {field_name: names[index] for field_name, index in columns.items() if index < len(names)}
         else:
             first = next((line for line in lines if line.strip()), None)
@@ -633,7 +633,7 @@ def _iter_rows(
         raise StatementFormatError(f"the CSV cannot be read: {exc}", progress.position()) from None
 
 
-def _find_header(lines: Iterator[str], layout: "CsvLayout", currency: str) -> tuple:
+def _find_header(lines: Iterator[str], layout: "CsvLayout", currency: str, found: dict) -> tuple:
     """The header: the first non-empty line (after `skip_lines`) with a
     profile; without one, the first of the first HEADER_SEARCH_LINES lines
     that names the columns needed, so a title line before the header
@@ -644,8 +644,12 @@ def _find_header(lines: Iterator[str], layout: "CsvLayout", currency: str) -> tu
         if not line.strip():
             continue
         tried += 1
+        if tried == 1:  # for people making a profile: the cells of the first line
+            found["header"] = [c.strip() for c in _split(line, layout.delimiter or _guess_delimiter(line)) if c.strip()]
         try:
-            return _header(line, layout, currency)
+            header = _header(line, layout, currency)
+            found["header"] = [c for c in header[4] if c]
+            return header
         except StatementFormatError as error:
             first_error = first_error or error
             if layout.columns or tried >= HEADER_SEARCH_LINES:

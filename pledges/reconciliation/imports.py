@@ -17,7 +17,6 @@ from django.core.files.uploadhandler import TemporaryFileUploadHandler
 from django.db import transaction
 from django.utils import timezone
 
-from backend.problems import RequestBodyTooLarge
 from pledges.audit import Actor, audit_record
 from pledges.errors import DomainError, InvalidInput
 from pledges.models import BankStatement, CsvProfile, ImportStatus, StatementImport
@@ -29,6 +28,14 @@ from pledges.reconciliation.parsing import LineError, StatementFormatError, Stat
 logger = logging.getLogger(__name__)
 
 PREVIEW_LINES = 20
+
+
+class StatementTooLarge(DomainError):
+    status = 413
+    code = "request-too-large"
+    title = "The statement file is too large"
+
+
 PROGRESS_KEY = "statement-import:{pk}:lines"
 
 
@@ -48,13 +55,13 @@ class CappedUploadHandler(TemporaryFileUploadHandler):
     def handle_raw_input(self, input_data, META, content_length, boundary, encoding=None):
         # The multipart envelope adds a few hundred bytes to the file.
         if content_length and content_length > self.limit + 64 * 1024:
-            raise RequestBodyTooLarge(f"Statements are limited to {self.limit} bytes.")
+            raise StatementTooLarge(f"Statements are limited to {self.limit} bytes.")
         return super().handle_raw_input(input_data, META, content_length, boundary, encoding)
 
     def receive_data_chunk(self, raw_data, start):
         self.received += len(raw_data)
         if self.received > self.limit:
-            raise RequestBodyTooLarge(f"Statements are limited to {self.limit} bytes.")
+            raise StatementTooLarge(f"Statements are limited to {self.limit} bytes.")
         return super().receive_data_chunk(raw_data, start)
 
 
@@ -73,7 +80,7 @@ def upload_checked(upload) -> None:
     if upload.size == 0:
         raise InvalidInput({"file": ["The file is empty."]})
     if upload.size > settings.STATEMENT_MAX_BYTES:
-        raise RequestBodyTooLarge(f"Statements are limited to {settings.STATEMENT_MAX_BYTES} bytes.")
+        raise StatementTooLarge(f"Statements are limited to {settings.STATEMENT_MAX_BYTES} bytes.")
 
 
 # --- Import options ------------------------------------------------------------------
@@ -110,15 +117,17 @@ def import_options(data: Any) -> dict[str, Any]:
 # --- Large files: a task, with progress -------------------------------------------------
 
 
-def statement_import_queue(*, upload, options: dict[str, Any], actor: Actor) -> StatementImport:
-    """Store an uploaded file and queue its import after commit. The
-    upload streams from its temporary file into the storage in chunks."""
+def statement_import_queue(
+    *, file: BinaryIO, filename: str, size: int, options: dict[str, Any], actor: Actor
+) -> StatementImport:
+    """Store a statement file and queue its import after commit. The file
+    (an upload's temporary file) streams into the storage in chunks."""
     user = actor.user if actor.user is not None and actor.user.is_authenticated else None
     profile = options.get("profile")
     with transaction.atomic():
         job = StatementImport(
-            filename=(upload.name or "")[:255],
-            size=upload.size,
+            filename=(filename or "")[:255],
+            size=size,
             options={
                 "account": options.get("account", ""),
                 "date_order": options.get("date_order", "auto"),
@@ -127,8 +136,8 @@ def statement_import_queue(*, upload, options: dict[str, Any], actor: Actor) -> 
             },
             created_by=user,
         )
-        upload.seek(0)
-        job.file.save(f"statement-{timezone.now():%Y%m%d%H%M%S}.dat", File(upload), save=False)
+        file.seek(0)
+        job.file.save(f"statement-{timezone.now():%Y%m%d%H%M%S}.dat", File(file), save=False)
         job.save()
         audit_record(
             actor=actor, action="statement.import.queued", obj=job, new={"filename": job.filename, "size": job.size}
@@ -246,6 +255,7 @@ def statement_preview(*, stream: BinaryIO, options: dict[str, Any], limit: int =
             for h in headers
         ],
         "columns": found.get("columns", {}),
+        "header": found.get("header", []),
         "delimiter": found.get("delimiter", ""),
         "lines": lines,
         "errors": errors,

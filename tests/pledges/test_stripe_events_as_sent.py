@@ -98,9 +98,8 @@ def test_a_refund_update_for_a_charge_not_ours_is_ignored(stripe_unreachable, st
 
     event = StripeEvent.objects.get()
     assert event.status == StripeEventStatus.IGNORED
-    assert (
-        event.outcome
-        == "Not ours: Refund re_foreign is about charge ch_foreign, which was not created by this service."
+    assert event.outcome == (
+        "Not ours: Refund re_foreign: charge ch_foreign is not a charge of a PaymentIntent this service created."
     )
 
 
