@@ -68,6 +68,7 @@ _RECORD_START = re.compile(r"(?:01|02|03|16|49|88|98|99),")
 _SIMPLE_AVAILABILITY = re.compile(r"^(16,[^,]*,[^,]*,S,)([^,]*,[^,]*,[^,/]*)")
 _PACKED = re.compile(r"/\s+(?=(?:01|02|03|16|49|88|98|99),)")
 # "KEY: value" and "KEY:=value" in a detail's text; a key is a word or two in capitals.
+_WANTED = re.compile(r"(?<![A-Za-z0-9])(DBNM|REMI|EREF|ORG|B/O|ORIGINATOR)\s?:=?\s*")
 _KEY = re.compile(r"(?<![A-Za-z0-9])([A-Z][A-Z0-9/]{1,11}(?: [A-Z]{2,10})?)\s?:=?\s*")
 _INTERIM = {AsOfDateModifier.interim_previous_day, AsOfDateModifier.interim_same_day}
 
@@ -210,10 +211,11 @@ def _scaled(amount: int, currency: str) -> Decimal:
 
 
 def _keyed(text: str) -> dict[str, str]:
-    """KEY: value pairs in a detail's text (the first of each key)."""
+    """The values of the keys we read (DBNM, ORG, EREF...) in a detail's
+    text, each up to the next key of any name ("SENDER BNK:=", "CACT:")."""
     found: dict[str, str] = {}
-    matches = list(_KEY.finditer(text))
-    for match, following in zip(matches, [*matches[1:], None], strict=False):
+    for match in _WANTED.finditer(text):
+        following = _KEY.search(text, match.end())
         value = text[match.end() : following.start() if following else len(text)]
         found.setdefault(match.group(1), " ".join(value.replace(",", " ").split()))
     return found
@@ -258,7 +260,7 @@ def _line(detail, header: StatementHeader, currency: str, as_of: date | None, po
         booking_date=as_of,
         value_date=value_date,
         debtor_name=debtor_name,
-        remittance=keyed.get("REMI") or text,
+        remittance=text,
         creditor_reference="",
         charges=Decimal(0),
     )

@@ -9,7 +9,7 @@ itself, and memory holds one statement at a time.
 What each line holds:
 
 * account: :25: (an IBAN, or bank code/account; a currency after a space,
-  as bunq writes it, is dropped). statement_id: :20: and :28C:, then the
+  as bunq writes it, or glued to the IBAN, as ING writes it, is dropped). statement_id: :20: and :28C:, then the
   closing balance's date (:28C: is 0 or 00000 at many banks, every day).
 * direction, amount, currency: the :61: mark (C, D; RC and RD are
   reversals: the money moves the other way, `reversal` is set and the
@@ -34,6 +34,7 @@ from decimal import Decimal
 from typing import BinaryIO
 
 import mt940
+from stdnum import iban
 
 from pledges.money import CurrencyError, check_amount
 from pledges.reconciliation.parsing import (
@@ -167,8 +168,17 @@ def _without_envelope(chunk: str) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _account(text: str) -> str:
+    """:25: without the currency some banks add: after a space (bunq), or
+    glued to an IBAN (ING: "NL77INGB0574908765EUR")."""
+    account = text.strip().split(" ")[0]
+    if len(account) > 3 and account[-3:].isalpha() and iban.is_valid(account[:-3]):
+        return account[:-3]
+    return account
+
+
 def _header(data: dict, number: int) -> StatementHeader:
-    account = str(data.get("account_identification") or "").strip().split(" ")[0]
+    account = _account(str(data.get("account_identification") or ""))
     if not account:
         raise StatementFormatError(f"statement {number} has no account (:25:)")
     if len(account) > MAX_ACCOUNT:
