@@ -495,7 +495,7 @@ class CsvLayout:
         return problems
 
 
-def _recognise(names: list[str]) -> tuple[dict[str, int], dict[str, str], list[str]]:
+def _recognise(names: list[str], cells: list[str]) -> tuple[dict[str, int], dict[str, str], list[str]]:
     """Fields found in header names: (field -> index, field -> currency
     named in the header, ambiguities as sentences)."""
     found: dict[str, list[tuple[int, int]]] = {}
@@ -516,7 +516,7 @@ def _recognise(names: list[str]) -> tuple[dict[str, int], dict[str, str], list[s
         best = min(rank for rank, _ in candidates)
         at_best = [index for rank, index in candidates if rank == best]
         if len(at_best) > 1:
-            shown = " and ".join(repr(names[i]) for i in at_best)
+            shown = " and ".join(repr(cells[i].strip()) for i in at_best)
             ambiguous.append(f"{shown} could both be {field_name}")
             continue
         columns[field_name] = at_best[0]
@@ -555,7 +555,7 @@ def _header(line: str, layout: "CsvLayout", default_currency: str) -> tuple[str,
             header_currency: dict = {}
             ambiguous: list[str] = []
         else:
-            columns, header_currency, ambiguous = _recognise(names)
+            columns, header_currency, ambiguous = _recognise(names, cells)
             for name in set(names):
                 if name in COLUMNS and names.count(name) > 1:
                     raise StatementFormatError(f"the header names the column {name!r} twice")
