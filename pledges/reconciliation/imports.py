@@ -61,7 +61,9 @@ class CappedUploadHandler(TemporaryFileUploadHandler):
     def receive_data_chunk(self, raw_data, start):
         self.received += len(raw_data)
         if self.received > self.limit:
-            raise StatementTooLarge(f"Statements are limited to {self.limit} bytes.")
+            raise StatementTooLarge(
+                f"Statements are limited to {self.limit} bytes; the upload was stopped when it passed them."
+            )
         return super().receive_data_chunk(raw_data, start)
 
 
