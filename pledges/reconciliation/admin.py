@@ -107,6 +107,9 @@ class BankStatementAdmin(RoleAdmin):
         return [
             path("import/", self.admin_site.admin_view(self.import_view), name="pledges_bankstatement_import"),
             path(
+                "import/done/", self.admin_site.admin_view(self.import_done_view), name="pledges_bankstatement_imported"
+            ),
+            path(
                 "import/<int:pk>/",
                 self.admin_site.admin_view(self.import_job_view),
                 name="pledges_bankstatement_import_job",
@@ -244,8 +247,19 @@ class BankStatementAdmin(RoleAdmin):
                 return HttpResponseRedirect(reverse("admin:pledges_bankstatement_import_job", args=[job.pk]))
             statements = services.statement_import(stream=stream, filename=filename, actor=actor, **options)
         default_storage.delete(name)
+        ids = ",".join(str(s.pk) for s in statements)
+        return HttpResponseRedirect(f"{reverse('admin:pledges_bankstatement_imported')}?statements={ids}")
+
+    def import_done_view(self, request: HttpRequest) -> HttpResponse:
+        """What came of an import, as it is now (matching runs after the import's commit)."""
+        ids = [int(i) for i in request.GET.get("statements", "").split(",") if i.isdigit()][:100]
+        statements = list(BankStatement.objects.filter(pk__in=ids).order_by("pk"))
         context = self._context(request)
-        context.update(title="Statement imported", outcome=[_line_outcome(s) for s in statements])
+        context.update(
+            title="Statement imported",
+            outcome=[_line_outcome(s) for s in statements],
+            refresh=any((s.report or {}).get("matching") in ("queued", "running") for s in statements),
+        )
         return TemplateResponse(request, "admin/pledges/bankstatement/import_done.html", context)
 
     def import_job_view(self, request: HttpRequest, pk: int) -> HttpResponse:
