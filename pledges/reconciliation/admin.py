@@ -204,8 +204,9 @@ class BankStatementAdmin(RoleAdmin):
                     "date_order": options.get("date_order"),
                 }
             ),
+            # Offered for a CSV read without a profile (a chosen profile is changed in its own admin page).
             profile_form=_profile_form(preview["header"], preview["columns"])
-            if preview["file_format"] == "csv"
+            if preview["file_format"] == "csv" and options.get("profile") is None
             else None,
         )
         return TemplateResponse(request, "admin/pledges/bankstatement/import.html", context)

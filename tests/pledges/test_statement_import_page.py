@@ -89,6 +89,7 @@ def test_a_csv_profile_is_made_from_the_files_header_and_the_preview_uses_it(pag
     assert profile.columns["booking_date"] == "Boekdatum" and profile.date_order == "DMY"
     html = saved.content.decode()
     assert "Import this file" in html and "B4K05XM00J000001" in html and "1250.00" in html
+    assert "Save how this bank writes its CSV" not in html  # the profile is chosen now
     assert not StatementLine.objects.exists()
 
 
