@@ -1,29 +1,40 @@
 """Bank statements exported as CSV, read as a stream.
 
-`iter_csv_statement(stream, statement_id=..., account=..., date_order="auto")`
-yields a `StatementLine` (or a `LineError`) per row. A CSV file does not say
+`iter_csv_statement(stream, statement_id=..., account=..., date_order="auto",
+layout=CsvLayout(...), currency="")` yields a `StatementLine` (or a
+`LineError`) per row. A CSV file does not say
 which statement or account it is, so the caller gives both;
 `file_sha256(stream)` gives an id for a file that has none.
 
 Layout
 ------
-The first line is a header naming the columns, in any order. Names are
-matched without regard to case or surrounding spaces, and a space or hyphen
-inside a name counts as an underscore ("Booking Date" is booking_date).
-Columns with other names are ignored; a known name given twice is refused.
+How the file is laid out is a `CsvLayout`: a bank's saved profile, or the
+defaults, with which the header line names the columns, in any order, and
+is looked for in the first HEADER_SEARCH_LINES lines (a title line before it
+is passed over). Header names are matched without regard to case or
+surrounding spaces, a space or hyphen inside a name counts as an underscore,
+and the names of HEADER_NAMES are known in English, French, German, Spanish
+and Dutch ("Buchungstag", "Date d'opération", "Fecha valor", "Boekdatum");
+"Bedrag (EUR)" names the currency too. Two columns that could be the same
+field refuse the file, naming both; other columns are ignored.
 
-required:
+needed:
     booking_date        the date the bank booked the line
-    amount              see "Amounts" below
-    currency            ISO 4217 code (upper or lower case)
-    bank_reference      the bank's reference of the line, unique on the account
+    amount              see "Amounts" below (or credit_amount and debit_amount columns)
+    currency            ISO 4217 code (or the layout's currency, or the header's)
 optional:
+    bank_reference      the bank's reference of the line; without it, "csv:"
+                        and a digest of the row as written, so the same row
+                        in a later, overlapping export is known again
     value_date          see "Dates"
-    direction           C / D, CR / DR, CRDT / DBIT or credit / debit (any case).
-                        Without it (or when empty), a negative amount is a
-                        debit and any other a credit. With it, the amount may
-                        carry a minus sign on a debit (it is dropped); a minus
-                        on a credit is a line error.
+    direction           C / D, CR / DR, CRDT / DBIT, credit / debit, and the
+                        words of the five languages (Bij / Af, Haben / Soll,
+                        H / S, crédit / débit, abono / cargo), plus the
+                        layout's. Without it (or when empty), a negative
+                        amount is a debit and any other a credit. With it,
+                        the amount may carry a minus sign on a debit (it is
+                        dropped); a minus on a credit is a line error unless
+                        the layout's sign is "direction".
     debtor_name         who sent the money
     remittance          the free text the payer wrote
     creditor_reference  a structured (ISO 11649) reference, as given
@@ -31,13 +42,15 @@ optional:
                         line's currency; a minus sign is ignored, as banks
                         write deductions either way). Empty is 0.
 
-Delimiter: comma, semicolon or tab: the one that splits the header into the
-required columns. Fields may be quoted with double quotes. Empty rows are
+A zero amount is read (banks export them) and the importer excludes it.
+
+Delimiter: comma, semicolon, tab or bar: the one that splits the header into
+the needed columns. Fields may be quoted with double quotes. Empty rows are
 skipped (but counted in positions). A row with fewer fields than the
 header has its missing trailing fields empty; a row with more non-empty
 fields than the header is a line error.
 
-Encoding: a UTF-8 (BOM or not) or UTF-16 (with its BOM, as Excel's
+Encoding (unless the layout names one): a UTF-8 (BOM or not) or UTF-16 (with its BOM, as Excel's
 "Unicode text" export) file is read as such. In a file without BOM, any
 byte that does not belong to valid UTF-8 is read as Windows-1252 (cp1252),
 which is what banks' Windows exports are in: a pure cp1252 file, and an
