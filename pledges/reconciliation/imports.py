@@ -7,6 +7,7 @@ it runs and records what came of it.
 """
 
 import logging
+import secrets
 from dataclasses import asdict
 from typing import Any, BinaryIO
 
@@ -139,7 +140,8 @@ def statement_import_queue(
             created_by=user,
         )
         file.seek(0)
-        job.file.save(f"statement-{timezone.now():%Y%m%d%H%M%S}.dat", File(file), save=False)
+        # A name nobody can guess: statement files hold donors' names and accounts.
+        job.file.save(f"statement-{secrets.token_urlsafe(18)}.dat", File(file), save=False)
         job.save()
         audit_record(
             actor=actor, action="statement.import.queued", obj=job, new={"filename": job.filename, "size": job.size}
