@@ -9,6 +9,7 @@ it runs and records what came of it.
 import logging
 import secrets
 from dataclasses import asdict
+from datetime import timedelta
 from typing import Any, BinaryIO
 
 from django.conf import settings
@@ -16,6 +17,7 @@ from django.core.cache import cache
 from django.core.files import File
 from django.core.files.uploadhandler import TemporaryFileUploadHandler
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from pledges.audit import Actor, audit_record
@@ -38,6 +40,8 @@ class StatementTooLarge(DomainError):
 
 
 PROGRESS_KEY = "statement-import:{pk}:lines"
+# Longer than any import of a file within STATEMENT_MAX_BYTES takes (64 MB: a few minutes).
+STALE_AFTER_SECONDS = 3600
 
 
 # --- Uploads -----------------------------------------------------------------------
@@ -154,10 +158,16 @@ def statement_import_queue(
 
 def statement_import_run(*, job_pk: int) -> str:
     """Import a queued file once: a job that is not queued is left alone
-    (a second delivery of the task). The outcome (the statements, or the
+    (a second delivery of the task), unless it has been running for more
+    than STALE_AFTER_SECONDS (its worker died). The outcome (the statements, or the
     problem that refused the file) is recorded on the job."""
-    claimed = StatementImport.objects.filter(pk=job_pk, status=ImportStatus.QUEUED).update(
-        status=ImportStatus.RUNNING, started_at=timezone.now()
+    # A job left running by a worker that died is taken again once it is
+    # stale: the import is one transaction, so nothing of it was kept.
+    stale = timezone.now() - timedelta(seconds=STALE_AFTER_SECONDS)
+    claimed = (
+        StatementImport.objects.filter(pk=job_pk)
+        .filter(Q(status=ImportStatus.QUEUED) | Q(status=ImportStatus.RUNNING, started_at__lt=stale))
+        .update(status=ImportStatus.RUNNING, started_at=timezone.now())
     )
     if not claimed:
         return StatementImport.objects.get(pk=job_pk).status

@@ -6,6 +6,7 @@ import reports its progress batch by batch."""
 import io
 
 import pytest
+from django.core.files.base import ContentFile
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from pledges.audit import Actor
@@ -66,6 +67,25 @@ def test_the_task_imports_a_file_once_however_often_it_is_delivered(statement_up
 
     assert StatementLine.objects.count() == 1
     assert StatementImport.objects.get().status == ImportStatus.DONE
+
+
+def test_an_import_left_running_by_a_dead_worker_is_taken_again_once_stale(large_means_small):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from pledges.reconciliation.imports import STALE_AFTER_SECONDS, statement_import_run
+
+    job = StatementImport.objects.create(filename="lost.xml", status=ImportStatus.RUNNING, started_at=timezone.now())
+    assert statement_import_run(job_pk=job.pk) == ImportStatus.RUNNING  # still fresh: left alone
+
+    job.file.save("lost.xml", ContentFile(camt053([Entry("3.00")], statement_id="LOST-1")))
+    StatementImport.objects.filter(pk=job.pk).update(
+        started_at=timezone.now() - timedelta(seconds=STALE_AFTER_SECONDS + 1)
+    )
+
+    assert statement_import_run(job_pk=job.pk) == ImportStatus.DONE
+    assert BankStatement.objects.filter(statement_id="LOST-1").exists()
 
 
 def test_a_body_declared_larger_than_the_limit_is_refused_before_it_is_read(statement_upload, settings):
