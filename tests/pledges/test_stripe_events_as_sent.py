@@ -209,3 +209,16 @@ def test_a_failure_in_the_older_shape_keeps_the_charges_failure_message(api, str
     assert CardPaymentIntent.objects.get(payment_intent_id=intent.id).last_error == "Your card has insufficient funds."
     failed = AuditEvent.objects.get(action="pledge.card_payment.failed")
     assert failed.reason == "Your card has insufficient funds."
+
+
+def test_a_refund_update_for_our_charge_records_the_refund_once(api, paid, stripe_client, stripe_deliver):
+    reference, intent = paid
+    refund = stripe_client.v1.refunds.create(params={"charge": intent.latest_charge, "amount": 3000})
+    obj = {"id": refund.id, "object": "refund", "amount": 3000, "charge": intent.latest_charge, "status": "succeeded"}
+
+    stripe_deliver(*signed_now("charge.refund.updated", obj))
+    stripe_deliver(*signed_now("charge.refund.updated", obj))  # a later update of the same refund
+
+    taken = Payment.objects.get(pledge__reference=reference, amount__lt=0)
+    assert (taken.amount, taken.external_reference) == (Decimal("-30.00"), refund.id)
+    assert StripeEvent.objects.filter(event_type="charge.refund.updated", status=StripeEventStatus.APPLIED).count() == 2
