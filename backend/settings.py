@@ -275,6 +275,9 @@ API_MAX_JSON_BYTES = env.int("API_MAX_JSON_BYTES", default=16 * 1024 * 1024)
 
 # Bank statements larger than this are refused (413); below it they stream.
 STATEMENT_MAX_BYTES = env.int("STATEMENT_MAX_BYTES", default=64 * 1024 * 1024)
+# Statements larger than this are stored and imported by a task (202 and an
+# import to follow), so a large file never holds a web worker (issue 11/13).
+STATEMENT_INLINE_MAX_BYTES = env.int("STATEMENT_INLINE_MAX_BYTES", default=2 * 1024 * 1024)
 
 # Overdue reminders: the days from an instalment's due date on which the
 # donor is reminded (negative: before it), and at most how many per instalment.

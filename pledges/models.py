@@ -529,6 +529,9 @@ class CardPaymentIntent(models.Model):
     amount_minor = models.BigIntegerField(help_text="In Stripe's minor units for the currency")
     status = models.CharField(max_length=32)
     last_error = models.TextField(blank=True)
+    charge_id = models.CharField(
+        max_length=255, blank=True, db_index=True, help_text="Its charge, so a dispute naming only the charge is known"
+    )
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(default=timezone.now)
 
@@ -542,7 +545,7 @@ class CardPaymentIntent(models.Model):
 class StripeEventStatus(models.TextChoices):
     RECEIVED = "received", "Received, waiting to be applied"
     APPLIED = "applied", "Applied"
-    IGNORED = "ignored", "Not a type we handle"
+    IGNORED = "ignored", "Ignored: not a type we handle, or not about a payment of ours"
     FAILED = "failed", "Failed; will be retried"
 
 
@@ -587,11 +590,15 @@ class StripeSyncRun(models.Model):
 # them with the pledges app.
 from pledges.reconciliation.models import (  # noqa: E402, F401
     BankStatement,
+    CsvProfile,
+    ImportStatus,
     LineMatch,
     LineStatus,
     MatchRule,
     MatchStatus,
     ReminderStep,
     StatementFormat,
+    StatementImport,
+    StatementKind,
     StatementLine,
 )

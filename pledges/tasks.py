@@ -56,3 +56,11 @@ def reminders_send() -> dict:
     from pledges.reconciliation import reminders
 
     return reminders.reminders_send()
+
+
+# --- Statement imports too large for a request (issue 11) ---------------------------
+@shared_task(acks_late=True)
+def statement_import_run(import_pk: int) -> str:
+    from pledges.reconciliation import imports
+
+    return imports.statement_import_run(job_pk=import_pk)

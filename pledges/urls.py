@@ -2,6 +2,7 @@ from django.urls import path, register_converter
 
 from pledges import api, staff_api
 from pledges.reconciliation import api as reconciliation_api
+from pledges.reconciliation import imports_api
 from pledges.reconciliation.reminders_api import ReminderCollection
 
 
@@ -51,6 +52,13 @@ urlpatterns = [
     # Staff: reconciliation
     path("statements/", reconciliation_api.StatementCollection.as_view(), name="statement-collection"),
     path("statements/<int:pk>/", reconciliation_api.StatementDetailView.as_view(), name="statement-detail"),
+    # Statement imports: preview, large files' progress, CSV profiles (issue 11)
+    path("statements/preview/", imports_api.StatementPreviewView.as_view(), name="statement-preview"),
+    path(
+        "statement-imports/<int:pk>/", imports_api.StatementImportDetailView.as_view(), name="statement-import-detail"
+    ),
+    path("csv-profiles/", imports_api.CsvProfileCollection.as_view(), name="csv-profile-collection"),
+    path("csv-profiles/<int:pk>/", imports_api.CsvProfileDetailView.as_view(), name="csv-profile-detail"),
     path("statement-lines/", reconciliation_api.StatementLineCollection.as_view(), name="statement-line-collection"),
     path("statement-lines/<int:pk>/accept/", reconciliation_api.LineAcceptView.as_view(), name="statement-line-accept"),
     path("statement-lines/<int:pk>/reject/", reconciliation_api.LineRejectView.as_view(), name="statement-line-reject"),

@@ -112,6 +112,7 @@ DISPUTE_STATUSES = frozenset(
         "under_review",
         "won",
         "lost",
+        "prevented",
     }
 )
 DISPUTE_REASONS = frozenset(

@@ -16,7 +16,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Sum
+from django.db.models import F, Sum
 from django.utils import timezone
 
 from pledges.audit import Actor, audit_record
@@ -46,6 +46,12 @@ class EventMalformed(DomainError):
     status = 400
     code = "event-malformed"
     title = "The Stripe event is not well formed"
+
+
+class EventNotOurs(Exception):
+    """The event is about a Stripe object this service did not create (the
+    account may serve other integrations too). Raised by a handler before
+    it calls Stripe; the event is acknowledged and recorded as ignored."""
 
 
 # --- Starting a payment ----------------------------------------------------------
@@ -205,17 +211,76 @@ def stripe_event_apply(*, event_pk: int) -> str:
                 event.status = StripeEventStatus.IGNORED
                 event.outcome = "Not a type this service handles."
             else:
-                event.outcome = handler(json.loads(event.payload)["data"]["object"], Actor.webhook(event.event_id))
-                event.status = StripeEventStatus.APPLIED
-                event.applied_at = timezone.now()
+                try:
+                    event.outcome = handler(json.loads(event.payload)["data"]["object"], Actor.webhook(event.event_id))
+                    event.status = StripeEventStatus.APPLIED
+                    event.applied_at = timezone.now()
+                except EventNotOurs as not_ours:
+                    event.status = StripeEventStatus.IGNORED
+                    event.outcome = f"Not ours: {not_ours}"
             event.attempts += 1
             event.save(update_fields=["status", "outcome", "applied_at", "attempts"])
             return event.status
     except Exception as error:
+        # Outside the rolled-back transaction: the attempt and its reason
+        # stay visible to staff (admin: Stripe events) while the task retries.
         StripeEvent.objects.filter(pk=event_pk).exclude(status=StripeEventStatus.APPLIED).update(
-            status=StripeEventStatus.FAILED, outcome=f"{type(error).__name__}: {error}"[:2000]
+            status=StripeEventStatus.FAILED,
+            outcome=f"{type(error).__name__}: {error}"[:2000],
+            attempts=F("attempts") + 1,
         )
         raise
+
+
+# --- Whose object is it? Decided from our own rows, before calling Stripe -------
+
+
+def _charge_id(intent: Any) -> str:
+    """The PaymentIntent's (latest) charge, in either API shape: `latest_charge`
+    (2022-11-15 on, an id or an expanded object) or the embedded `charges` list
+    of older versions (newest first)."""
+    latest = intent.get("latest_charge")
+    if latest:
+        return latest if isinstance(latest, str) else latest.get("id", "")
+    charges = (intent.get("charges") or {}).get("data") or []
+    return charges[0].get("id", "") if charges else ""
+
+
+def _metadata_pledge(obj: Any) -> str:
+    metadata = obj.get("metadata") or {}
+    return metadata.get("pledge", "") if isinstance(metadata, dict) else ""
+
+
+def _intent_is_ours(intent_id: str, metadata_pledge: str = "") -> bool:
+    if not intent_id:
+        return False
+    if CardPaymentIntent.objects.filter(payment_intent_id=intent_id).exists() or _card_payment(intent_id):
+        return True
+    # A PaymentIntent whose creation answer was lost on the way back: its
+    # metadata names one of our pledges.
+    return bool(metadata_pledge) and Pledge.objects.filter(reference=metadata_pledge).exists()
+
+
+def _intent_of_payment_intent(obj: dict) -> str:
+    if not _intent_is_ours(obj["id"], _metadata_pledge(obj)):
+        raise EventNotOurs(f"PaymentIntent {obj['id']} was not created by this service and names no pledge of ours.")
+    return obj["id"]
+
+
+def _intent_of_charge(*, charge_id: str, intent_id: str, metadata_pledge: str = "", what: str) -> str:
+    """The PaymentIntent (ours) behind a charge, a refund or a dispute.
+    Older API versions name only the charge: we know our charges."""
+    if intent_id and _intent_is_ours(intent_id, metadata_pledge):
+        return intent_id
+    if charge_id:
+        known = CardPaymentIntent.objects.filter(charge_id=charge_id).values_list("payment_intent_id", flat=True)
+        if known:
+            return known[0]
+    if intent_id:
+        raise EventNotOurs(f"{what}: PaymentIntent {intent_id} was not created by this service.")
+    raise EventNotOurs(
+        f"{what}: charge {charge_id or '(none)'} is not a charge of a PaymentIntent this service created."
+    )
 
 
 # --- Handlers: each reads what it needs from Stripe and locks the pledge ------
@@ -235,6 +300,13 @@ def _card_payment(intent_id: str) -> Payment | None:
     ).first()
 
 
+def _charge_id_record(known: CardPaymentIntent, intent: Any) -> None:
+    charge_id = _charge_id(intent)
+    if charge_id and known.charge_id != charge_id:
+        known.charge_id = charge_id
+        known.save(update_fields=["charge_id"])
+
+
 def card_payment_record(intent: Any, actor: Actor) -> str:
     """Record a succeeded PaymentIntent as a card payment, once. What
     arrived is what is recorded: an amount or currency that differs from
@@ -242,7 +314,7 @@ def card_payment_record(intent: Any, actor: Actor) -> str:
     counted as full payment."""
     pledge = _pledge_for_intent(intent)
     if pledge is None:
-        logger.warning("PaymentIntent %s names no pledge of ours", intent.id)
+        logger.info("PaymentIntent %s names no pledge of ours", intent.id)
         return f"{intent.id} names no pledge of ours; nothing recorded."
     with transaction.atomic():
         pledge = Pledge.objects.select_for_update().get(pk=pledge.pk)
@@ -279,6 +351,7 @@ def card_payment_record(intent: Any, actor: Actor) -> str:
         known = CardPaymentIntent.objects.filter(payment_intent_id=intent.id).first()
         if known is not None:
             _intent_status_update(known, intent)
+            _charge_id_record(known, intent)
     flagged = f", flagged: {payment.review_reason}" if payment.review_reason else ""
     return f"Recorded {format_amount(amount, currency)} {currency} on {pledge.reference}{flagged}."
 
@@ -303,9 +376,9 @@ def _review_reasons(intent: Any, pledge: Pledge, amount: Decimal, currency: str)
 def _stripe_fee(intent: Any, currency: str) -> tuple[Decimal, Decimal | None]:
     """Stripe's fee from the charge's balance transaction, where available:
     in the payment's currency, and in USD when Stripe settles in USD."""
-    if not intent.latest_charge:
+    charge_id = _charge_id(intent)
+    if not charge_id:
         return ZERO, None
-    charge_id = intent.latest_charge if isinstance(intent.latest_charge, str) else intent.latest_charge.id
     charge = stripe_api.charge_retrieve(charge_id)
     if not charge.balance_transaction:
         return ZERO, None
@@ -323,7 +396,7 @@ def _stripe_fee(intent: Any, currency: str) -> tuple[Decimal, Decimal | None]:
 
 def on_payment_intent_succeeded(obj: dict, actor: Actor) -> str:
     # Read the current object: the event may be old or out of order.
-    intent = stripe_api.payment_intent_retrieve(obj["id"])
+    intent = stripe_api.payment_intent_retrieve(_intent_of_payment_intent(obj))
     if intent.status != "succeeded":
         return f"{intent.id} is {intent.status} on Stripe now; nothing recorded."
     return card_payment_record(intent, actor)
@@ -332,9 +405,9 @@ def on_payment_intent_succeeded(obj: dict, actor: Actor) -> str:
 def on_payment_intent_failed(obj: dict, actor: Actor) -> str:
     known = CardPaymentIntent.objects.filter(payment_intent_id=obj["id"]).select_related("pledge").first()
     if known is None:
-        return f"{obj['id']} is not ours."
+        raise EventNotOurs(f"PaymentIntent {obj['id']} was not created by this service.")
     intent = stripe_api.payment_intent_retrieve(obj["id"])
-    error = (obj.get("last_payment_error") or {}).get("message") or "declined"
+    error = _failure_message(obj)
     with transaction.atomic():
         _intent_status_update(known, intent, error=error)
         audit_record(
@@ -347,10 +420,38 @@ def on_payment_intent_failed(obj: dict, actor: Actor) -> str:
     return f"{intent.id} failed: {error}."
 
 
+def _failure_message(obj: dict) -> str:
+    """Why a payment failed, from `last_payment_error` or (older API
+    versions) the failure message of its embedded charge."""
+    message = (obj.get("last_payment_error") or {}).get("message")
+    if not message:
+        charges = (obj.get("charges") or {}).get("data") or []
+        message = charges[0].get("failure_message") if charges else None
+    return message or "declined"
+
+
+def on_payment_intent_canceled(obj: dict, actor: Actor) -> str:
+    known = CardPaymentIntent.objects.filter(payment_intent_id=obj["id"]).select_related("pledge").first()
+    if known is None:
+        raise EventNotOurs(f"PaymentIntent {obj['id']} was not created by this service.")
+    intent = stripe_api.payment_intent_retrieve(obj["id"])
+    reason = obj.get("cancellation_reason") or "no reason given"
+    with transaction.atomic():
+        _intent_status_update(known, intent)
+        audit_record(
+            actor=actor,
+            action="pledge.card_payment.canceled",
+            obj=known.pledge,
+            new={"payment_intent": intent.id, "status": intent.status},
+            reason=reason,
+        )
+    return f"{intent.id} canceled ({reason}); it is {intent.status} on Stripe."
+
+
 def _payment_for_charge(charge: dict, actor: Actor) -> Payment | None:
-    """The recorded card payment of a charge, recording it first if its
-    `payment_intent.succeeded` has not arrived yet (refunds and disputes
-    can overtake it)."""
+    """The recorded card payment of a charge (its PaymentIntent found by
+    `_intent_of_charge`), recording it first if its `payment_intent.succeeded`
+    has not arrived yet (refunds and disputes can overtake it)."""
     intent_id = charge.get("payment_intent")
     if not intent_id:
         return None
@@ -365,7 +466,13 @@ def on_charge_refunded(obj: dict, actor: Actor) -> str:
     """Record each refund of the charge once, fetched from the API (newer
     API versions do not embed them). Partial and repeated refunds add up
     and never exceed what was captured."""
-    payment = _payment_for_charge(obj, actor)
+    intent_id = _intent_of_charge(
+        charge_id=obj["id"],
+        intent_id=obj.get("payment_intent") or "",
+        metadata_pledge=_metadata_pledge(obj),
+        what="The charge",
+    )
+    payment = _payment_for_charge({"id": obj["id"], "payment_intent": intent_id}, actor)
     if payment is None:
         return f"Charge {obj['id']} has no card payment of ours."
     recorded = []
@@ -421,20 +528,43 @@ def _money_out(payment: Payment, *, reference: str, amount: Decimal, action: str
     return f"{reference}: {format_amount(amount, payment.currency)} {payment.currency} taken back."
 
 
-DISPUTE_FINAL = frozenset({"won", "lost"})
+def on_charge_refund_updated(obj: dict, actor: Actor) -> str:
+    """A refund changed (it succeeded later, or failed): the charge's refunds
+    are read again, each recorded once."""
+    charge_id = obj.get("charge") or ""
+    if isinstance(charge_id, dict):
+        charge_id = charge_id.get("id", "")
+    intent_id = _intent_of_charge(
+        charge_id=charge_id, intent_id=obj.get("payment_intent") or "", what=f"Refund {obj['id']}"
+    )
+    return on_charge_refunded({"id": charge_id, "payment_intent": intent_id}, actor)
+
+
+# Every status Stripe defines for a dispute (https://docs.stripe.com/api/disputes/object).
+# `warning_*` are inquiries (no money withdrawn); `prevented` was stopped
+# before it became a dispute. A final status is never overwritten.
+DISPUTE_OPEN = frozenset({"warning_needs_response", "warning_under_review", "needs_response", "under_review"})
+DISPUTE_FINAL = frozenset({"won", "lost", "warning_closed", "prevented"})
+DISPUTE_STATUSES = DISPUTE_OPEN | DISPUTE_FINAL
 
 
 def on_charge_dispute(obj: dict, actor: Actor) -> str:
     """Flag the payment (and so its pledge) while a dispute is open; a lost
     dispute takes the money back out of the totals. A dispute's final
-    status is never overwritten by an older event."""
-    charge = {"id": obj.get("charge"), "payment_intent": obj.get("payment_intent")}
-    if not charge["payment_intent"] and charge["id"]:
-        charge["payment_intent"] = getattr(stripe_api.charge_retrieve(charge["id"]), "payment_intent", None)
-    payment = _payment_for_charge(charge, actor)
-    if payment is None:
-        return f"Dispute {obj['id']}: no card payment of ours."
+    status is never overwritten by an older event. A status Stripe does not
+    define is refused (the event fails, visible to staff) rather than guessed."""
     status = obj.get("status", "")
+    charge_id = obj.get("charge") or ""
+    if isinstance(charge_id, dict):
+        charge_id = charge_id.get("id", "")
+    intent_id = _intent_of_charge(
+        charge_id=charge_id, intent_id=obj.get("payment_intent") or "", what=f"Dispute {obj['id']}"
+    )
+    if status not in DISPUTE_STATUSES:
+        raise ValueError(f"Dispute {obj['id']} has the status {status!r}, which Stripe does not define.")
+    payment = _payment_for_charge({"id": charge_id, "payment_intent": intent_id}, actor)
+    if payment is None:
+        return f"Dispute {obj['id']}: PaymentIntent {intent_id} has not succeeded; nothing to flag."
     with transaction.atomic():
         Pledge.objects.select_for_update().get(pk=payment.pledge_id)
         payment = Payment.objects.get(pk=payment.pk)
@@ -445,9 +575,10 @@ def on_charge_dispute(obj: dict, actor: Actor) -> str:
         note = f"dispute {obj['id']} ({obj.get('reason', 'unknown reason')}): {status}"
         payment.review_reason = "; ".join(filter(None, [payment.review_reason, note]))
         payment.save(update_fields=["dispute_status", "review_reason"])
+        step = "closed" if status in DISPUTE_FINAL else "updated" if old else "opened"
         audit_record(
             actor=actor,
-            action="pledge.payment.dispute." + ("closed" if status in DISPUTE_FINAL else "opened"),
+            action=f"pledge.payment.dispute.{step}",
             obj=payment,
             pledge=payment.pledge,
             old={"dispute_status": old},
@@ -470,10 +601,14 @@ def on_charge_dispute(obj: dict, actor: Actor) -> str:
 EVENT_HANDLERS: dict[str, Callable[[dict, Actor], str]] = {
     "payment_intent.succeeded": on_payment_intent_succeeded,
     "payment_intent.payment_failed": on_payment_intent_failed,
+    "payment_intent.canceled": on_payment_intent_canceled,
     "charge.refunded": on_charge_refunded,
+    "charge.refund.updated": on_charge_refund_updated,
     "charge.dispute.created": on_charge_dispute,
     "charge.dispute.updated": on_charge_dispute,
     "charge.dispute.closed": on_charge_dispute,
+    "charge.dispute.funds_withdrawn": on_charge_dispute,
+    "charge.dispute.funds_reinstated": on_charge_dispute,
 }
 
 

@@ -7,6 +7,7 @@ from django.conf import settings
 from django.db.models import Prefetch, Q, QuerySet
 from django.http import StreamingHttpResponse
 from django.shortcuts import get_object_or_404
+from django.urls import reverse
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
@@ -17,12 +18,13 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from backend.problems import DecimalJSONParser, RequestBodyTooLarge
+from backend.problems import DecimalJSONParser
 from pledges.api import PROBLEM, MoneyField, StrictSerializer
 from pledges.audit import Actor
 from pledges.models import BankStatement, LineMatch, LineStatus, Pledge, StatementLine
 from pledges.money import format_amount
-from pledges.reconciliation import services
+from pledges.reconciliation import imports, services
+from pledges.reconciliation.imports_api import UPLOAD_FIELDS, StatementImportSerializer
 from pledges.reconciliation.selectors import GROUPS, reconciliation_summary
 from pledges.roles import IsReconciler, IsViewer
 from pledges.staff_api import STAFF_ERRORS, AmountField, StaffPagination, csv_download
@@ -35,6 +37,8 @@ class StatementSerializer(serializers.Serializer):
     statement_id = serializers.CharField()
     account = serializers.CharField()
     file_format = serializers.CharField()
+    kind = serializers.CharField(help_text="statement, notification (camt.054) or intraday (camt.052, BAI2 interim)")
+    balances = serializers.JSONField(help_text="The balances the bank states: type, amount, currency, date")
     filename = serializers.CharField()
     imported_at = serializers.DateTimeField()
     line_count = serializers.IntegerField()
@@ -110,43 +114,43 @@ class StatementCollection(generics.ListAPIView):
 
     @extend_schema(
         operation_id="statement_import",
-        summary="Import a bank statement, camt.053 or CSV, whole or not at all (reconciler)",
+        summary="Import a bank statement (camt.053/054/052, MT940, BAI2 or CSV), whole or not at all (reconciler)",
         description=(
-            "Multipart field `file`. camt.053 versions 001.02 to 001.08 are recognised by their namespace; "
-            "anything else is read as CSV with a header line (see the README for the columns). For CSV, "
-            "`account` names the Fund's account (default: the configured one) and `date_order` (DMY, MDY) "
-            "reads slashed dates. Lines are matched after the import; follow `report.matching`."
+            "Multipart field `file`; the format is found from the content. ISO 20022 camt.053, camt.054 "
+            "notifications and camt.052 intraday reports (001.02 to 001.13), SWIFT MT940 and BAI2 name their "
+            "statements and accounts. CSV is read through `profile` (a saved CSV profile), else by its header "
+            "names (English, French, German, Spanish, Dutch; see the README); `account` names the Fund's account, "
+            "`currency` the currency of a file that names none, `date_order` (DMY, MDY) reads slashed dates. "
+            "A file larger than STATEMENT_INLINE_MAX_BYTES is stored and imported by a task: the answer is 202 "
+            "with the import to follow (GET /api/v1/statement-imports/{id}/). Lines are matched after the import; "
+            "follow `report.matching`."
         ),
-        request={
-            "multipart/form-data": inline_serializer(
-                "StatementUpload",
-                {
-                    "file": serializers.FileField(),
-                    "account": serializers.CharField(required=False),
-                    "date_order": serializers.ChoiceField(choices=["auto", "DMY", "MDY"], required=False),
-                },
-            )
+        request={"multipart/form-data": inline_serializer("StatementUpload", UPLOAD_FIELDS)},
+        responses={
+            201: StatementSerializer(many=True),
+            202: StatementImportSerializer,
+            413: PROBLEM,
+            **STAFF_ERRORS,
         },
-        responses={201: StatementSerializer(many=True), 413: PROBLEM, **STAFF_ERRORS},
         tags=TAGS,
     )
     def post(self, request: Request) -> Response:
+        imports.upload_cap_install(request._request)
         upload = request.FILES.get("file")
-        if upload is None:
-            raise serializers.ValidationError({"file": ["Attach the statement as the multipart field `file`."]})
-        if upload.size == 0:
-            raise serializers.ValidationError({"file": ["The file is empty."]})
-        if upload.size > settings.STATEMENT_MAX_BYTES:
-            raise RequestBodyTooLarge(f"Statements are limited to {settings.STATEMENT_MAX_BYTES} bytes.")
-        date_order = request.data.get("date_order", "auto")
-        if date_order not in ("auto", "DMY", "MDY"):
-            raise serializers.ValidationError({"date_order": ["One of auto, DMY, MDY."]})
+        imports.upload_checked(upload)
+        options = imports.import_options(request.data)
+        if upload.size > settings.STATEMENT_INLINE_MAX_BYTES:
+            job = imports.statement_import_queue(
+                file=upload,
+                filename=upload.name or "",
+                size=upload.size,
+                options=options,
+                actor=Actor.staff(request.user),
+            )
+            location = reverse("statement-import-detail", kwargs={"pk": job.pk})
+            return Response(StatementImportSerializer(job).data, status=202, headers={"Location": location})
         statements = services.statement_import(
-            stream=upload.file,
-            filename=upload.name or "",
-            account=str(request.data.get("account", ""))[:64],
-            date_order=date_order,
-            actor=Actor.staff(request.user),
+            stream=upload.file, filename=upload.name or "", actor=Actor.staff(request.user), **options
         )
         for statement in statements:
             statement.refresh_from_db()

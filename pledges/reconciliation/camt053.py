@@ -1,10 +1,15 @@
-"""ISO 20022 camt.053 (bank-to-customer statement) files, read as a stream.
+"""ISO 20022 camt.053 (bank-to-customer statement) files, read as a stream,
+and their siblings camt.054 (debit/credit notifications, sent between
+statements) and camt.052 (intraday account reports).
 
 `iter_camt053(stream)` yields one `StatementLine` (or `LineError`) per entry,
-and one per transaction of a batch entry. Versions camt.053.001.02 to
-camt.053.001.13 are read (the version comes from the root namespace; the
-elements read here are where every one of these versions puts them); any
-other root namespace is refused with `StatementFormatError`.
+and one per transaction of a batch entry. Versions 001.02 to 001.13 of the
+three messages are read (the message and version come from the root
+namespace; the elements read here are where every one of these versions puts
+them: Stmt, Ntfctn or Rpt hold the same Id, Acct, Bal and Ntry); any other
+root namespace is refused with `StatementFormatError`. Given a `headers`
+list, one `StatementHeader` per statement (notification, report) is appended
+when it ends, with its kind and balances, entries or not.
 
 Hostile files: the XML goes through defusedxml with DTDs, entity
 declarations and external references all refused, so an XML bomb or an
@@ -31,12 +36,15 @@ What each line holds:
   The amount must be positive and have no more decimals than the currency.
 * booking_date, value_date: BookgDt and ValDt, Dt or the date part of DtTm
   as the bank wrote it (no time zone conversion).
-* bank_reference: Ntry/AcctSvcrRef, else Ntry/NtryRef, else (one
-  transaction) TxDtls/Refs/AcctSvcrRef, else TxDtls/Refs/EndToEndId unless
-  it is NOTPROVIDED. The n-th transaction of a batch gets the entry's
-  reference followed by "/n" (so each stays unique on the account), or its
-  own AcctSvcrRef or EndToEndId if the entry has no reference. No
-  reference at all is a line error.
+* bank_reference, the first the bank gives, in this order: Ntry/AcctSvcrRef,
+  Ntry/NtryRef (the n-th transaction of a batch gets the entry's reference
+  followed by "/n", so each stays unique on the account), then the
+  transaction's Refs: AcctSvcrRef, TxId, InstrId, Prtry/Ref, EndToEndId
+  unless it is NOTPROVIDED (or NONREF); else "camt:" and a digest of the
+  entry's XML, the statement id and the line's position, which is the same
+  each time the same file is read. The importer makes a reference that
+  repeats within one file unique (EndToEndId is the payer's and need not
+  be).
 * debtor_name: TxDtls/RltdPties/Dbtr/Nm (Dbtr/Pty/Nm from .08 on), else
   the ultimate debtor's name.
 * remittance: the RmtInf/Ustrd lines joined with a space, then
@@ -56,12 +64,13 @@ What each line holds:
 A statement without entries is valid: it yields nothing.
 """
 
+import hashlib
 import re
 from collections.abc import Iterator
 from datetime import date
 from decimal import Decimal, InvalidOperation
 from typing import BinaryIO
-from xml.etree.ElementTree import Element, ParseError
+from xml.etree.ElementTree import Element, ParseError, tostring
 
 from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import iterparse
@@ -70,6 +79,9 @@ from pledges.money import CurrencyError, check_amount, currency_minor_units
 from pledges.reconciliation.parsing import (
     CREDIT,
     DEBIT,
+    KIND_INTRADAY,
+    KIND_NOTIFICATION,
+    KIND_STATEMENT,
     MAX_ACCOUNT,
     MAX_BANK_REFERENCE,
     MAX_CREDITOR_REFERENCE,
@@ -80,6 +92,7 @@ from pledges.reconciliation.parsing import (
     ParsedLine,
     ParsedLines,
     StatementFormatError,
+    StatementHeader,
     StatementLine,
     check_length,
 )
@@ -87,17 +100,23 @@ from pledges.reconciliation.parsing import (
 NAMESPACE_PREFIX = "urn:iso:std:iso:20022:tech:xsd:camt.053.001."
 FIRST_VERSION = 2
 LAST_VERSION = 13
-_NAMESPACE = re.compile(r"urn:iso:std:iso:20022:tech:xsd:camt\.053\.001\.([0-9]{2})")
+_NAMESPACE = re.compile(r"urn:iso:std:iso:20022:tech:xsd:camt\.05([234])\.001\.([0-9]{2})")
+# Message -> (its element under Document, the element of one statement, format, kind).
+MESSAGES = {
+    "3": ("BkToCstmrStmt", "Stmt", "camt053", KIND_STATEMENT),
+    "4": ("BkToCstmrDbtCdtNtfctn", "Ntfctn", "camt054", KIND_NOTIFICATION),
+    "2": ("BkToCstmrAcctRpt", "Rpt", "camt052", KIND_INTRADAY),
+}
 _AMOUNT = re.compile(r"[0-9]{1,18}(?:\.[0-9]{1,18})?")
 _DATE = re.compile(r"([0-9]{4})-([0-9]{2})-([0-9]{2})(?:Z|[+-][0-9]{2}:[0-9]{2})?")
 _DATETIME = re.compile(r"([0-9]{4})-([0-9]{2})-([0-9]{2})T[0-9:.]+(?:Z|[+-][0-9]{2}:[0-9]{2})?")
 _CHUNK = 64 * 1024
 _BOM = b"\xef\xbb\xbf"
 _DIRECTIONS = {"CRDT": CREDIT, "DBIT": DEBIT}
-_NOT_PROVIDED = "NOTPROVIDED"
+_NOT_PROVIDED = frozenset({"NOTPROVIDED", "NONREF"})
 
 
-def iter_camt053(stream: BinaryIO) -> ParsedLines:
+def iter_camt053(stream: BinaryIO, headers: list[StatementHeader] | None = None) -> ParsedLines:
     """The lines of a camt.053 file opened in binary mode, one at a time.
 
     Raises StatementFormatError (while iterating) for an empty file, a file
@@ -108,7 +127,7 @@ def iter_camt053(stream: BinaryIO) -> ParsedLines:
     source = _check_not_empty(stream)
     try:
         events = iterparse(source, events=("start", "end"), forbid_dtd=True)
-        yield from _walk(events)
+        yield from _walk(events, headers if headers is not None else [])
     except DefusedXmlException:
         raise StatementFormatError("the file declares entities or a DTD, which statements never need") from None
     except ParseError as exc:
@@ -116,9 +135,13 @@ def iter_camt053(stream: BinaryIO) -> ParsedLines:
 
 
 def camt053_version(namespace: str) -> int | None:
-    """The version (2 for camt.053.001.02) of a camt.053 namespace, or None."""
+    """The version (2 for camt.053.001.02) of a camt.052/053/054 namespace, or None."""
     match = _NAMESPACE.fullmatch(namespace)
-    return int(match.group(1)) if match else None
+    return int(match.group(2)) if match else None
+
+
+def _message(namespace: str) -> tuple[str, str, str, str]:
+    return MESSAGES[_NAMESPACE.fullmatch(namespace).group(1)]
 
 
 class _Prefixed:
@@ -193,10 +216,12 @@ def _check_root(tag: str) -> str:
     version = camt053_version(namespace)
     if version is None:
         shown = repr(namespace) if namespace else "none"
-        raise StatementFormatError(f"not a camt.053 document: namespace {shown} (root element {local!r})")
+        raise StatementFormatError(
+            f"not a camt.052, camt.053 or camt.054 document: namespace {shown} (root element {local!r})"
+        )
     if not FIRST_VERSION <= version <= LAST_VERSION:
         raise StatementFormatError(
-            f"camt.053.001.{version:02d} is not a version this parser reads "
+            f"version 001.{version:02d} is not a version this parser reads "
             f"(001.{FIRST_VERSION:02d} to 001.{LAST_VERSION:02d}): namespace {namespace!r}"
         )
     if local != "Document":
@@ -209,6 +234,7 @@ class _Statement:
         self.number = number
         self.id: str | None = None
         self.account: str | None = None
+        self.balances: list[dict] = []
 
     def checked(self) -> tuple[str, str]:
         if not self.id:
@@ -218,13 +244,27 @@ class _Statement:
         return self.id, self.account
 
 
-def _walk(events: Iterator[tuple[str, Element]]) -> ParsedLines:
+def _balance(bal: Element, q: _Names) -> dict | None:
+    """One Bal element as plain values, or None when it cannot be read (a
+    balance is kept for people to compare; it never refuses the file)."""
+    amt = _find(bal, q("Amt"))
+    text = (amt.text or "").strip() if amt is not None else ""
+    if not _AMOUNT.fullmatch(text):
+        return None
+    sign = "-" if _text(bal, q, "CdtDbtInd").upper() == "DBIT" else ""
+    when = _text(bal, q, "Dt/Dt") or _text(bal, q, "Dt/DtTm")[:10]
+    kind = _text(bal, q, "Tp/CdOrPrtry/Cd") or _text(bal, q, "Tp/CdOrPrtry/Prtry")
+    return {"type": kind, "amount": sign + text, "currency": (amt.get("Ccy") or "").strip(), "date": when}
+
+
+def _walk(events: Iterator[tuple[str, Element]], headers: list[StatementHeader]) -> ParsedLines:
     # Depth of the element an event is about: 0 Document, 1 BkToCstmrStmt,
     # 2 GrpHdr or Stmt, 3 what a Stmt holds (Id, Acct, Bal, Ntry...).
     depth = 0
     parents: list[Element | None] = [None, None, None]  # the open elements at depths 0 to 2
     q: _Names | None = None
-    stmt_tag = ntry_tag = id_tag = acct_tag = ""
+    stmt_tag = ntry_tag = id_tag = acct_tag = bal_tag = ""
+    message = MESSAGES["3"]
     statement: _Statement | None = None
     statements = 0
     position = 0
@@ -232,11 +272,16 @@ def _walk(events: Iterator[tuple[str, Element]]) -> ParsedLines:
         if event == "start":
             if depth < 3:
                 if depth == 0:
-                    q = _Names(_check_root(elem.tag))
-                    stmt_tag, ntry_tag, id_tag, acct_tag = (q.tag(n) for n in ("Stmt", "Ntry", "Id", "Acct"))
-                elif depth == 1 and elem.tag != q.tag("BkToCstmrStmt"):
+                    namespace = _check_root(elem.tag)
+                    q, message = _Names(namespace), _message(namespace)
+                    stmt_tag, ntry_tag, id_tag, acct_tag, bal_tag = (
+                        q.tag(n) for n in (message[1], "Ntry", "Id", "Acct", "Bal")
+                    )
+                elif depth == 1 and elem.tag != q.tag(message[0]):
                     _, local = _namespace_of(elem.tag)
-                    raise StatementFormatError(f"not a bank-to-customer statement: the Document holds {local!r}")
+                    raise StatementFormatError(
+                        f"not a bank-to-customer message: the Document holds {local!r}, not {message[0]!r}"
+                    )
                 elif depth == 2 and elem.tag == stmt_tag:
                     statements += 1
                     statement = _Statement(statements)
@@ -260,7 +305,22 @@ def _walk(events: Iterator[tuple[str, Element]]) -> ParsedLines:
                 elif tag == acct_tag:
                     account = _text(elem, q, "Id/IBAN") or _text(elem, q, "Id/Othr/Id")
                     statement.account = _statement_value(account, "account", MAX_ACCOUNT, statement.number)
+                elif tag == bal_tag:
+                    balance = _balance(elem, q)
+                    if balance is not None:
+                        statement.balances.append(balance)
         elif depth == 2:
+            if statement is not None and elem.tag == stmt_tag:
+                statement_id, account = statement.checked()
+                headers.append(
+                    StatementHeader(
+                        statement_id=statement_id,
+                        account=account,
+                        file_format=message[2],
+                        kind=message[3],
+                        balances=statement.balances,
+                    )
+                )
             statement = None
         if depth >= 2:
             # Read: drop it from the tree, so that memory holds one entry at a time.
@@ -366,19 +426,24 @@ def _charges(holder: Element, q: _Names, currency: str | None, errors: LineError
     return total
 
 
-def _bank_reference(ntry: Element, tx: Element | None, q: _Names, batch_index: int | None) -> str:
+_TX_REFERENCES = ("Refs/AcctSvcrRef", "Refs/TxId", "Refs/InstrId", "Refs/Prtry/Ref", "Refs/EndToEndId")
+
+
+def _bank_reference(
+    ntry: Element, tx: Element | None, q: _Names, batch_index: int | None, statement_id: str, position: int
+) -> str:
+    """The line's reference, in the order the module docstring gives."""
     entry_reference = _text(ntry, q, "AcctSvcrRef") or _text(ntry, q, "NtryRef")
     if entry_reference and batch_index is not None:
         return f"{entry_reference}/{batch_index}"
     if entry_reference:
         return entry_reference
-    own = _text(tx, q, "Refs/AcctSvcrRef")
-    if own:
-        return own
-    end_to_end = _text(tx, q, "Refs/EndToEndId")
-    if end_to_end.upper() != _NOT_PROVIDED:
-        return end_to_end
-    return ""
+    for path in _TX_REFERENCES:
+        reference = _text(tx, q, path)
+        if reference and reference.upper() not in _NOT_PROVIDED:
+            return reference
+    digest = hashlib.sha256(f"{statement_id}\n{position}\n".encode() + tostring(ntry)).hexdigest()
+    return f"camt:{digest[:40]}"
 
 
 def _debtor_name(tx: Element | None, q: _Names) -> str:
@@ -454,9 +519,7 @@ def _entry_lines(ntry: Element, q: _Names, first_position: int, statement_id: st
         else:
             charges = Decimal(0)
 
-        bank_reference = _bank_reference(ntry, tx, q, index if batch else None)
-        if not bank_reference:
-            errors.add("bank_reference", "the entry has no AcctSvcrRef, NtryRef or EndToEndId.")
+        bank_reference = _bank_reference(ntry, tx, q, index if batch else None, statement_id, errors.position)
         check_length(errors, "bank_reference", bank_reference, MAX_BANK_REFERENCE)
         debtor_name = _debtor_name(tx, q)
         check_length(errors, "debtor_name", debtor_name, MAX_DEBTOR_NAME)

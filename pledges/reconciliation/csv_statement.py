@@ -1,29 +1,40 @@
 """Bank statements exported as CSV, read as a stream.
 
-`iter_csv_statement(stream, statement_id=..., account=..., date_order="auto")`
-yields a `StatementLine` (or a `LineError`) per row. A CSV file does not say
+`iter_csv_statement(stream, statement_id=..., account=..., date_order="auto",
+layout=CsvLayout(...), currency="")` yields a `StatementLine` (or a
+`LineError`) per row. A CSV file does not say
 which statement or account it is, so the caller gives both;
 `file_sha256(stream)` gives an id for a file that has none.
 
 Layout
 ------
-The first line is a header naming the columns, in any order. Names are
-matched without regard to case or surrounding spaces, and a space or hyphen
-inside a name counts as an underscore ("Booking Date" is booking_date).
-Columns with other names are ignored; a known name given twice is refused.
+How the file is laid out is a `CsvLayout`: a bank's saved profile, or the
+defaults, with which the header line names the columns, in any order, and
+is looked for in the first HEADER_SEARCH_LINES lines (a title line before it
+is passed over). Header names are matched without regard to case or
+surrounding spaces, a space or hyphen inside a name counts as an underscore,
+and the names of HEADER_NAMES are known in English, French, German, Spanish
+and Dutch ("Buchungstag", "Date d'opération", "Fecha valor", "Boekdatum");
+"Bedrag (EUR)" names the currency too. Two columns that could be the same
+field refuse the file, naming both; other columns are ignored.
 
-required:
+needed:
     booking_date        the date the bank booked the line
-    amount              see "Amounts" below
-    currency            ISO 4217 code (upper or lower case)
-    bank_reference      the bank's reference of the line, unique on the account
+    amount              see "Amounts" below (or credit_amount and debit_amount columns)
+    currency            ISO 4217 code (or the layout's currency, or the header's)
 optional:
+    bank_reference      the bank's reference of the line; without it, "csv:"
+                        and a digest of the row as written, so the same row
+                        in a later, overlapping export is known again
     value_date          see "Dates"
-    direction           C / D, CR / DR, CRDT / DBIT or credit / debit (any case).
-                        Without it (or when empty), a negative amount is a
-                        debit and any other a credit. With it, the amount may
-                        carry a minus sign on a debit (it is dropped); a minus
-                        on a credit is a line error.
+    direction           C / D, CR / DR, CRDT / DBIT, credit / debit, and the
+                        words of the five languages (Bij / Af, Haben / Soll,
+                        H / S, crédit / débit, abono / cargo), plus the
+                        layout's. Without it (or when empty), a negative
+                        amount is a debit and any other a credit. With it,
+                        the amount may carry a minus sign on a debit (it is
+                        dropped); a minus on a credit is a line error unless
+                        the layout's sign is "direction".
     debtor_name         who sent the money
     remittance          the free text the payer wrote
     creditor_reference  a structured (ISO 11649) reference, as given
@@ -31,13 +42,15 @@ optional:
                         line's currency; a minus sign is ignored, as banks
                         write deductions either way). Empty is 0.
 
-Delimiter: comma, semicolon or tab: the one that splits the header into the
-required columns. Fields may be quoted with double quotes. Empty rows are
+A zero amount is read (banks export them) and the importer excludes it.
+
+Delimiter: comma, semicolon, tab or bar: the one that splits the header into
+the needed columns. Fields may be quoted with double quotes. Empty rows are
 skipped (but counted in positions). A row with fewer fields than the
 header has its missing trailing fields empty; a row with more non-empty
 fields than the header is a line error.
 
-Encoding: a UTF-8 (BOM or not) or UTF-16 (with its BOM, as Excel's
+Encoding (unless the layout names one): a UTF-8 (BOM or not) or UTF-16 (with its BOM, as Excel's
 "Unicode text" export) file is read as such. In a file without BOM, any
 byte that does not belong to valid UTF-8 is read as Windows-1252 (cp1252),
 which is what banks' Windows exports are in: a pure cp1252 file, and an
@@ -88,6 +101,7 @@ import hashlib
 import io
 import re
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 from typing import BinaryIO
@@ -113,21 +127,16 @@ from pledges.reconciliation.parsing import (
 REQUIRED_COLUMNS = ("booking_date", "amount", "currency", "bank_reference")
 OPTIONAL_COLUMNS = ("value_date", "direction", "debtor_name", "remittance", "creditor_reference", "charges")
 COLUMNS = REQUIRED_COLUMNS + OPTIONAL_COLUMNS
-DELIMITERS = (",", ";", "\t")
+DELIMITERS = (",", ";", "\t", "|")
 DATE_ORDERS = ("auto", "DMY", "MDY")
 # A longer physical line is refused rather than read into memory.
 MAX_LINE_CHARS = 1 << 20
 _CHUNK = 64 * 1024
 
+# The direction column's values, in English, French, German, Spanish and Dutch.
 DIRECTION_WORDS = {
-    "c": CREDIT,
-    "cr": CREDIT,
-    "crdt": CREDIT,
-    "credit": CREDIT,
-    "d": DEBIT,
-    "dr": DEBIT,
-    "dbit": DEBIT,
-    "debit": DEBIT,
+    **dict.fromkeys(("c", "cr", "crdt", "credit", "crédit", "h", "haben", "abono", "haber", "bij", "credit"), CREDIT),
+    **dict.fromkeys(("d", "dr", "dbit", "debit", "débit", "s", "soll", "cargo", "debe", "af", "debet"), DEBIT),
 }
 
 _FALLBACK_ERRORS = "vtf_statement_cp1252_fallback"
@@ -144,7 +153,16 @@ def _cp1252_fallback(exc: UnicodeError) -> tuple[str, int]:
 codecs.register_error(_FALLBACK_ERRORS, _cp1252_fallback)
 
 
-def iter_csv_statement(stream: BinaryIO, *, statement_id: str, account: str, date_order: str = "auto") -> ParsedLines:
+def iter_csv_statement(
+    stream: BinaryIO,
+    *,
+    statement_id: str,
+    account: str,
+    date_order: str = "auto",
+    layout: "CsvLayout | None" = None,
+    currency: str = "",
+    found: dict | None = None,
+) -> ParsedLines:
     """The lines of a CSV statement (opened in binary mode), one at a time.
 
     statement_id and account are the caller's (see the module docstring for
@@ -162,7 +180,12 @@ def iter_csv_statement(stream: BinaryIO, *, statement_id: str, account: str, dat
         raise ValueError(f"statement_id must be 1 to {MAX_STATEMENT_ID} characters")
     if not account or len(account) > MAX_ACCOUNT:
         raise ValueError(f"account must be 1 to {MAX_ACCOUNT} characters")
-    return _iter_rows(stream, statement_id, account, order)
+    layout = layout or CsvLayout()
+    problems = layout.errors()
+    if problems:
+        raise ValueError(f"the layout is not usable: {problems}")
+    found = found if found is not None else {}
+    return _iter_rows(stream, statement_id, account, order, layout, (currency or layout.currency).upper(), found)
 
 
 def file_sha256(stream: BinaryIO) -> str:
@@ -202,14 +225,18 @@ class _PrefixedRaw(io.RawIOBase):
         return len(data)
 
 
-def _text_stream(stream: BinaryIO) -> io.TextIOWrapper:
+def _text_stream(stream: BinaryIO, encoding: str = "auto") -> io.TextIOWrapper:
     head = stream.read(4)
     while len(head) < 4:
         more = stream.read(4 - len(head))
         if not more:
             break
         head += more
-    if head.startswith(codecs.BOM_UTF8):
+    if encoding != "auto":
+        errors = "strict"
+        if codecs.lookup(encoding).name == "utf-8":
+            encoding, errors = "utf-8-sig", "strict"
+    elif head.startswith(codecs.BOM_UTF8):
         encoding, errors = "utf-8-sig", _FALLBACK_ERRORS
     elif head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         encoding, errors = "utf-16", "strict"
@@ -254,51 +281,364 @@ def _column_name(text: str) -> str:
     return re.sub(r"[\s\-]+", "_", text.strip().lstrip("\ufeff").strip()).lower()
 
 
-def _header(line: str) -> tuple[str, dict[str, int]]:
-    """The delimiter, and each known column's index."""
-    best: tuple[list[str], list[str]] | None = None
-    for delimiter in DELIMITERS:
-        names = [_column_name(n) for n in next(csv.reader([line], delimiter=delimiter))]
-        missing = [c for c in REQUIRED_COLUMNS if c not in names]
-        if not missing:
-            columns: dict[str, int] = {}
-            for index, name in enumerate(names):
-                if name in COLUMNS:
-                    if name in columns:
-                        raise StatementFormatError(f"the header names the column {name!r} twice")
-                    columns[name] = index
-            return delimiter, columns
-        if best is None or len(names) > len(best[0]):
-            best = (names, missing)
-    names, missing = best
-    raise StatementFormatError(
-        f"the header line lacks the column(s) {', '.join(missing)} "
-        f"(found: {', '.join(n for n in names[:20] if n) or 'nothing'}); "
-        f"columns are separated by comma, semicolon or tab"
-    )
+# --- header names in English, French, German, Spanish and Dutch --------------------
+#
+# Each field's names, most specific first: names of rank 1 say exactly what
+# the column holds ("Buchungstag"), those of rank 2 are generic ("Datum").
+# A field is recognised when exactly one column has its best rank; two
+# columns with the same best rank are ambiguous, and the file needs a profile.
+# Names are compared as `_column_name` writes them (lower case, spaces and
+# hyphens as "_"). "valuta" is left out: it is the currency in Dutch but the
+# value date in German.
+
+HEADER_NAMES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    "booking_date": (
+        (
+            "booking_date",
+            "posting_date",
+            "book_date",
+            "entry_date",
+            "buchungstag",
+            "buchungsdatum",
+            "date_comptable",
+            "date_de_comptabilisation",
+            "date_operation",
+            "date_d'opération",
+            "date_opération",
+            "fecha_contable",
+            "fecha_de_operación",
+            "fecha_operación",
+            "fecha_operacion",
+            "boekdatum",
+            "boekingsdatum",
+        ),
+        ("date", "transaction_date", "datum", "fecha", "transactiedatum", "data"),
+    ),
+    "value_date": (
+        ("value_date", "valuedate", "wertstellung", "valutadatum", "date_de_valeur", "date_valeur", "fecha_valor"),
+        ("valor",),
+    ),
+    "amount": (
+        ("amount", "betrag", "montant", "importe", "bedrag", "transaction_amount", "umsatz"),
+        ("mutatie", "value", "sum"),
+    ),
+    "credit_amount": (
+        ("credit_amount", "paid_in", "money_in", "haben", "montant_crédit", "crédit", "abono", "bij", "ingresos"),
+        (),
+    ),
+    "debit_amount": (
+        ("debit_amount", "paid_out", "money_out", "soll", "montant_débit", "débit", "cargo", "af", "gastos"),
+        (),
+    ),
+    "currency": (
+        ("currency", "currency_code", "währung", "waehrung", "devise", "moneda", "divisa", "valutacode", "munt"),
+        ("ccy", "cur"),
+    ),
+    "direction": (
+        (
+            "direction",
+            "credit/debit",
+            "debit/credit",
+            "d/c",
+            "c/d",
+            "cr/dr",
+            "dr/cr",
+            "soll/haben",
+            "s/h",
+            "af_bij",
+            "af/bij",
+            "creditdebet",
+            "credit_debet",
+            "debet/credit",
+            "sens",
+            "débit/crédit",
+            "debit_credit",
+            "credit_debit",
+            "cargo/abono",
+        ),
+        ("type", "tipo"),
+    ),
+    "debtor_name": (
+        (
+            "debtor_name",
+            "payer",
+            "payer_name",
+            "ordering_party",
+            "remitter",
+            "counterparty",
+            "counterparty_name",
+            "partner_name",
+            "auftraggeber",
+            "zahlungspflichtiger",
+            "beguenstigter/zahlungspflichtiger",
+            "begünstigter/zahlungspflichtiger",
+            "name_zahlungspflichtiger",
+            "donneur_d'ordre",
+            "contrepartie",
+            "tiers",
+            "ordenante",
+            "nombre_ordenante",
+            "tegenrekeninghouder",
+            "naam_tegenpartij",
+            "naam_/_omschrijving",
+            "tegenpartij",
+        ),
+        ("name", "nom", "nombre", "naam"),
+    ),
+    "remittance": (
+        (
+            "remittance",
+            "remittance_information",
+            "verwendungszweck",
+            "libellé",
+            "libelle",
+            "communication",
+            "concepto",
+            "mededelingen",
+            "omschrijving",
+            "details",
+            "memo",
+            "narrative",
+            "label",
+        ),
+        ("description", "buchungstext", "descripción", "descripcion", "text", "texte", "reference_text"),
+    ),
+    "bank_reference": (
+        (
+            "bank_reference",
+            "transaction_id",
+            "transaction_reference",
+            "bank_ref",
+            "referenz",
+            "bankreferenz",
+            "référence_bancaire",
+            "referencia_bancaria",
+            "referentie",
+            "transactiereferentie",
+            "kenmerk",
+        ),
+        ("reference", "référence", "referencia", "id"),
+    ),
+    "creditor_reference": (
+        ("creditor_reference", "structured_reference", "rf_reference", "gläubigerreferenz", "betalingskenmerk"),
+        (),
+    ),
+    "charges": (("charges", "fees", "bank_charges", "gebühren", "entgelt", "frais", "comisiones", "kosten"), ()),
+}
+FIELDS = tuple(HEADER_NAMES)
+_NAME_RANKS = {
+    name: (field_name, rank)
+    for field_name, ranks in HEADER_NAMES.items()
+    for rank, names in enumerate(ranks, 1)
+    for name in names
+}
+# "Bedrag (EUR)": the currency in the column's name.
+_HEADER_CURRENCY = re.compile(r"^(.*?)_?\(([a-z]{3})\)$")
+DATE_ORDERS_ALL = ("auto", "DMY", "MDY")
+SIGNS = ("amount", "direction")
+ENCODINGS = ("auto", "utf-8", "cp1252", "iso-8859-1", "iso-8859-15", "utf-16")
+HEADER_SEARCH_LINES = 20
 
 
-def _iter_rows(stream: BinaryIO, statement_id: str, account: str, date_order: str) -> ParsedLines:
-    text = _text_stream(stream)
+@dataclass(frozen=True)
+class CsvLayout:
+    """How a bank writes its CSV export (a saved `CsvProfile`, or the
+    defaults: every choice found from the file).
+
+    encoding: "auto" (UTF-8, UTF-16 by BOM, stray bytes as cp1252) or a codec.
+    delimiter: "," ";" "\t" "|", or "" to take the one that splits the header best.
+    skip_lines: physical lines before the header (or the first row).
+    has_header: False when the first row is data; columns are then numbers.
+    columns: field -> header name or 1-based column number; empty: the
+        header names are recognised (HEADER_NAMES), and without a profile a
+        header is looked for in the first HEADER_SEARCH_LINES lines.
+    date_order: "DMY" or "MDY" for slashed dates (see `parse_date`), or "auto".
+    decimal_separator: "auto" (`parse_amount`'s rules), "." or ",".
+    sign: "amount" (a minus is a debit; with a direction column a minus on
+        a credit is refused) or "direction" (the direction column decides,
+        the amount's sign is ignored, as some banks write both).
+    credit_words, debit_words: the direction column's values, besides the usual ones.
+    currency: the currency of a file that names none.
+    """
+
+    encoding: str = "auto"
+    delimiter: str = ""
+    skip_lines: int = 0
+    has_header: bool = True
+    columns: dict = field(default_factory=dict)
+    date_order: str = "auto"
+    decimal_separator: str = "auto"
+    sign: str = "amount"
+    credit_words: tuple[str, ...] = ()
+    debit_words: tuple[str, ...] = ()
+    currency: str = ""
+
+    def errors(self) -> dict[str, list[str]]:
+        """What is wrong with the layout, by field (empty when it can be used)."""
+        problems: dict[str, list[str]] = {}
+        if self.encoding != "auto":
+            try:
+                codecs.lookup(self.encoding)
+            except LookupError:
+                problems["encoding"] = [f"{self.encoding!r} is not an encoding Python knows."]
+        if self.delimiter not in ("", ",", ";", "\t", "|"):
+            problems["delimiter"] = ["One of , ; | or a tab, or empty to find it from the header."]
+        if self.date_order not in DATE_ORDERS_ALL:
+            problems["date_order"] = [f"One of {', '.join(DATE_ORDERS_ALL)}."]
+        if self.decimal_separator not in ("auto", ".", ","):
+            problems["decimal_separator"] = ["One of auto, '.', ','."]
+        if self.sign not in SIGNS:
+            problems["sign"] = [f"One of {', '.join(SIGNS)}."]
+        if self.sign == "direction" and "direction" not in self.columns and self.columns:
+            problems["sign"] = ["'direction' needs a direction column in columns."]
+        if not self.has_header and any(not isinstance(v, int) for v in self.columns.values()):
+            problems["columns"] = ["Without a header line, columns are given by number (1 is the first)."]
+        if not self.has_header and not self.columns:
+            problems["columns"] = ["Without a header line, say which column holds what."]
+        for name, value in self.columns.items():
+            if name not in FIELDS:
+                problems.setdefault("columns", []).append(f"{name!r} is not a field: {', '.join(FIELDS)}.")
+            elif isinstance(value, bool) or not isinstance(value, int | str) or (isinstance(value, int) and value < 1):
+                problems.setdefault("columns", []).append(f"{name}: a column name or a number from 1.")
+        if self.currency:
+            try:
+                currency_minor_units(self.currency)
+            except CurrencyError as exc:
+                problems["currency"] = [str(exc)]
+        return problems
+
+
+def _recognise(names: list[str], cells: list[str]) -> tuple[dict[str, int], dict[str, str], list[str]]:
+    """Fields found in header names: (field -> index, field -> currency
+    named in the header, ambiguities as sentences)."""
+    found: dict[str, list[tuple[int, int]]] = {}
+    header_currency: dict[str, str] = {}
+    for index, raw in enumerate(names):
+        name = raw
+        currency = ""
+        if match := _HEADER_CURRENCY.match(name):
+            name, currency = match.group(1), match.group(2).upper()
+        if name in _NAME_RANKS:
+            field_name, rank = _NAME_RANKS[name]
+            found.setdefault(field_name, []).append((rank, index))
+            if currency:
+                header_currency[field_name] = currency
+    columns: dict[str, int] = {}
+    ambiguous = []
+    for field_name, candidates in found.items():
+        best = min(rank for rank, _ in candidates)
+        at_best = [index for rank, index in candidates if rank == best]
+        if len(at_best) > 1:
+            shown = " and ".join(repr(cells[i].strip()) for i in at_best)
+            ambiguous.append(f"{shown} could both be {field_name}")
+            continue
+        columns[field_name] = at_best[0]
+    return columns, header_currency, ambiguous
+
+
+def _missing(columns: dict[str, int], currency_known: bool) -> list[str]:
+    missing = [] if "booking_date" in columns else ["booking_date"]
+    if "amount" not in columns and not {"credit_amount", "debit_amount"} <= set(columns):
+        missing.append("amount")
+    if "currency" not in columns and not currency_known:
+        missing.append("currency")
+    return missing
+
+
+def _split(line: str, delimiter: str) -> list[str]:
+    return next(csv.reader([line], delimiter=delimiter))
+
+
+def _header(line: str, layout: "CsvLayout", default_currency: str) -> tuple[str, dict[str, int], dict, int, list[str]]:
+    """The delimiter, each field's column index, currencies named in the
+    header, and the header's width; StatementFormatError when the header
+    does not name what is needed."""
+    delimiters = (layout.delimiter,) if layout.delimiter else DELIMITERS
+    best = None
+    for delimiter in delimiters:
+        cells = _split(line, delimiter)
+        names = [_column_name(n) for n in cells]
+        if layout.columns:
+            columns = {}
+            for field_name, wanted in layout.columns.items():
+                if isinstance(wanted, int):
+                    columns[field_name] = wanted - 1
+                elif _column_name(wanted) in names:
+                    columns[field_name] = names.index(_column_name(wanted))
+            header_currency: dict = {}
+            ambiguous: list[str] = []
+        else:
+            columns, header_currency, ambiguous = _recognise(names, cells)
+            for name in set(names):
+                if name in COLUMNS and names.count(name) > 1:
+                    raise StatementFormatError(f"the header names the column {name!r} twice")
+        currency_known = bool(default_currency or header_currency.get("amount"))
+        missing = _missing(columns, currency_known)
+        if layout.columns:
+            missing = [f for f in layout.columns if f not in columns] or missing
+        score = (not missing and not ambiguous, len(columns))
+        if best is None or score > best[0]:
+            best = (score, delimiter, columns, header_currency, missing, ambiguous, cells)
+    (ok, _), delimiter, columns, header_currency, missing, ambiguous, cells = best
+    if not ok:
+        shown = ", ".join(repr(c.strip()) for c in cells[:20] if c.strip()) or "nothing"
+        if ambiguous:
+            raise StatementFormatError(
+                f"the header is ambiguous: {'; '.join(ambiguous)} (found: {shown}); "
+                "save a CSV profile for this bank that says which column is which"
+            )
+        if layout.columns:
+            raise StatementFormatError(
+                f"the profile's column(s) for {', '.join(missing)} are not in the header (found: {shown})"
+            )
+        raise StatementFormatError(
+            f"the header line lacks the column(s) {', '.join(missing)} "
+            f"(found: {shown}); columns are separated by comma, semicolon or tab; "
+            "for a file with other columns, save a CSV profile for this bank"
+        )
+    return delimiter, columns, header_currency, len(cells), [c.strip() for c in cells]
+
+
+def _iter_rows(
+    stream: BinaryIO, statement_id: str, account: str, date_order: str, layout: "CsvLayout", currency: str, found: dict
+) -> ParsedLines:
+    text = _text_stream(stream, layout.encoding)
     progress = _Progress()
     try:
         lines = _physical_lines(text, progress)
-        header_line = next((line for line in lines if line.strip()), None)
-        if header_line is None:
-            raise StatementFormatError("the file is empty")
-        delimiter, columns = _header(header_line)
-        width = len(next(csv.reader([header_line], delimiter=delimiter)))
+        for _ in range(layout.skip_lines):
+            if next(lines, None) is None:
+                break
+        first = None
+        if layout.has_header:
+            delimiter, columns, header_currency, width, names = _find_header(lines, layout, currency, found)
+            found["columns"] = {field_name: names[index] for field_name, index in columns.items() if index < len(names)}
+        else:
+            first = next((line for line in lines if line.strip()), None)
+            if first is None:
+                raise StatementFormatError("the file is empty")
+            delimiter = layout.delimiter or _guess_delimiter(first)
+            columns = {name: number - 1 for name, number in layout.columns.items()}
+            header_currency, width = {}, max(columns.values()) + 1
+            width = max(width, len(_split(first, delimiter)))
+            found["columns"] = {field_name: index + 1 for field_name, index in columns.items()}
+        found["delimiter"] = delimiter
         progress.in_header = False
         # strict: a quote left open at the end of the file is an error, not a
         # last field that silently swallowed the rows after it.
-        for record in csv.reader(lines, delimiter=delimiter, strict=True):
+        rows = csv.reader(_chain(first, lines), delimiter=delimiter, strict=True)
+        default_currency = currency or header_currency.get("amount", "")
+        reader = _RowReader(columns, width, statement_id, account, date_order, layout, default_currency)
+        for record in rows:
             progress.records += 1
             if not any(cell.strip() for cell in record):
                 continue
-            yield _row(record, columns, width, progress.records, statement_id, account, date_order)
+            yield reader.row(record, progress.records)
     except UnicodeDecodeError as exc:
         if exc.encoding.startswith("utf-16"):
             detail = "the file starts as UTF-16 text but is not UTF-16 further on"
+        elif layout.encoding != "auto":
+            detail = f"the file is not {layout.encoding} text (byte 0x{exc.object[exc.start]:02x})"
         else:
             detail = f"the file is neither UTF-8 nor Windows-1252 text (byte 0x{exc.object[exc.start]:02x})"
         raise StatementFormatError(detail, progress.position()) from None
@@ -306,94 +646,190 @@ def _iter_rows(stream: BinaryIO, statement_id: str, account: str, date_order: st
         raise StatementFormatError(f"the CSV cannot be read: {exc}", progress.position()) from None
 
 
+def _find_header(lines: Iterator[str], layout: "CsvLayout", currency: str, found: dict) -> tuple:
+    """The header: the first non-empty line (after `skip_lines`) with a
+    profile; without one, the first of the first HEADER_SEARCH_LINES lines
+    that names the columns needed, so a title line before the header
+    ("KNAB EXPORT") is passed over. The first line's reason otherwise."""
+    first_error = None
+    tried = 0
+    for line in lines:
+        if not line.strip():
+            continue
+        tried += 1
+        if tried == 1:  # for people making a profile: the cells of the first line
+            found["header"] = [c.strip() for c in _split(line, layout.delimiter or _guess_delimiter(line)) if c.strip()]
+        try:
+            header = _header(line, layout, currency)
+            found["header"] = [c for c in header[4] if c]
+            return header
+        except StatementFormatError as error:
+            first_error = first_error or error
+            if layout.columns or tried >= HEADER_SEARCH_LINES:
+                break
+    raise first_error or StatementFormatError("the file is empty")
+
+
+def _chain(first: str | None, lines: Iterator[str]) -> Iterator[str]:
+    if first is not None:
+        yield first
+    yield from lines
+
+
+def _guess_delimiter(line: str) -> str:
+    return max(DELIMITERS, key=lambda d: len(_split(line, d)))
+
+
 # --- one row ----------------------------------------------------------------------
 
 
-def _row(
-    record: list[str],
-    columns: dict[str, int],
-    width: int,
-    position: int,
-    statement_id: str,
-    account: str,
-    date_order: str,
-) -> StatementLine | LineError:
-    errors = LineError(position)
-    if any(cell.strip() for cell in record[width:]):
-        errors.add(NON_FIELD_ERRORS, f"the row has {len(record)} fields, more than the header's {width}.")
+class _RowReader:
+    def __init__(self, columns, width, statement_id, account, date_order, layout, currency):
+        self.columns = columns
+        self.width = width
+        self.statement_id = statement_id
+        self.account = account
+        self.date_order = layout.date_order if layout.date_order != "auto" else date_order
+        self.layout = layout
+        self.currency = currency.upper()
+        self.words = dict(DIRECTION_WORDS)
+        self.words.update({w.strip().lower(): CREDIT for w in layout.credit_words})
+        self.words.update({w.strip().lower(): DEBIT for w in layout.debit_words})
 
-    def cell(name: str) -> str:
-        index = columns.get(name)
-        if index is None or index >= len(record):
-            return ""
-        return record[index].strip()
+    def row(self, record: list[str], position: int) -> StatementLine | LineError:
+        errors = LineError(position)
+        if any(cell.strip() for cell in record[self.width :]):
+            errors.add(NON_FIELD_ERRORS, f"the row has {len(record)} fields, more than the header's {self.width}.")
 
-    def required(name: str) -> str:
-        value = cell(name)
-        if not value:
-            errors.add(name, "is required.")
-        return value
+        def cell(name: str) -> str:
+            index = self.columns.get(name)
+            if index is None or index >= len(record):
+                return ""
+            return record[index].strip()
 
-    currency = required("currency").upper()
-    minor_units = None
-    if currency:
+        def required(name: str) -> str:
+            value = cell(name)
+            if not value:
+                errors.add(name, "is required.")
+            return value
+
+        currency = (cell("currency") or self.currency).upper() if "currency" in self.columns else self.currency
+        if not currency:
+            errors.add("currency", "is required.")
+        minor_units = None
+        if currency:
+            try:
+                minor_units = currency_minor_units(currency)
+            except CurrencyError as exc:
+                errors.add("currency", str(exc))
+
+        amount, amount_name = None, "amount"
+        if "amount" in self.columns:
+            amount_text = required("amount")
+        else:
+            credit_text, debit_text = cell("credit_amount"), cell("debit_amount")
+            amount_name = "credit_amount" if credit_text else "debit_amount"
+            amount_text = credit_text or debit_text
+            if credit_text and debit_text:
+                errors.add(NON_FIELD_ERRORS, "the row has both a credit and a debit amount.")
+            elif not amount_text:
+                errors.add("amount", "is required (in the credit or the debit column).")
+        if amount_text and minor_units is not None:
+            amount = self._amount(errors, amount_name, amount_text, currency, minor_units)
+            if amount is not None and amount_name == "debit_amount":
+                amount = -abs(amount)
+            elif amount is not None and amount_name == "credit_amount":
+                amount = abs(amount)
+
+        direction = None
+        direction_text = cell("direction")
+        if direction_text:
+            direction = self.words.get(direction_text.lower())
+            if direction is None:
+                errors.add(
+                    "direction",
+                    f"{direction_text[:20]!r} is not a word for credit or debit ({', '.join(sorted(self.words))}).",
+                )
+            elif amount is not None and amount < 0 and direction == CREDIT and self.layout.sign != "direction":
+                errors.add("amount", "is negative on a credit line.")
+        elif amount is not None:
+            direction = DEBIT if amount < 0 else CREDIT
+
+        charges = Decimal(0)
+        charges_text = cell("charges")
+        if charges_text and minor_units is not None:
+            charges = self._amount(errors, "charges", charges_text, currency, minor_units)
+            charges = abs(charges) if charges is not None else Decimal(0)
+
+        booking_date = _checked_date(errors, "booking_date", required("booking_date"), self.date_order)
+        value_date = _checked_date(errors, "value_date", cell("value_date"), self.date_order)
+
+        bank_reference = cell("bank_reference") or _row_digest(record, self.account)
+        check_length(errors, "bank_reference", bank_reference, MAX_BANK_REFERENCE)
+        debtor_name = " ".join(cell("debtor_name").split())
+        check_length(errors, "debtor_name", debtor_name, MAX_DEBTOR_NAME)
+        creditor_reference = cell("creditor_reference")
+        check_length(errors, "creditor_reference", creditor_reference, MAX_CREDITOR_REFERENCE)
+
+        if errors.errors:
+            return errors
+        return StatementLine(
+            position=position,
+            statement_id=self.statement_id,
+            account=self.account,
+            bank_reference=bank_reference,
+            direction=direction,
+            amount=abs(amount),
+            currency=currency,
+            booking_date=booking_date,
+            value_date=value_date,
+            debtor_name=debtor_name,
+            remittance=" ".join(cell("remittance").split()),
+            creditor_reference=creditor_reference,
+            charges=charges,
+        )
+
+    def _amount(self, errors: LineError, name: str, text: str, currency: str, minor_units: int) -> Decimal | None:
+        if self.layout.decimal_separator == "auto":
+            return _checked_amount(errors, name, text, currency, minor_units)
         try:
-            minor_units = currency_minor_units(currency)
-        except CurrencyError as exc:
-            errors.add("currency", str(exc))
+            amount = parse_amount_with_separator(text, self.layout.decimal_separator)
+            checked = check_amount(abs(amount), currency)
+        except ValueError as exc:
+            errors.add(name, f"{text[:40]!r}: {exc}")
+            return None
+        return -checked if amount < 0 else checked
 
-    amount = None
-    amount_text = required("amount")
-    if amount_text and minor_units is not None:
-        amount = _checked_amount(errors, "amount", amount_text, currency, minor_units)
-        if amount == 0:
-            errors.add("amount", "must not be zero.")
-            amount = None
 
-    direction = None
-    direction_text = cell("direction")
-    if direction_text:
-        direction = DIRECTION_WORDS.get(direction_text.lower())
-        if direction is None:
-            errors.add("direction", f"{direction_text[:20]!r} is not one of C, D, CR, DR, CRDT, DBIT, credit, debit.")
-        elif amount is not None and amount < 0 and direction == CREDIT:
-            errors.add("amount", "is negative on a credit line.")
-    elif amount is not None:
-        direction = DEBIT if amount < 0 else CREDIT
+def _row_digest(record: list[str], account: str) -> str:
+    """A reference for a row the bank gives none: a digest of the row as the
+    bank wrote it, so the same row in a later, overlapping export is known
+    again (identical rows within one file are told apart by the importer)."""
+    content = "\x1f".join([account, *(cell.strip() for cell in record)])
+    return "csv:" + hashlib.sha256(content.encode()).hexdigest()[:40]
 
-    charges = Decimal(0)
-    charges_text = cell("charges")
-    if charges_text and minor_units is not None:
-        charges = _checked_amount(errors, "charges", charges_text, currency, minor_units)
-        charges = abs(charges) if charges is not None else Decimal(0)
 
-    booking_date = _checked_date(errors, "booking_date", required("booking_date"), date_order)
-    value_date = _checked_date(errors, "value_date", cell("value_date"), date_order)
-
-    bank_reference = required("bank_reference")
-    check_length(errors, "bank_reference", bank_reference, MAX_BANK_REFERENCE)
-    debtor_name = " ".join(cell("debtor_name").split())
-    check_length(errors, "debtor_name", debtor_name, MAX_DEBTOR_NAME)
-    creditor_reference = cell("creditor_reference")
-    check_length(errors, "creditor_reference", creditor_reference, MAX_CREDITOR_REFERENCE)
-
-    if errors.errors:
-        return errors
-    return StatementLine(
-        position=position,
-        statement_id=statement_id,
-        account=account,
-        bank_reference=bank_reference,
-        direction=direction,
-        amount=abs(amount),
-        currency=currency,
-        booking_date=booking_date,
-        value_date=value_date,
-        debtor_name=debtor_name,
-        remittance=cell("remittance"),
-        creditor_reference=creditor_reference,
-        charges=charges,
-    )
+def parse_amount_with_separator(text: str, decimal_separator: str) -> Decimal:
+    """An amount whose decimal separator is known ("." or ","): the other
+    one, spaces and apostrophes are thousands separators. Signs as in
+    `parse_amount`."""
+    body = text.strip().translate(_SPACE_LIKE).replace("\u2212", "-")
+    if not body or len(body) > _MAX_AMOUNT_TEXT:
+        raise ValueError("is not an amount.")
+    negative = False
+    if body.startswith("(") and body.endswith(")"):
+        body, negative = body[1:-1].strip(), True
+    if body[:1] in ("+", "-") and not negative:
+        negative, body = body[0] == "-", body[1:].strip()
+    elif body[-1:] == "-" and not negative:
+        negative, body = True, body[:-1].strip()
+    thousands = "," if decimal_separator == "." else "."
+    body = body.replace(thousands, "").replace(" ", "").replace("'", "").replace(decimal_separator, ".")
+    if not re.fullmatch(r"[0-9]+(?:\.[0-9]+)?", body):
+        raise ValueError(f"is not an amount with {decimal_separator!r} as the decimal separator.")
+    if len(body.partition(".")[0].lstrip("0")) > MAX_INTEGER_DIGITS:
+        raise ValueError("is too large.")
+    return Decimal(("-" if negative else "") + body)
 
 
 def _checked_amount(errors: LineError, name: str, text: str, currency: str, minor_units: int) -> Decimal | None:

@@ -14,7 +14,17 @@ MONEY = {"max_digits": 19, "decimal_places": 4}
 
 class StatementFormat(models.TextChoices):
     CAMT053 = "camt053", "ISO 20022 camt.053"
+    CAMT054 = "camt054", "ISO 20022 camt.054 (notification)"
+    CAMT052 = "camt052", "ISO 20022 camt.052 (intraday report)"
+    MT940 = "mt940", "SWIFT MT940"
+    BAI2 = "bai2", "BAI2"
     CSV = "csv", "CSV"
+
+
+class StatementKind(models.TextChoices):
+    STATEMENT = "statement", "Statement (end of day)"
+    NOTIFICATION = "notification", "Credit/debit notification"
+    INTRADAY = "intraday", "Intraday report"
 
 
 class BankStatement(models.Model):
@@ -24,6 +34,10 @@ class BankStatement(models.Model):
     statement_id = models.CharField(max_length=140, help_text="The bank's id, or the file's SHA-256 for CSV")
     account = models.CharField(max_length=64)
     file_format = models.CharField(max_length=16, choices=StatementFormat.choices)
+    kind = models.CharField(max_length=16, choices=StatementKind.choices, default=StatementKind.STATEMENT)
+    balances = models.JSONField(
+        default=list, blank=True, encoder=DjangoJSONEncoder, help_text="The balances the bank states, as given"
+    )
     filename = models.CharField(max_length=255, blank=True)
     file_sha256 = models.CharField(max_length=64)
     imported_at = models.DateTimeField(default=timezone.now)
@@ -156,3 +170,62 @@ class ReminderStep(models.Model):
 
     def __str__(self) -> str:
         return f"{self.instalment} at {self.days_from_due:+d} days"
+
+
+class CsvProfile(models.Model):
+    """How one bank writes its CSV export, saved once by staff so every new
+    export of that bank imports as it is. Read by
+    `csv_statement.CsvLayout` (see its fields for the meaning of each)."""
+
+    name = models.CharField(max_length=100, unique=True)
+    account = models.CharField(max_length=64, blank=True, help_text="The Fund's account the export is for")
+    encoding = models.CharField(max_length=16, default="auto")
+    delimiter = models.CharField(max_length=2, blank=True, help_text="Empty: found from the header")
+    skip_lines = models.PositiveSmallIntegerField(default=0, help_text="Lines before the header (or the data)")
+    has_header = models.BooleanField(default=True)
+    columns = models.JSONField(default=dict, blank=True, help_text="Field -> column name, or 1-based column number")
+    date_order = models.CharField(max_length=4, default="auto")
+    decimal_separator = models.CharField(max_length=4, default="auto")
+    sign = models.CharField(max_length=16, default="amount", help_text="amount: a minus is a debit; direction")
+    credit_words = models.JSONField(default=list, blank=True)
+    debit_words = models.JSONField(default=list, blank=True)
+    currency = models.CharField(max_length=3, blank=True, help_text="When the file names no currency")
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ImportStatus(models.TextChoices):
+    QUEUED = "queued", "Queued"
+    RUNNING = "running", "Running"
+    DONE = "done", "Imported"
+    REFUSED = "refused", "Refused"
+
+
+class StatementImport(models.Model):
+    """A statement file too large to import within the request: stored,
+    then imported by a task, which records its progress and outcome."""
+
+    status = models.CharField(max_length=16, choices=ImportStatus.choices, default=ImportStatus.QUEUED)
+    file = models.FileField(upload_to="statements/%Y/%m/", max_length=255)
+    filename = models.CharField(max_length=255, blank=True)
+    size = models.BigIntegerField(default=0)
+    options = models.JSONField(default=dict, blank=True, help_text="account, date_order, currency, profile")
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    statements = models.ManyToManyField(BankStatement, blank=True, related_name="imports")
+    outcome = models.JSONField(default=dict, blank=True, encoder=DjangoJSONEncoder, help_text="Report, or the problem")
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.filename} ({self.status})"

@@ -65,6 +65,26 @@ class StatementLine:
     reversal: bool = False  # camt RvslInd: this entry reverses an earlier one (direction is still the movement)
 
 
+KIND_STATEMENT = "statement"  # end of day (camt.053, MT940, BAI2 final)
+KIND_NOTIFICATION = "notification"  # credit/debit notifications between statements (camt.054)
+KIND_INTRADAY = "intraday"  # interim reports (camt.052, BAI2 same-day interim)
+
+
+@dataclass
+class StatementHeader:
+    """What a parser learnt about one statement of a file besides its lines:
+    appended to the caller's list when the statement ends, so a statement
+    without entries is known too (and kept, with its balances)."""
+
+    statement_id: str
+    account: str
+    file_format: str
+    kind: str = KIND_STATEMENT
+    # Each {"type": "OPBD"/"CLBD"/..., "amount": "12.50", "currency": "EUR", "date": "2024-01-31"};
+    # a debit balance has a negative amount.
+    balances: list[dict] = field(default_factory=list)
+
+
 class StatementFormatError(ValueError):
     """A file that cannot be read as a statement at all.
 

@@ -3,8 +3,8 @@ changes the pledge's money through the payment services (so status and
 balances follow in the same transaction) and is audited."""
 
 import hashlib
-from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, replace
 from decimal import Decimal
 from typing import BinaryIO
 
@@ -17,6 +17,7 @@ from pledges.audit import Actor, audit_record
 from pledges.errors import DomainError, InvalidInput, TransitionNotAllowed
 from pledges.models import (
     BankStatement,
+    CsvProfile,
     LineMatch,
     LineStatus,
     MatchRule,
@@ -31,7 +32,14 @@ from pledges.models import (
 from pledges.money import CurrencyError, check_amount, format_amount, round_to_currency
 from pledges.payments.services import amount_in_pledge_currency, payment_apply, payment_reverse
 from pledges.reconciliation import matching
-from pledges.reconciliation.parsing import LineError, StatementFormatError, find_references
+from pledges.reconciliation.csv_statement import CsvLayout, iter_csv_statement
+from pledges.reconciliation.parsing import (
+    MAX_BANK_REFERENCE,
+    LineError,
+    StatementFormatError,
+    StatementHeader,
+    find_references,
+)
 from pledges.reconciliation.parsing import StatementLine as ParsedLine
 
 BATCH = 2000
@@ -44,6 +52,12 @@ class StatementAlreadyImported(DomainError):
     title = "This statement was already imported"
 
 
+class StatementLineConflict(DomainError):
+    status = 409
+    code = "statement-line-conflict"
+    title = "A line of this file has the bank reference of a different line already imported"
+
+
 def _sha256(stream: BinaryIO) -> str:
     digest = hashlib.sha256()
     for chunk in iter(lambda: stream.read(1 << 20), b""):
@@ -52,89 +66,365 @@ def _sha256(stream: BinaryIO) -> str:
     return digest.hexdigest()
 
 
-def _sniff_format(stream: BinaryIO) -> str:
-    head = stream.read(512).lstrip(b"\xef\xbb\xbf \t\r\n")
+def statement_format(stream: BinaryIO) -> str:
+    """The format of a statement file, from its first bytes (the stream is
+    put back): XML is ISO 20022 (the camt reader tells 052, 053 and 054
+    apart by namespace), "01," starts BAI2, ":20:" or a SWIFT block MT940,
+    anything else is read as CSV."""
+    from pledges.reconciliation.bai2_statement import looks_like_bai2
+    from pledges.reconciliation.swift_mt940 import looks_like_mt940
+
+    head = stream.read(4096)
     stream.seek(0)
-    return StatementFormat.CAMT053 if head.startswith(b"<") else StatementFormat.CSV
+    stripped = head.lstrip(b"\xef\xbb\xbf \t\r\n")
+    if stripped.startswith(b"<"):
+        return StatementFormat.CAMT053
+    if looks_like_bai2(head):
+        return StatementFormat.BAI2
+    if looks_like_mt940(head):
+        return StatementFormat.MT940
+    return StatementFormat.CSV
 
 
-def _parsed_lines(stream: BinaryIO, file_format: str, *, sha: str, account: str, date_order: str) -> Iterator:
-    if file_format == StatementFormat.CAMT053:
+def csv_layout(profile: CsvProfile | None) -> CsvLayout:
+    if profile is None:
+        return CsvLayout()
+    return CsvLayout(
+        encoding=profile.encoding,
+        delimiter=profile.delimiter,
+        skip_lines=profile.skip_lines,
+        has_header=profile.has_header,
+        columns=dict(profile.columns or {}),
+        date_order=profile.date_order,
+        decimal_separator=profile.decimal_separator,
+        sign=profile.sign,
+        credit_words=tuple(profile.credit_words or ()),
+        debit_words=tuple(profile.debit_words or ()),
+        currency=profile.currency,
+    )
+
+
+@dataclass(frozen=True)
+class ImportSource:
+    """What to read a file with: the format, and for CSV the account, the
+    statement id, how slashed dates read, the currency of a file naming
+    none, and the bank's profile."""
+
+    file_format: str
+    account: str
+    statement_id: str = ""
+    date_order: str = "auto"
+    currency: str = ""
+    profile: CsvProfile | None = None
+
+
+def parsed_lines(
+    stream: BinaryIO, source: ImportSource, headers: list[StatementHeader], *, found: dict | None = None
+) -> Iterator:
+    """The parser's lines of a file, its statement headers appended to
+    `headers` (and for CSV, the delimiter and columns found, to `found`)."""
+    if source.file_format == StatementFormat.CAMT053:
         from pledges.reconciliation.camt053 import iter_camt053
 
-        return iter_camt053(stream)
-    from pledges.reconciliation.csv_statement import iter_csv_statement
+        return iter_camt053(stream, headers)
+    if source.file_format == StatementFormat.MT940:
+        from pledges.reconciliation.swift_mt940 import iter_mt940
 
-    return iter_csv_statement(stream, statement_id=f"csv-{sha[:32]}", account=account, date_order=date_order)
+        return iter_mt940(stream, headers)
+    if source.file_format == StatementFormat.BAI2:
+        from pledges.reconciliation.bai2_statement import iter_bai2
+
+        return iter_bai2(stream, headers)
+    headers.append(StatementHeader(statement_id=source.statement_id, account=source.account, file_format="csv"))
+    return iter_csv_statement(
+        stream,
+        statement_id=source.statement_id,
+        account=source.account,
+        date_order=source.date_order,
+        layout=csv_layout(source.profile),
+        currency=source.currency,
+        found=found,
+    )
+
+
+def import_source(
+    stream: BinaryIO, *, sha: str, account: str, date_order: str, currency: str, profile: CsvProfile | None
+) -> ImportSource:
+    file_format = StatementFormat.CSV if profile is not None else statement_format(stream)
+    account = account or (profile.account if profile else "") or settings.FUND_BANK_ACCOUNT["account_number"]
+    return ImportSource(
+        file_format=file_format,
+        account=account,
+        statement_id=f"csv-{sha[:32]}",
+        date_order=date_order,
+        currency=currency,
+        profile=profile,
+    )
+
+
+def _who(statement: BankStatement) -> str:
+    by = f" by {statement.imported_by.get_username()}" if statement.imported_by_id else ""
+    return f"on {timezone.localtime(statement.imported_at):%Y-%m-%d %H:%M}{by}"
 
 
 def statement_import(
-    *, stream: BinaryIO, filename: str, actor: Actor, account: str = "", date_order: str = "auto"
+    *,
+    stream: BinaryIO,
+    filename: str,
+    actor: Actor,
+    account: str = "",
+    date_order: str = "auto",
+    currency: str = "",
+    profile: CsvProfile | None = None,
+    progress: Callable[[int], None] | None = None,
 ) -> list[BankStatement]:
-    """Import a camt.053 or CSV statement, whole or not at all.
+    """Import a statement file (camt.053/054/052, MT940, BAI2 or CSV, the
+    format found from its content; CSV through `profile` when given), whole
+    or not at all.
 
-    The file streams through the parser in batches, so 100,000 lines never
-    sit in memory together. A statement already imported (same account and
-    statement id, or the same file) is refused; a line whose bank reference
-    is already on the account (a re-sent statement) is skipped and counted.
-    Any malformed line refuses the whole file, with each line's errors.
-    Debits are kept, visible and excluded. Matching runs after commit.
+    The file streams through its parser in batches. A statement already
+    imported (same account and statement id, or the same file) is refused,
+    naming it. A bank reference that repeats within the file gets "#2",
+    "#3"... (the payer's EndToEndId need not be unique). A line whose bank
+    reference is already on the account is skipped when it is the same
+    line (a re-sent or overlapping statement: same direction, amount,
+    currency and booking date), and refuses the file, naming the line it
+    collides with, when it is not. Any malformed line refuses the whole
+    file, with each line's errors. A statement without lines is kept, with
+    its balances. Debits and zero amounts are kept, visible and excluded.
+    `progress(lines_read)` is called after each batch. Matching runs after
+    commit.
 
-    Raises StatementFormatError (as InvalidInput on `file`),
-    StatementAlreadyImported, InvalidInput with per-line errors.
+    Raises InvalidInput (a file that cannot be read, on `file`; bad lines,
+    on `lines.<position>.<field>`), StatementAlreadyImported,
+    StatementLineConflict.
     """
     sha = _sha256(stream)
-    file_format = _sniff_format(stream)
-    account = account or settings.FUND_BANK_ACCOUNT["account_number"]
-    if BankStatement.objects.filter(file_sha256=sha).exists():
-        raise StatementAlreadyImported("This file was already imported.")
-    statements: dict[tuple[str, str], BankStatement] = {}
-    errors: dict[str, list[str]] = {}
-    skipped = 0
+    already = BankStatement.objects.filter(file_sha256=sha).select_related("imported_by").first()
+    if already is not None:
+        raise StatementAlreadyImported(
+            f"This file was already imported {_who(already)}: statement {already.statement_id} "
+            f"of account {already.account} (id {already.pk})."
+        )
+    if profile is not None and (problems := csv_layout(profile).errors()):
+        raise InvalidInput({f"profile.{name}": messages for name, messages in problems.items()})
+    source = import_source(stream, sha=sha, account=account, date_order=date_order, currency=currency, profile=profile)
+    run = _ImportRun(source=source, filename=filename, sha=sha, actor=actor)
+    headers: list[StatementHeader] = []
     try:
         with transaction.atomic():
-            lines = _parsed_lines(stream, file_format, sha=sha, account=account, date_order=date_order)
-            for batch in _batches(lines):
-                good = []
-                for item in batch:
-                    if isinstance(item, LineError):
-                        if len(errors) < MAX_LINE_ERRORS_REPORTED:
-                            for name, messages in item.errors.items():
-                                errors[f"lines.{item.position}.{name}"] = messages
-                        continue
-                    good.append(item)
-                if errors:
-                    continue  # keep reading to report every bad line, store nothing
-                skipped += _store_batch(
-                    good, statements, file_format=file_format, filename=filename, sha=sha, actor=actor
-                )
-            if errors:
-                raise InvalidInput(errors)
-            if not statements:
-                raise InvalidInput({"file": ["The file holds no statement lines."]})
-            for statement in statements.values():
-                statement.line_count = statement.lines.count()
-                statement.report = {"lines": statement.line_count, "skipped_duplicates": skipped, "matching": "queued"}
-                statement.save(update_fields=["line_count", "report"])
-                audit_record(
-                    actor=actor,
-                    action="statement.imported",
-                    obj=statement,
-                    new={
-                        "statement_id": statement.statement_id,
-                        "account": statement.account,
-                        "lines": statement.line_count,
-                    },
-                )
-                from pledges.tasks import statement_match
-
-                transaction.on_commit(lambda pk=statement.pk: statement_match.delay(pk), robust=True)
+            read = 0
+            for batch in _batches(parsed_lines(stream, source, headers)):
+                run.take(batch)
+                read += len(batch)
+                if progress is not None:
+                    progress(read)
+            if run.errors:
+                raise InvalidInput(run.errors)
+            run.conflicts_raise()
+            run.finish(headers)
     except StatementFormatError as error:
         position = f" (entry {error.position})" if getattr(error, "position", None) else ""
         raise InvalidInput({"file": [f"{error.detail}{position}"]}) from None
-    except IntegrityError:
-        raise StatementAlreadyImported("This statement is being imported, or was, by someone else.") from None
-    return list(statements.values())
+    except IntegrityError as error:
+        raise _race_explained(error, run) from None
+    return list(run.statements.values())
+
+
+class _ImportRun:
+    """The state of one import while its lines stream in."""
+
+    def __init__(self, *, source: ImportSource, filename: str, sha: str, actor: Actor):
+        self.source = source
+        self.filename = filename
+        self.sha = sha
+        self.actor = actor
+        self.statements: dict[tuple[str, str], BankStatement] = {}
+        self.errors: dict[str, list[str]] = {}
+        self.conflicts: dict[str, list[str]] = {}
+        self.seen: dict[tuple[str, str], int] = {}
+        self.skipped = 0
+        self.renamed = 0
+        self.attempted: list[tuple[str, str]] = []  # statements tried, for explaining a race
+
+    def take(self, batch: list) -> None:
+        good = []
+        for item in batch:
+            if isinstance(item, LineError):
+                if len(self.errors) < MAX_LINE_ERRORS_REPORTED:
+                    for name, messages in item.errors.items():
+                        self.errors[f"lines.{item.position}.{name}"] = messages
+                continue
+            good.append(self._unique_in_file(item))
+        if not self.errors:  # else keep reading to report every bad line, store nothing
+            self.skipped += self._store(good)
+
+    def _unique_in_file(self, line: ParsedLine) -> ParsedLine:
+        key = (line.account, line.bank_reference)
+        count = self.seen.get(key, 0) + 1
+        self.seen[key] = count
+        if count == 1:
+            return line
+        self.renamed += 1
+        return replace(line, bank_reference=f"{line.bank_reference}#{count}"[:MAX_BANK_REFERENCE])
+
+    def _statement(self, account: str, statement_id: str, file_format: str) -> BankStatement:
+        key = (account, statement_id)
+        if key not in self.statements:
+            existing = (
+                BankStatement.objects.filter(account=account, statement_id=statement_id)
+                .select_related("imported_by")
+                .first()
+            )
+            if existing is not None:
+                raise StatementAlreadyImported(
+                    f"Statement {statement_id} of account {account} was already imported {_who(existing)} "
+                    f"(id {existing.pk}, file {existing.filename or 'without a name'})."
+                )
+            user = self.actor.user if self.actor.user is not None and self.actor.user.is_authenticated else None
+            self.attempted.append(key)
+            self.statements[key] = BankStatement.objects.create(
+                statement_id=statement_id,
+                account=account,
+                file_format=file_format,
+                filename=self.filename[:255],
+                file_sha256=self.sha,
+                imported_by=user,
+            )
+        return self.statements[key]
+
+    def _store(self, parsed: list[ParsedLine]) -> int:
+        """Create the batch's lines (and their statements on first sight);
+        returns how many were skipped as already on the account."""
+        for line in parsed:
+            self._statement(line.account, line.statement_id, self.source.file_format)
+        known = {
+            (line.account, line.bank_reference): line
+            for line in StatementLine.objects.filter(
+                account__in={line.account for line in parsed},
+                bank_reference__in=[line.bank_reference for line in parsed],
+            ).select_related("statement")
+        }
+        fresh = []
+        for line in parsed:
+            existing = known.get((line.account, line.bank_reference))
+            if existing is None:
+                fresh.append(line)
+            elif not _same_line(existing, line) and len(self.conflicts) < MAX_LINE_ERRORS_REPORTED:
+                self.conflicts[f"lines.{line.position}.bank_reference"] = [_conflict(existing, line)]
+        if self.conflicts:
+            return 0
+        StatementLine.objects.bulk_create(
+            _line_row(self.statements[(line.account, line.statement_id)], line) for line in fresh
+        )
+        return len(parsed) - len(fresh)
+
+    def conflicts_raise(self) -> None:
+        if self.conflicts:
+            raise StatementLineConflict(
+                f"{len(self.conflicts)} line(s) of this file have the bank reference of a different line "
+                "already imported; nothing was stored.",
+                errors=self.conflicts,
+            )
+
+    def finish(self, headers: list[StatementHeader]) -> None:
+        for header in headers:
+            statement = self._statement(header.account, header.statement_id, header.file_format)
+            statement.file_format = header.file_format
+            statement.kind = header.kind
+            statement.balances = header.balances
+        if not self.statements:
+            raise InvalidInput({"file": ["The file holds no statement: a bank's statement file always has one."]})
+        for statement in self.statements.values():
+            statement.line_count = statement.lines.count()
+            statement.report = {
+                "lines": statement.line_count,
+                "skipped_duplicates": self.skipped,
+                "references_made_unique": self.renamed,
+                "matching": "queued" if statement.line_count else "done",
+            }
+            statement.save(update_fields=["line_count", "report", "file_format", "kind", "balances"])
+            audit_record(
+                actor=self.actor,
+                action="statement.imported",
+                obj=statement,
+                new={
+                    "statement_id": statement.statement_id,
+                    "account": statement.account,
+                    "format": statement.file_format,
+                    "kind": statement.kind,
+                    "lines": statement.line_count,
+                },
+            )
+            if statement.line_count:
+                from pledges.tasks import statement_match
+
+                transaction.on_commit(lambda pk=statement.pk: statement_match.delay(pk), robust=True)
+
+
+def _same_line(existing: StatementLine, line: ParsedLine) -> bool:
+    return (existing.direction, existing.amount, existing.currency, existing.booking_date) == (
+        line.direction.lower(),
+        line.amount,
+        line.currency,
+        line.booking_date,
+    )
+
+
+def _conflict(existing: StatementLine, line: ParsedLine) -> str:
+    return (
+        f"{line.bank_reference!r} is already on account {line.account} as line {existing.position} of statement "
+        f"{existing.statement.statement_id} (id {existing.statement_id}, imported "
+        f"{timezone.localtime(existing.statement.imported_at):%Y-%m-%d}): {existing.direction} "
+        f"{format_amount(existing.amount, existing.currency)} {existing.currency} booked {existing.booking_date}; "
+        f"this line is a {line.direction} of {format_amount(line.amount, line.currency)} {line.currency} "
+        f"booked {line.booking_date}."
+    )
+
+
+def _line_row(statement: BankStatement, line: ParsedLine) -> StatementLine:
+    direction = line.direction.lower()
+    if direction != "credit":
+        status, note = LineStatus.EXCLUDED, "A debit: not money for the Fund."
+    elif line.amount == 0:
+        status, note = LineStatus.EXCLUDED, "A zero amount: no money moved."
+    else:
+        status, note = LineStatus.UNMATCHED, ""
+    return StatementLine(
+        statement=statement,
+        position=line.position,
+        account=line.account,
+        bank_reference=line.bank_reference,
+        direction=direction,
+        amount=line.amount,
+        currency=line.currency,
+        charges=line.charges,
+        booking_date=line.booking_date,
+        value_date=line.value_date,
+        debtor_name=line.debtor_name,
+        remittance=line.remittance,
+        creditor_reference=line.creditor_reference,
+        status=status,
+        note=note,
+    )
+
+
+def _race_explained(error: IntegrityError, run: _ImportRun) -> DomainError:
+    """What another import, running at the same moment, stored first: the
+    statement (named), or a line (its reference, as PostgreSQL names it)."""
+    for account, statement_id in run.attempted:
+        existing = BankStatement.objects.filter(account=account, statement_id=statement_id).first()
+        if existing is not None:
+            return StatementAlreadyImported(
+                f"Statement {statement_id} of account {account} was imported by another request at the same "
+                f"moment (id {existing.pk}); nothing of this file was stored."
+            )
+    detail = getattr(getattr(error.__cause__, "diag", None), "message_detail", "") or ""
+    named = f" ({detail})" if detail else ""
+    return StatementLineConflict(
+        f"Another import stored a line with one of this file's bank references at the same moment{named}; "
+        "nothing of this file was stored. Import it again to see whether it is the same line."
+    )
 
 
 def _batches(items: Iterable) -> Iterator[list]:
@@ -146,55 +436,6 @@ def _batches(items: Iterable) -> Iterator[list]:
             batch = []
     if batch:
         yield batch
-
-
-def _store_batch(
-    parsed: list[ParsedLine], statements: dict, *, file_format: str, filename: str, sha: str, actor: Actor
-) -> int:
-    """Create the batch's lines (and their statements on first sight);
-    returns how many were skipped as already on the account."""
-    for line in parsed:
-        key = (line.account, line.statement_id)
-        if key not in statements:
-            if BankStatement.objects.filter(account=line.account, statement_id=line.statement_id).exists():
-                raise StatementAlreadyImported(
-                    f"Statement {line.statement_id} of account {line.account} is already imported."
-                )
-            statements[key] = BankStatement.objects.create(
-                statement_id=line.statement_id,
-                account=line.account,
-                file_format=file_format,
-                filename=filename[:255],
-                file_sha256=sha,
-                imported_by=actor.user if actor.user is not None and actor.user.is_authenticated else None,
-            )
-    known = set(
-        StatementLine.objects.filter(
-            account__in={line.account for line in parsed}, bank_reference__in=[line.bank_reference for line in parsed]
-        ).values_list("account", "bank_reference")
-    )
-    fresh = [line for line in parsed if not line.bank_reference or (line.account, line.bank_reference) not in known]
-    StatementLine.objects.bulk_create(
-        StatementLine(
-            statement=statements[(line.account, line.statement_id)],
-            position=line.position,
-            account=line.account,
-            bank_reference=line.bank_reference,
-            direction=line.direction.lower(),
-            amount=line.amount,
-            currency=line.currency,
-            charges=line.charges,
-            booking_date=line.booking_date,
-            value_date=line.value_date,
-            debtor_name=line.debtor_name[:140],
-            remittance=line.remittance,
-            creditor_reference=line.creditor_reference[:35],
-            status=LineStatus.UNMATCHED if line.direction.lower() == "credit" else LineStatus.EXCLUDED,
-            note="" if line.direction.lower() == "credit" else "A debit: not money for the Fund.",
-        )
-        for line in fresh
-    )
-    return len(parsed) - len(fresh)
 
 
 # --- Matching --------------------------------------------------------------------

@@ -479,6 +479,7 @@ def test_the_report_says_matching_is_done_with_its_counts(statement_upload):
     assert statement.report == {
         "lines": 5,
         "skipped_duplicates": 0,
+        "references_made_unique": 0,
         "matching": "done",
         "done": 4,
         "total": 4,  # the debit is not matched

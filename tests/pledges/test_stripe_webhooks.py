@@ -126,7 +126,9 @@ def test_a_payment_intent_naming_no_pledge_of_ours_records_nothing(stripe_on, st
 
     assert response.status_code == 200
     assert not Payment.objects.exists()
-    assert StripeEvent.objects.get().status == StripeEventStatus.APPLIED
+    event = StripeEvent.objects.get()
+    assert (event.status, event.attempts) == (StripeEventStatus.IGNORED, 1)
+    assert event.outcome.startswith(f"Not ours: PaymentIntent {foreign.id} was not created by this service")
 
 
 # --- Exactly once --------------------------------------------------------------------

@@ -1,0 +1,169 @@
+"""The API around statement imports: the preview of a file, the progress
+of a large file's import, and the banks' CSV profiles."""
+
+from django.shortcuts import get_object_or_404
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema, inline_serializer
+from rest_framework import generics, serializers
+from rest_framework.parsers import FormParser, MultiPartParser
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from backend.problems import DecimalJSONParser
+from pledges.api import PROBLEM
+from pledges.audit import Actor
+from pledges.models import CsvProfile, StatementImport
+from pledges.reconciliation import imports
+from pledges.roles import IsReconciler, IsViewer
+from pledges.staff_api import STAFF_ERRORS, StaffPagination
+
+TAGS = ["staff: reconciliation"]
+
+UPLOAD_FIELDS = {
+    "file": serializers.FileField(),
+    "account": serializers.CharField(required=False, help_text="The Fund's account (CSV); default: the profile's"),
+    "date_order": serializers.ChoiceField(choices=["auto", "DMY", "MDY"], required=False),
+    "currency": serializers.CharField(required=False, help_text="For a CSV file that names no currency"),
+    "profile": serializers.CharField(required=False, help_text="A CSV profile's id or name"),
+}
+
+
+class StatementImportSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    status = serializers.CharField()
+    filename = serializers.CharField()
+    size = serializers.IntegerField()
+    created_at = serializers.DateTimeField()
+    started_at = serializers.DateTimeField(allow_null=True)
+    finished_at = serializers.DateTimeField(allow_null=True)
+    lines_read = serializers.SerializerMethodField(help_text="While running: lines read so far")
+    statements = serializers.SerializerMethodField()
+    outcome = serializers.JSONField(help_text="Done: lines; refused: the problem (status, code, detail, errors)")
+
+    def get_lines_read(self, job: StatementImport) -> int | None:
+        return imports.statement_import_progress(job)
+
+    def get_statements(self, job: StatementImport) -> list[int]:
+        return sorted(job.statements.values_list("pk", flat=True))
+
+
+class StatementImportDetailView(generics.RetrieveAPIView):
+    permission_classes = [IsViewer]
+    serializer_class = StatementImportSerializer
+    queryset = StatementImport.objects.all()
+
+    @extend_schema(
+        operation_id="statement_import_detail",
+        summary="A large file's import: queued, running (lines read), imported or refused (viewer)",
+        tags=TAGS,
+    )
+    def get(self, request: Request, *args, **kwargs) -> Response:
+        return super().get(request, *args, **kwargs)
+
+
+class StatementPreviewView(APIView):
+    permission_classes = [IsReconciler]
+    parser_classes = [MultiPartParser, FormParser]
+
+    @extend_schema(
+        operation_id="statement_preview",
+        summary="The first lines of a statement file as the import will read them; nothing is stored (reconciler)",
+        request={"multipart/form-data": inline_serializer("StatementPreviewUpload", UPLOAD_FIELDS)},
+        responses={200: OpenApiTypes.OBJECT, 413: PROBLEM, **STAFF_ERRORS},
+        tags=TAGS,
+    )
+    def post(self, request: Request) -> Response:
+        imports.upload_cap_install(request._request)
+        upload = request.FILES.get("file")
+        imports.upload_checked(upload)
+        options = imports.import_options(request.data)
+        return Response(imports.statement_preview(stream=upload.file, options=options))
+
+
+class CsvProfileSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = CsvProfile
+        fields = ["id", "name", *imports.PROFILE_FIELDS, "created_at", "updated_at"]
+        read_only_fields = fields
+
+
+class CsvProfileInput(serializers.Serializer):
+    """Checked by the service as the importer will use it; here only shapes."""
+
+    name = serializers.CharField(max_length=100)
+    account = serializers.CharField(max_length=64, required=False, allow_blank=True)
+    encoding = serializers.CharField(max_length=16, required=False)
+    delimiter = serializers.CharField(max_length=2, required=False, allow_blank=True, trim_whitespace=False)
+    skip_lines = serializers.IntegerField(min_value=0, max_value=1000, required=False)
+    has_header = serializers.BooleanField(required=False)
+    columns = serializers.DictField(required=False, help_text="Field -> column name, or 1-based column number")
+    date_order = serializers.CharField(max_length=4, required=False)
+    decimal_separator = serializers.CharField(max_length=4, required=False)
+    sign = serializers.CharField(max_length=16, required=False)
+    credit_words = serializers.ListField(child=serializers.CharField(max_length=40), max_length=20, required=False)
+    debit_words = serializers.ListField(child=serializers.CharField(max_length=40), max_length=20, required=False)
+    currency = serializers.CharField(max_length=3, required=False, allow_blank=True)
+
+
+class CsvProfileCollection(generics.ListAPIView):
+    serializer_class = CsvProfileSerializer
+    pagination_class = StaffPagination
+    parser_classes = [DecimalJSONParser]
+    queryset = CsvProfile.objects.order_by("name")
+
+    def get_permissions(self):
+        return [IsReconciler()] if self.request.method == "POST" else [IsViewer()]
+
+    @extend_schema(operation_id="csv_profile_list", summary="The banks' CSV profiles (viewer)", tags=TAGS)
+    def get(self, request: Request, *args, **kwargs) -> Response:
+        return super().get(request, *args, **kwargs)
+
+    @extend_schema(
+        operation_id="csv_profile_create",
+        summary="Save how a bank writes its CSV export (reconciler)",
+        request=CsvProfileInput,
+        responses={201: CsvProfileSerializer, **STAFF_ERRORS},
+        tags=TAGS,
+    )
+    def post(self, request: Request) -> Response:
+        data = CsvProfileInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        values = dict(data.validated_data)
+        profile = imports.csv_profile_save(name=values.pop("name"), values=values, actor=Actor.staff(request.user))
+        return Response(CsvProfileSerializer(profile).data, status=201)
+
+
+class CsvProfileDetailView(generics.GenericAPIView):
+    parser_classes = [DecimalJSONParser]
+    serializer_class = CsvProfileSerializer
+    queryset = CsvProfile.objects.all()
+
+    def get_permissions(self):
+        return [IsReconciler()] if self.request.method == "PUT" else [IsViewer()]
+
+    @extend_schema(
+        operation_id="csv_profile_detail",
+        summary="A bank's CSV profile (viewer)",
+        responses={200: CsvProfileSerializer, **STAFF_ERRORS},
+        tags=TAGS,
+    )
+    def get(self, request: Request, pk: int) -> Response:
+        return Response(CsvProfileSerializer(get_object_or_404(CsvProfile, pk=pk)).data)
+
+    @extend_schema(
+        operation_id="csv_profile_change",
+        summary="Change a bank's CSV profile (reconciler)",
+        request=CsvProfileInput,
+        responses={200: CsvProfileSerializer, **STAFF_ERRORS},
+        tags=TAGS,
+    )
+    def put(self, request: Request, pk: int) -> Response:
+        profile = get_object_or_404(CsvProfile, pk=pk)
+        data = CsvProfileInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        values = dict(data.validated_data)
+        profile = imports.csv_profile_save(
+            name=values.pop("name"), values=values, actor=Actor.staff(request.user), profile=profile
+        )
+        return Response(CsvProfileSerializer(profile).data)
