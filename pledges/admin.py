@@ -4,9 +4,11 @@ no second path that skips the rules), so rows are read-only here and the
 work is done by actions."""
 
 from django import forms
+from django.conf import settings
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
+from modeltranslation.admin import TranslationAdmin, TranslationTabularInline
 
 from pledges.audit import Actor, audit_record
 from pledges.donors import donor_erase, donor_merge
@@ -314,20 +316,42 @@ class AuditedConfigAdmin(RoleAdmin):
         )
 
 
+def titles_missing(obj) -> str:
+    """The languages whose title is empty and so read as the English one."""
+    missing = [name for code, name in settings.LANGUAGES if not getattr(obj, f"title_{code.replace('-', '_')}")]
+    return ", ".join(missing) or "—"
+
+
+class TranslatedTitlesAdmin(TranslationAdmin):
+    """Each title in the six languages, side by side; an empty one falls back
+    to English, which the list and the form both say."""
+
+    @admin.display(description="Titles shown in English (no translation)")
+    def titles_missing(self, obj) -> str:
+        return titles_missing(obj)
+
+    def get_form(self, request, obj=None, **kwargs):
+        form = super().get_form(request, obj, **kwargs)
+        for name, field in form.base_fields.items():
+            if name.startswith("title_") and name != "title_en":
+                field.help_text = "Empty: the English title is shown in this language."
+        return form
+
+
 @admin.register(Campaign)
-class CampaignAdmin(AuditedConfigAdmin):
-    list_display = ["slug", "title", "goal_usd", "starts_on", "ends_on"]
+class CampaignAdmin(TranslatedTitlesAdmin, AuditedConfigAdmin):
+    list_display = ["slug", "title", "goal_usd", "starts_on", "ends_on", "titles_missing"]
     search_fields = ["slug", "title"]
 
 
-class EventSessionInline(admin.TabularInline):
+class EventSessionInline(TranslationTabularInline):
     model = EventSession
     extra = 0
 
 
 @admin.register(Event)
-class EventAdmin(AuditedConfigAdmin):
-    list_display = ["slug", "title", "held_on", "campaign"]
+class EventAdmin(TranslatedTitlesAdmin, AuditedConfigAdmin):
+    list_display = ["slug", "title", "held_on", "campaign", "titles_missing"]
     list_filter = ["campaign"]
     inlines = [EventSessionInline]
 

@@ -16,7 +16,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from pledges.audit import Actor, audit_record
-from pledges.errors import InvalidInput, TransitionNotAllowed
+from pledges.errors import InvalidInput, Refusal, TransitionNotAllowed
 from pledges.exchange import convert_to_usd
 from pledges.models import (
     DONOR_TYPES_WITHOUT_COUNTRY,
@@ -68,12 +68,12 @@ class PledgeTerms:
 def donor_details_errors(donor: DonorDetails) -> dict[str, list[str]]:
     errors: dict[str, list[str]] = {}
     if donor.donor_type not in DonorType.values:
-        errors["donor.type"] = [f"Unknown donor type; one of {', '.join(DonorType.values)}."]
+        errors["donor.type"] = [Refusal(f"Unknown donor type; one of {', '.join(DonorType.values)}.", "invalid-choice")]
     if donor.country:
         if pycountry.countries.get(alpha_2=donor.country) is None:
-            errors["donor.country"] = ["Not an ISO 3166-1 alpha-2 country code."]
+            errors["donor.country"] = [Refusal("Not an ISO 3166-1 alpha-2 country code.", "country-invalid")]
     elif donor.donor_type not in DONOR_TYPES_WITHOUT_COUNTRY:
-        errors["donor.country"] = ["A country is required for this donor type."]
+        errors["donor.country"] = [Refusal("A country is required for this donor type.", "country-required")]
     return errors
 
 
@@ -86,11 +86,11 @@ def pledge_terms_errors(terms: PledgeTerms, *, today: date, future_instalments: 
     try:
         currency_minor_units(terms.currency)
     except CurrencyError as error:
-        return {"currency": [str(error)]}
+        return {"currency": [Refusal(str(error), error.code)]}
     try:
         check_amount(terms.amount, terms.currency)
     except CurrencyError as error:
-        errors["amount"] = [str(error)]
+        errors["amount"] = [Refusal(str(error), error.code)]
     else:
         errors |= _amount_bounds_errors(terms, today=today)
     errors |= _instalments_errors(terms, today=today if future_instalments else None)
@@ -100,14 +100,19 @@ def pledge_terms_errors(terms: PledgeTerms, *, today: date, future_instalments: 
 def _amount_bounds_errors(terms: PledgeTerms, *, today: date) -> dict[str, list[str]]:
     errors: dict[str, list[str]] = {}
     if terms.amount <= 0:
-        errors["amount"] = ["The amount must be more than zero."]
+        errors["amount"] = [Refusal("The amount must be more than zero.", "amount-not-positive")]
     elif terms.amount >= MAX_AMOUNT_UNITS:
-        errors["amount"] = [f"The amount must be less than {MAX_AMOUNT_UNITS:,} {terms.currency}."]
+        errors["amount"] = [
+            Refusal(f"The amount must be less than {MAX_AMOUNT_UNITS:,} {terms.currency}.", "amount-too-large")
+        ]
     else:
         conversion = convert_to_usd(terms.amount, terms.currency, today)
         if conversion is not None and conversion.amount_usd > settings.PLEDGE_MAX_AMOUNT_USD:
             errors["amount"] = [
-                f"The amount is above the largest pledge accepted, USD {settings.PLEDGE_MAX_AMOUNT_USD:,}."
+                Refusal(
+                    f"The amount is above the largest pledge accepted, USD {settings.PLEDGE_MAX_AMOUNT_USD:,}.",
+                    "amount-too-large",
+                )
             ]
     return errors
 
@@ -115,27 +120,37 @@ def _amount_bounds_errors(terms: PledgeTerms, *, today: date) -> dict[str, list[
 def _instalments_errors(terms: PledgeTerms, *, today: date | None) -> dict[str, list[str]]:
     errors: dict[str, list[str]] = {}
     if len(terms.instalments) > MAX_INSTALMENTS:
-        errors["instalments"] = [f"At most {MAX_INSTALMENTS} instalments."]
+        errors["instalments"] = [Refusal(f"At most {MAX_INSTALMENTS} instalments.", "instalments-too-many")]
         return errors
     seen_dates: set[date] = set()
     for index, instalment in enumerate(terms.instalments):
         if today is not None and instalment.due_date <= today:
-            errors.setdefault(f"instalments.{index}.due_date", []).append("The due date must be after today.")
+            errors.setdefault(f"instalments.{index}.due_date", []).append(
+                Refusal("The due date must be after today.", "due-date-not-future")
+            )
         if instalment.due_date in seen_dates:
-            errors.setdefault(f"instalments.{index}.due_date", []).append("Two instalments fall on this date.")
+            errors.setdefault(f"instalments.{index}.due_date", []).append(
+                Refusal("Two instalments fall on this date.", "due-date-repeated")
+            )
         seen_dates.add(instalment.due_date)
         try:
             check_amount(instalment.amount, terms.currency)
         except CurrencyError as error:
-            errors.setdefault(f"instalments.{index}.amount", []).append(str(error))
+            errors.setdefault(f"instalments.{index}.amount", []).append(Refusal(str(error), error.code))
             continue
         if instalment.amount <= 0:
-            errors.setdefault(f"instalments.{index}.amount", []).append("The amount must be more than zero.")
+            errors.setdefault(f"instalments.{index}.amount", []).append(
+                Refusal("The amount must be more than zero.", "amount-not-positive")
+            )
     if terms.instalments and not errors:
         total = sum((i.amount for i in terms.instalments), Decimal("0"))
         if total != terms.amount:
             errors["instalments"] = [
-                f"The instalments add up to {total} {terms.currency}, not the pledged {terms.amount} {terms.currency}."
+                Refusal(
+                    f"The instalments add up to {total} {terms.currency}, "
+                    f"not the pledged {terms.amount} {terms.currency}.",
+                    "instalments-total",
+                )
             ]
     return errors
 
@@ -214,7 +229,7 @@ def pledge_submit(
     today = timezone.localdate()
     errors = donor_details_errors(donor) | pledge_terms_errors(terms, today=today)
     if session is not None and session.event.campaign_id != campaign.pk:
-        errors["session"] = ["This session belongs to another campaign."]
+        errors["session"] = [Refusal("This session belongs to another campaign.", "session-unknown")]
     if errors:
         raise InvalidInput(errors)
 
@@ -342,7 +357,7 @@ def pledge_record_announced(
     if isinstance(donor, DonorDetails):
         errors |= donor_details_errors(donor)
     if session is not None and session.event.campaign_id != campaign.pk:
-        errors["session"] = ["This session belongs to another campaign."]
+        errors["session"] = [Refusal("This session belongs to another campaign.", "session-unknown")]
     if announced_on > timezone.localdate():
         errors["announced_on"] = ["A pledge cannot be announced in the future."]
     if errors:
