@@ -386,6 +386,7 @@ class Payment(models.Model):
     dispute_status = models.CharField(max_length=32, blank=True, help_text="Stripe's dispute status, if disputed")
     recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
+    thanked_at = models.DateTimeField(null=True, blank=True, help_text="When the donor was thanked for this money")
 
     class Meta:
         ordering = ["-received_on", "-created_at"]

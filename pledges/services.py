@@ -9,13 +9,12 @@ from typing import Any
 
 import pycountry
 from django.conf import settings
-from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
-from django.template.loader import render_to_string
-from django.urls import reverse
 from django.utils import timezone
 
+from pledges import cldr
 from pledges.audit import Actor, audit_record
+from pledges.emails import donor_email_send, donor_language, pledge_email_context
 from pledges.errors import InvalidInput, Refusal, TransitionNotAllowed
 from pledges.exchange import convert_to_usd
 from pledges.models import (
@@ -26,14 +25,14 @@ from pledges.models import (
     Earmark,
     EventSession,
     Instalment,
-    PaymentMethod,
+    Payment,
     Pledge,
     PledgeSource,
     PledgeStatus,
     PledgeVersion,
 )
 from pledges.money import CurrencyError, check_amount, currency_minor_units, format_amount
-from pledges.references import reference_for_print, reference_new
+from pledges.references import reference_new
 
 # The most instalments one pledge may be split into (ten years, monthly).
 MAX_INSTALMENTS = 120
@@ -280,19 +279,9 @@ def pledge_acknowledge_send(*, pledge_id: int) -> bool:
         pledge = Pledge.objects.select_for_update().select_related("donor", "campaign").get(pk=pledge_id)
         if pledge.acknowledged_at is not None or not pledge.donor.email:
             return False
-        context = {
-            "pledge": pledge,
-            "amount": format_amount(pledge.amount, pledge.currency),
-            "reference_printed": reference_for_print(pledge.reference),
-            "status_url": settings.SITE_URL + reverse("pledge-status", args=[pledge.status_secret]),
-            "bank": settings.FUND_BANK_ACCOUNT if pledge.payment_method == PaymentMethod.BANK_TRANSFER else None,
-        }
-        send_mail(
-            subject=f"Your pledge to the UN Trust Fund for Victims of Trafficking ({context['reference_printed']})",
-            message=render_to_string("pledges/email/acknowledgement.txt", context),
-            from_email=None,
-            recipient_list=[pledge.donor.email],
-        )
+        language = donor_language(pledge.donor.language)
+        context = pledge_email_context(pledge, language)
+        donor_email_send(to=pledge.donor.email, template="acknowledgement", context=context, language=language)
         pledge.acknowledged_at = timezone.now()
         pledge.save(update_fields=["acknowledged_at"])
         audit_record(
@@ -300,6 +289,39 @@ def pledge_acknowledge_send(*, pledge_id: int) -> bool:
             action="pledge.acknowledgement.sent",
             obj=pledge,
             new={"acknowledged_at": pledge.acknowledged_at},
+        )
+    return True
+
+
+def payment_thank_send(*, payment_id: int) -> bool:
+    """Thank the donor for money that arrived (any method), in their
+    language, with what is paid and still to pay. Sent once per payment:
+    `thanked_at` is set under the payment's row lock, so a retried or
+    duplicated task sends nothing more. Returns whether it sent."""
+    with transaction.atomic():
+        payment = (
+            Payment.objects.select_for_update(of=("self",))
+            .select_related("pledge__donor", "pledge__campaign")
+            .get(pk=payment_id)
+        )
+        pledge = payment.pledge
+        if payment.thanked_at is not None or payment.amount <= 0 or not pledge.donor.email:
+            return False
+        language = donor_language(pledge.donor.language)
+        context = {
+            **pledge_email_context(pledge, language),
+            "paid_now": cldr.money_text(payment.amount, payment.currency, language),
+            "paid_on": cldr.long_date(payment.received_on, language),
+        }
+        donor_email_send(to=pledge.donor.email, template="thanks", context=context, language=language)
+        payment.thanked_at = timezone.now()
+        payment.save(update_fields=["thanked_at"])
+        audit_record(
+            actor=Actor.task("payment_thank"),
+            action="pledge.thanks.sent",
+            obj=payment,
+            pledge=pledge,
+            new={"thanked_at": payment.thanked_at, "language": language},
         )
     return True
 
