@@ -14,7 +14,14 @@ from decimal import Decimal, InvalidOperation
 
 from babel import Locale
 from babel.dates import format_date, format_datetime
-from babel.numbers import NumberFormatError, format_currency, format_decimal, parse_decimal
+from babel.numbers import (
+    NumberFormatError,
+    format_currency,
+    format_decimal,
+    format_percent,
+    get_currency_symbol,
+    parse_decimal,
+)
 
 from pledges.money import currency_minor_units
 
@@ -24,7 +31,7 @@ RTL_LANGUAGES = {"ar"}
 BIDI_MARKS = str.maketrans("", "", "\u200e\u200f\u061c")
 # Unicode's isolates: an amount in right-to-left plain text keeps its
 # digits, separators and currency symbol together and in order.
-LRI, PDI = "\u2066", "\u2069"
+LRI, RLI, PDI = "\u2066", "\u2067", "\u2069"
 
 
 def babel_locale(language: str) -> Locale:
@@ -38,7 +45,7 @@ def is_rtl(language: str) -> bool:
 def money(amount: Decimal | str | None, currency: str, language: str) -> str:
     """An amount with its currency as `language` writes it ("¥100,050",
     "1 000,50 $US", "KWD14,000.000"), always with the currency's minor
-    units. Without bidi marks: HTML isolates each amount (<bdi dir="ltr">)."""
+    units. Pages isolate each amount in a <bdi>."""
     if amount is None:
         return "—"
     places = currency_minor_units(currency)
@@ -49,18 +56,30 @@ def money(amount: Decimal | str | None, currency: str, language: str) -> str:
         # CLDR's digits for the currency, and ISO 4217's where it has more.
         decimal_quantization=False,
     )
-    return text.translate(BIDI_MARKS)
+    if not is_rtl(language):
+        return text.translate(BIDI_MARKS)
+    # Arabic keeps CLDR's right-to-left marks (they keep "د.ك." whole); a
+    # Latin symbol is isolated left-to-right, or "US$" would read "$US".
+    symbol = get_currency_symbol(currency, locale=babel_locale(language))
+    if any(unicodedata.bidirectional(char) == "L" for char in symbol):
+        text = text.replace(symbol, f"{LRI}{symbol}{PDI}", 1)
+    return text
 
 
 def money_text(amount: Decimal | str | None, currency: str, language: str) -> str:
-    """`money` for plain text (e-mails, subjects): isolated left-to-right in
-    right-to-left languages, so "US$" and its digits stay whole."""
+    """`money` for plain text (e-mails, subjects): isolated in right-to-left
+    languages, so the amount and its currency stay whole within a sentence."""
     text = money(amount, currency, language)
-    return f"{LRI}{text}{PDI}" if is_rtl(language) else text
+    return f"{RLI}{text}{PDI}" if is_rtl(language) else text
 
 
 def number(value: int | Decimal, language: str) -> str:
     return format_decimal(value, locale=babel_locale(language))
+
+
+def percent(value: Decimal, language: str) -> str:
+    """0.425 -> "42.5%", "42,5 %", "٪42.5"..."""
+    return format_percent(value, format="#,##0.0%", locale=babel_locale(language)).translate(BIDI_MARKS)
 
 
 def long_date(value: date | None, language: str) -> str:
