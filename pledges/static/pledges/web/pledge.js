@@ -72,7 +72,8 @@
       var body = new FormData(confirmForm);
       body.set("action", "confirm");
       var csrf = confirmForm.querySelector("input[name=csrfmiddlewaretoken]").value;
-      fetch(confirmForm.action, {
+      // getAttribute: the buttons named "action" shadow the form's .action property.
+      fetch(confirmForm.getAttribute("action"), {
         method: "POST",
         body: body,
         credentials: "same-origin",
