@@ -151,9 +151,9 @@ def parse_amount(typed: str, *, currency: str, language: str) -> Decimal:
         raise AmountRefused("required")
     if text[0] in MINUS_SIGNS or text[-1] in MINUS_SIGNS or text.startswith("("):
         raise AmountRefused("amount-negative")
-    if DIGIT_RUN.search(text) and re.search(r"[0-9.,]\s*[eE]\s*[+\-]?\s*[0-9]", text):
-        raise AmountRefused("amount-exponent")
     example = money(Decimal("1000.50"), "USD", language)
+    if DIGIT_RUN.search(text) and re.search(r"[0-9.,]\s*[eE]\s*[+\-]?\s*[0-9]", text):
+        raise AmountRefused("amount-exponent", {"example": example})
     if not ALLOWED.fullmatch(text) or not DIGIT_RUN.search(text):
         raise AmountRefused("amount-invalid", {"example": example})
     readings = {reading for reading in (_read(text, babel_locale(language)), _read(text, Locale.parse("en")))}
