@@ -46,11 +46,13 @@ def status_link(pledge: Pledge, language: str) -> str:
 def pledge_email_context(pledge: Pledge, language: str) -> dict[str, Any]:
     """What every donor e-mail about a pledge shows, formatted for `language`."""
     currency = pledge.currency
+    with translation.override(language):
+        campaign = pledge.campaign.title  # modeltranslation: the language's title, else English
     return {
         "language": language,
         "direction": "rtl" if cldr.is_rtl(language) else "ltr",
         "greeting_name": pledge.donor.contact_name or pledge.donor.name,
-        "campaign": pledge.campaign.title,
+        "campaign": campaign,
         "reference_printed": reference_for_print(pledge.reference),
         "amount": cldr.money_text(pledge.amount, currency, language),
         "amount_paid": cldr.money_text(pledge.amount_paid, currency, language),
