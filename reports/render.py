@@ -68,8 +68,9 @@ def render_csv(figures: dict, language: str) -> bytes:
                     writer.writerow(["by_country", row["country"] or "", label, measure, value])
         for row in figures["sessions"]:
             for measure, value in row.items():
-                if measure not in ("session", "title"):
-                    writer.writerow(["sessions", row["session"], row["title"], measure, value])
+                if measure not in ("session", "title", "titles"):
+                    title = row.get("titles", {}).get(language, row["title"])
+                    writer.writerow(["sessions", row["session"], title, measure, value])
         for index, row in enumerate(figures["donors"]["named"]):
             for measure, value in row.items():
                 if measure != "donor":
@@ -100,7 +101,7 @@ def _context(figures: dict, language: str) -> dict:
         "language": language,
         "direction": "rtl" if rtl else "ltr",
         "meta": meta,
-        "title": meta["event_title"] if meta["kind"] == "event" else meta["campaign_title"],
+        "title": _translated(meta, "event" if meta["kind"] == "event" else "campaign", language),
         "period_start": long_date(meta["period_start"], language),
         "period_end": long_date(meta["period_end"], language),
         "event_held_on": long_date(meta["event_held_on"], language),
@@ -147,7 +148,7 @@ def _context(figures: dict, language: str) -> dict:
         ],
         "sessions": [
             {
-                "title": row["title"],
+                "title": row.get("titles", {}).get(language, row["title"]),
                 "announced_then": money(row["announced_then"], language),
                 "still_announced": money(row["still_announced"], language),
                 "pledged": money(row["pledged"], language),
@@ -185,3 +186,9 @@ def render_pdf(html: bytes) -> bytes:
     from weasyprint import HTML
 
     return HTML(string=html.decode(), base_url=None).write_pdf()
+
+
+def _translated(meta: dict, kind: str, language: str) -> str:
+    """The campaign's or event's title in `language` (i10: figures built
+    before translated titles have only the English one)."""
+    return (meta.get(f"{kind}_titles") or {}).get(language) or meta[f"{kind}_title"]

@@ -20,6 +20,7 @@ from pledges.money import CurrencyError, currency_minor_units, pledgeable_curren
 # Rows of the instalment plan the page offers (without JavaScript too).
 INSTALMENT_ROWS = 4
 COMMON_CURRENCIES = ("USD", "EUR", "GBP", "JPY", "CHF", "CAD", "AUD", "NOK", "SEK", "DKK", "KWD", "SAR", "AED", "CNY")
+PLACEHOLDER_AMOUNT = "1"
 # The honeypot: a field people never see; bots fill it.
 HONEYPOT = "website"
 TIMESTAMP = "started"
@@ -101,7 +102,9 @@ def api_body(data, language: str) -> tuple[dict, dict[int, int], dict[str, list[
             "country": data.get("donor_country", ""),
             "email": data.get("donor_email", "").strip(),
         },
-        "amount": _amount(data.get("amount", ""), currency, language, "amount", errors),
+        # An amount that cannot be read stands in as 1 for the other rules, so
+        # every other field's problem is shown at once too (it is never sent).
+        "amount": _amount(data.get("amount", ""), currency, language, "amount", errors) or PLACEHOLDER_AMOUNT,
         "currency": currency,
         "payment_method": data.get("payment_method", ""),
         "session": data.get("session") or None,
