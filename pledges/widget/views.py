@@ -283,12 +283,15 @@ def _frame_headers(response: HttpResponse) -> HttpResponse:
 @require_safe
 @xframe_options_exempt
 def totals_frame(request: HttpRequest) -> HttpResponse:
-    """/widget/v1/totals/?campaign=SLUG&lang=fr[&refresh=60]: the widget as a
+    """/widget/v1/totals/?campaign=SLUG&lang=fr[&refresh=60, 0 for never]: the widget as a
     page of its own, for an <iframe>. No script; it reloads itself."""
     language = widget_language(request.GET.get("lang"))
     slug = request.GET.get("campaign") or settings.DEFAULT_CAMPAIGN_SLUG
     refresh = request.GET.get("refresh", "")
-    refresh = max(REFRESH_MIN, int(refresh)) if refresh.isdigit() and len(refresh) < 6 else REFRESH_DEFAULT
+    if refresh == "0":
+        refresh = 0  # no reloading: for hosts that need content that never updates by itself (WCAG 2.2.2)
+    else:
+        refresh = max(REFRESH_MIN, int(refresh)) if refresh.isdigit() and len(refresh) < 6 else REFRESH_DEFAULT
     page = {
         "language": language,
         "html_lang": HTML_LANG.get(language, language),
