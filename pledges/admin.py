@@ -18,6 +18,7 @@ from pledges.models import (
     AuditEvent,
     Campaign,
     CardPaymentIntent,
+    ChoiceLabel,
     Donor,
     Event,
     EventSession,
@@ -316,25 +317,28 @@ class AuditedConfigAdmin(RoleAdmin):
         )
 
 
-def titles_missing(obj) -> str:
-    """The languages whose title is empty and so read as the English one."""
-    missing = [name for code, name in settings.LANGUAGES if not getattr(obj, f"title_{code.replace('-', '_')}")]
+def translations_missing(obj, field: str = "title") -> str:
+    """The languages whose text is empty and so read as the English one."""
+    missing = [name for code, name in settings.LANGUAGES if not getattr(obj, f"{field}_{code.replace('-', '_')}")]
     return ", ".join(missing) or "—"
 
 
 class TranslatedTitlesAdmin(TranslationAdmin):
-    """Each title in the six languages, side by side; an empty one falls back
-    to English, which the list and the form both say."""
+    """Each title (or label) in the six languages, side by side; an empty one
+    falls back to English, which the list and the form both say."""
 
-    @admin.display(description="Titles shown in English (no translation)")
+    translated_field = "title"
+
+    @admin.display(description="Shown in English (no translation)")
     def titles_missing(self, obj) -> str:
-        return titles_missing(obj)
+        return translations_missing(obj, self.translated_field)
 
     def get_form(self, request, obj=None, **kwargs):
         form = super().get_form(request, obj, **kwargs)
+        prefix = f"{self.translated_field}_"
         for name, field in form.base_fields.items():
-            if name.startswith("title_") and name != "title_en":
-                field.help_text = "Empty: the English title is shown in this language."
+            if name.startswith(prefix) and name != f"{prefix}en":
+                field.help_text = "Empty: the English text is shown in this language."
         return form
 
 
@@ -354,6 +358,22 @@ class EventAdmin(TranslatedTitlesAdmin, AuditedConfigAdmin):
     list_display = ["slug", "title", "held_on", "campaign", "titles_missing"]
     list_filter = ["campaign"]
     inlines = [EventSessionInline]
+
+
+@admin.register(ChoiceLabel)
+class ChoiceLabelAdmin(TranslatedTitlesAdmin, AuditedConfigAdmin):
+    """Donor type and earmark labels as donors read them, in six languages."""
+
+    translated_field = "text"
+    list_display = ["kind", "value", "text", "titles_missing"]
+    list_filter = ["kind"]
+    readonly_fields = ["kind", "value"]
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False  # the codes are the data's; only their words change
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
 
 
 @admin.register(AuditEvent)

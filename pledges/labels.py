@@ -1,10 +1,12 @@
 """What people read for the codes the data holds (donor types, earmarks,
-statuses, payment methods), in the active language (gettext; the six
-catalogues are under pledges/locale/)."""
+statuses, payment methods), in the active language. Donor types and
+earmarks are content staff edit (`ChoiceLabel`, six languages through
+django-modeltranslation); the gettext messages here are their defaults
+and the words for everything else (catalogues under pledges/locale/)."""
 
 from django.utils.translation import gettext_lazy, pgettext_lazy
 
-from pledges.models import DonorType, Earmark, PaymentMethod, PledgeStatus
+from pledges.models import ChoiceLabel, DonorType, Earmark, PaymentMethod, PledgeStatus
 
 DONOR_TYPE_LABELS = {
     DonorType.MEMBER_STATE: gettext_lazy("Member State"),
@@ -43,3 +45,12 @@ PAYMENT_METHOD_LABELS = {
 
 def label(labels: dict, value: str) -> str:
     return str(labels.get(value, value))
+
+
+def choice_labels(kind: str) -> dict[str, str]:
+    """{code: label} for donor types or earmarks in the active language:
+    the staff's text (English where a translation is missing), else the
+    catalogue's."""
+    defaults = DONOR_TYPE_LABELS if kind == ChoiceLabel.Kind.DONOR_TYPE else EARMARK_LABELS
+    stored = {row.value: row.text for row in ChoiceLabel.objects.filter(kind=kind)}
+    return {value: stored.get(value) or str(text) for value, text in defaults.items()}

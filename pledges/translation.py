@@ -1,12 +1,12 @@
 """The content staff write that people read in six languages: campaign,
-event and session titles (django-modeltranslation adds title_en, title_ar,
+event and session titles, donor type and earmark labels (django-modeltranslation adds title_en, title_ar,
 title_zh_hans, title_fr, title_ru and title_es; `title` reads the active
 language's, falling back to English)."""
 
 from django.conf import settings
 from modeltranslation.translator import TranslationOptions, register
 
-from pledges.models import Campaign, Event, EventSession
+from pledges.models import Campaign, ChoiceLabel, Event, EventSession
 
 LANGUAGES = [code for code, _ in settings.LANGUAGES]
 
@@ -26,6 +26,12 @@ class EventTranslation(TranslationOptions):
 @register(EventSession)
 class EventSessionTranslation(TranslationOptions):
     fields = ("title",)
+    required_languages = ("en",)
+
+
+@register(ChoiceLabel)
+class ChoiceLabelTranslation(TranslationOptions):
+    fields = ("text",)
     required_languages = ("en",)
 
 

@@ -11,8 +11,8 @@ from django.utils.cache import patch_vary_headers
 
 from pledges import cldr
 from pledges.api import bank_instructions
-from pledges.labels import EARMARK_LABELS, PAYMENT_METHOD_LABELS, STATUS_WORDS, label
-from pledges.models import PaymentMethod, PaymentStatus, Pledge, PledgeStatus
+from pledges.labels import PAYMENT_METHOD_LABELS, STATUS_WORDS, choice_labels, label
+from pledges.models import ChoiceLabel, PaymentMethod, PaymentStatus, Pledge, PledgeStatus
 from pledges.references import reference_for_print
 from pledges.web.views import (
     LANGUAGE_URLS,
@@ -71,7 +71,7 @@ def pledge_status_page(request: HttpRequest, secret: str) -> HttpResponse:
             "amount": cldr.money(pledge.amount, pledge.currency, language),
             "paid": cldr.money(pledge.amount_paid, pledge.currency, language),
             "outstanding": cldr.money(outstanding, pledge.currency, language),
-            "earmark": label(EARMARK_LABELS, pledge.earmark),
+            "earmark": choice_labels(ChoiceLabel.Kind.EARMARK).get(pledge.earmark, pledge.earmark),
             "payment_method": label(PAYMENT_METHOD_LABELS, pledge.payment_method),
             "instalments": instalment_rows(pledge, language),
             "overdue": pledge.is_overdue(),

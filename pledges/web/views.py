@@ -16,6 +16,7 @@ import time
 
 from django.conf import settings
 from django.core import signing
+from django.core.cache import cache
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -29,8 +30,8 @@ from pledges import cldr
 from pledges.api import PledgeCreateSerializer, PledgeSubmitThrottle, bank_instructions, card_payment_block
 from pledges.audit import Actor
 from pledges.errors import InvalidInput
-from pledges.labels import DONOR_TYPE_LABELS, EARMARK_LABELS, PAYMENT_METHOD_LABELS, label
-from pledges.models import CardPaymentIntent, Earmark, PaymentMethod, Pledge
+from pledges.labels import PAYMENT_METHOD_LABELS, choice_labels, label
+from pledges.models import CardPaymentIntent, ChoiceLabel, Earmark, PaymentMethod, Pledge
 from pledges.payments import stripe as stripe_api
 from pledges.references import reference_for_print
 from pledges.selectors import campaign_get
@@ -42,6 +43,8 @@ URL_LANGUAGES = {"ar": "ar", "zh": "zh-hans", "en": "en", "fr": "fr", "ru": "ru"
 LANGUAGE_URLS = {code: prefix for prefix, code in URL_LANGUAGES.items()}
 TIMESTAMP_SALT = "pledges.web.form-started"
 CHECK_SALT = "pledges.web.checked-answers"
+# How long a confirmed check step's token stays claimed (it is valid a day).
+CLAIM_SECONDS = 24 * 3600
 # Posted fields that are not the donor's answers.
 NOT_ANSWERS = ("csrfmiddlewaretoken", forms.HONEYPOT, "action", "token")
 
@@ -115,8 +118,8 @@ def _form_page(request, language: str, *, values=None, errors=None, notice: str 
         "summary": summary,
         "notice": notice,
         "rows": rows,
-        "donor_types": [(value, str(text)) for value, text in DONOR_TYPE_LABELS.items()],
-        "earmarks": [(value, str(text)) for value, text in EARMARK_LABELS.items()],
+        "donor_types": list(choice_labels(ChoiceLabel.Kind.DONOR_TYPE).items()),
+        "earmarks": list(choice_labels(ChoiceLabel.Kind.EARMARK).items()),
         "countries": forms.countries(language),
         "currencies": forms.currencies(),
         "common_count": len(forms.COMMON_CURRENCIES),
@@ -148,13 +151,13 @@ def _check_page(request, language: str, *, values: dict, body: dict, serializer,
         "notice": notice,
         "token": signing.dumps(_answers_digest(body), salt=CHECK_SALT),
         "donor": data["donor"],
-        "donor_type": label(DONOR_TYPE_LABELS, data["donor"].donor_type),
+        "donor_type": choice_labels(ChoiceLabel.Kind.DONOR_TYPE).get(data["donor"].donor_type, ""),
         "country": dict(forms.countries(language)).get(data["donor"].country, ""),
         "amount": cldr.money(body["amount"], currency, language),
         "amount_typed": values.get("amount", ""),
         "currency": currency,
         "session": session.title if session else "",
-        "earmark": label(EARMARK_LABELS, data["earmark"]),
+        "earmark": choice_labels(ChoiceLabel.Kind.EARMARK).get(data["earmark"], ""),
         "payment_method": label(PAYMENT_METHOD_LABELS, data["payment_method"]),
         "is_card": data["payment_method"] == PaymentMethod.CARD,
         "stripe_enabled": stripe_enabled(),
@@ -232,22 +235,41 @@ def pledge_form(request: HttpRequest, lang: str | None = None) -> HttpResponse:
             # Answers that differ from the ones shown are shown again, never sent.
             notice = _("Your answers changed. Please check them again before you send your pledge.")
             return _check_page(request, language, values=values, body=body, serializer=serializer, notice=notice)
+        # A second click on "Confirm" (or a resent request) gets the first
+        # pledge, never a second one: the token is claimed atomically first.
+        claim = _claim_key(data["token"])
+        if not cache.add(claim, "", timeout=CLAIM_SECONDS):
+            first = Pledge.objects.filter(status_secret=cache.get(claim) or "-").first()
+            if first is not None:
+                return _created(request, language, first)
+            notice = _("Your pledge is already being sent. Please wait a moment: you will receive it by e-mail.")
+            return _check_page(request, language, values=values, body=body, serializer=serializer, notice=notice)
         try:
             pledge = pledge_submit(**serializer.validated_data, actor=Actor.donor("web form"))
         except InvalidInput as error:
+            cache.delete(claim)
             return _refused(request, language, values, forms.form_errors(error.errors, rows, body))
+        cache.set(claim, pledge.status_secret, timeout=CLAIM_SECONDS)
+        return _created(request, language, pledge)
 
-        done_url = reverse("pledge-web-done", args=[LANGUAGE_URLS[language], pledge.status_secret])
-        if _wants_json(request):
-            answer = {
-                "reference": pledge.reference,
-                "reference_printed": reference_for_print(pledge.reference),
-                "confirmation_url": request.build_absolute_uri(done_url),
-            }
-            if pledge.payment_method == PaymentMethod.CARD:
-                answer |= card_payment_block(pledge)
-            return private(JsonResponse(answer, status=201))
-        return redirect(done_url)
+
+def _claim_key(token: str) -> str:
+    return "pledges:web:confirmed:" + hashlib.sha256(token.encode()).hexdigest()
+
+
+def _created(request: HttpRequest, language: str, pledge: Pledge) -> HttpResponse:
+    """The done page, or for the card flow the JSON to start Stripe with."""
+    done_url = reverse("pledge-web-done", args=[LANGUAGE_URLS[language], pledge.status_secret])
+    if _wants_json(request):
+        answer = {
+            "reference": pledge.reference,
+            "reference_printed": reference_for_print(pledge.reference),
+            "confirmation_url": request.build_absolute_uri(done_url),
+        }
+        if pledge.payment_method == PaymentMethod.CARD:
+            answer |= card_payment_block(pledge)
+        return private(JsonResponse(answer, status=201))
+    return redirect(done_url)
 
 
 PAYMENT_OUTCOMES = {"succeeded": "succeeded", "processing": "processing"}

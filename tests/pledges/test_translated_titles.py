@@ -84,11 +84,40 @@ def test_staff_edit_each_language_in_the_admin_and_see_what_falls_back(client):
     )
 
     listing = client.get("/admin/pledges/campaign/").content.decode()
-    assert "Titles shown in English (no translation)" in listing
+    assert "Shown in English (no translation)" in listing
     row = re.search(r"vtf-2027.*?</tr>", listing, re.S)[0]
     assert "العربية, 中文, Русский, Español" in row  # what reads as English today
 
     form = client.get(f"/admin/pledges/campaign/{campaign.pk}/change/").content.decode()
     for code in LANGUAGES:
         assert f'name="title_{code}"' in form
-    assert "Empty: the English title is shown in this language." in form
+    assert "Empty: the English text is shown in this language." in form
+
+
+def test_donor_type_and_earmark_labels_come_from_what_staff_wrote(client):
+    from pledges.models import ChoiceLabel
+
+    children = ChoiceLabel.objects.get(kind="earmark", value="children")
+    assert (children.text_ar, children.text_zh_hans) == ("مساعدة الأطفال ضحايا الاتجار", "援助被贩运儿童")
+    children.text_es = "Niñas y niños víctimas de la trata"
+    children.text_fr = None  # no French: English shows
+    children.save()
+
+    spanish = client.get("/es/pledge/").content.decode()
+    assert re.search(r'<label for="earmark_children">Niñas y niños víctimas de la trata</label>', spanish)
+    french = client.get("/fr/pledge/").content.decode()
+    assert re.search(r'<label for="earmark_children">Assistance to trafficked children</label>', french)
+    arabic = client.get("/ar/pledge/").content.decode()
+    assert '<option value="member_state">دولة عضو</option>' in arabic
+
+
+def test_staff_edit_labels_in_the_admin_but_not_their_codes(client):
+    from pledges.models import ChoiceLabel
+
+    user = User.objects.create_user("labels-admin", password="pw", is_staff=True)
+    user.groups.add(Group.objects.get(name="fund_admin"))
+    client.force_login(user)
+    label = ChoiceLabel.objects.get(kind="donor_type", value="individual")
+    form = client.get(f"/admin/pledges/choicelabel/{label.pk}/change/").content.decode()
+    assert 'name="text_ru"' in form and 'name="value"' not in form
+    assert client.get("/admin/pledges/choicelabel/add/").status_code == 403

@@ -399,3 +399,52 @@ def test_csrf_is_enforced():
     from django.test import Client
 
     assert Client(enforce_csrf_checks=True).post("/en/pledge/", {}).status_code == 403
+
+
+@pytest.mark.django_db
+def test_confirming_twice_makes_one_pledge(client, settings):
+    settings.PLEDGE_FORM_MIN_SECONDS = 0
+    started = re.search(r'name="started" value="([^"]+)"', client.get("/fr/pledge/").content.decode())[1]
+    answers = {
+        "started": started,
+        "donor_name": "Principauté de Monaco",
+        "donor_type": "member_state",
+        "donor_country": "MC",
+        "donor_email": "mission@example.mc",
+        "amount": "50 000",
+        "currency": "EUR",
+        "payment_method": "bank_transfer",
+    }
+    check = client.post("/fr/pledge/", answers).content.decode()
+    token = re.search(r'name="token" value="([^"]+)"', check)[1]
+
+    first = client.post("/fr/pledge/", {**answers, "action": "confirm", "token": token})
+    second = client.post("/fr/pledge/", {**answers, "action": "confirm", "token": token})
+
+    assert first.status_code == second.status_code == 302
+    assert first["Location"] == second["Location"]
+    pledge = Pledge.objects.get()
+    assert pledge.amount == Decimal("50000")
+
+
+@pytest.mark.django_db
+def test_answers_changed_after_the_check_step_are_shown_again_not_sent(client, settings):
+    settings.PLEDGE_FORM_MIN_SECONDS = 0
+    started = re.search(r'name="started" value="([^"]+)"', client.get("/en/pledge/").content.decode())[1]
+    answers = {
+        "started": started,
+        "donor_name": "UNODC",
+        "donor_type": "un_entity",
+        "donor_email": "fund@example.org",
+        "amount": "1000",
+        "currency": "USD",
+        "payment_method": "bank_transfer",
+    }
+    token = re.search(r'name="token" value="([^"]+)"', client.post("/en/pledge/", answers).content.decode())[1]
+
+    response = client.post("/en/pledge/", {**answers, "amount": "100000", "action": "confirm", "token": token})
+
+    assert response.status_code == 200
+    assert "Your answers changed" in response.content.decode()
+    assert "$100,000.00" in response.content.decode()
+    assert not Pledge.objects.exists()
