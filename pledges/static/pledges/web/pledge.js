@@ -117,8 +117,8 @@
         if (!response.ok) throw new Error(String(response.status));
         return response.json();
       }).then(function (payment) {
-        var back = window.location.href.split("?")[0] + "?lang=" + startButton.getAttribute("data-lang");
-        startCard(payment, back, "", startButton.parentNode);
+        // Back to this page (in the donor's language) when Stripe is done.
+        startCard(payment, window.location.href.split("?")[0], "", startButton.parentNode);
       }).catch(function () {
         cardSection.hidden = false;
         cardError.textContent = failed();
