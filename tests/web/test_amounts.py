@@ -181,3 +181,20 @@ def test_changing_an_answer_from_the_check_step_keeps_every_answer(form_server, 
     page.wait_for_selector("#confirm-form")
     assert page.inner_text("#amount-understood") == money(Decimal("2000"), "EUR", "fr")
     assert not Pledge.objects.exists()
+
+
+def test_switching_language_on_the_check_step_keeps_the_answers(form_server, amount_page):
+    page = amount_page
+    page.goto(f"{form_server.url}/en/pledge/")
+    fill_the_rest(page)
+    enter_amount(page, "1,000.50", "USD", paste=False)
+    page.click("#submit")
+    page.wait_for_selector("#confirm-form")
+    page.click("nav.languages button[lang=ar]")
+    page.wait_for_selector("#pledge-form")
+    assert page.get_attribute("html", "dir") == "rtl"
+    assert page.input_value("#amount") == "1,000.50"  # still as typed
+    page.click("#submit")
+    page.wait_for_selector("#confirm-form")
+    assert page.inner_text("#amount-understood") == money(Decimal("1000.50"), "USD", "ar")
+    assert not Pledge.objects.exists()
