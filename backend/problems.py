@@ -2,7 +2,9 @@
 
 Every refusal has `type`, `title`, `status` and `detail`; invalid input adds
 `errors`, a map from the field's path ("donor.email", "instalments.0.amount")
-to its messages. Domain errors (`pledges.errors.DomainError`) map here, not
+to its messages, and `codes`, the same paths to each message's stable code
+("required", "amount-decimals"; see pledges.errors), which is what pages and
+clients translate. Every problem names its own `code` too. Domain errors (`pledges.errors.DomainError`) map here, not
 in views.
 """
 
@@ -19,7 +21,7 @@ from rest_framework.parsers import JSONParser
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
 
-from pledges.errors import DomainError
+from pledges.errors import DomainError, code_of
 
 logger = logging.getLogger(__name__)
 
@@ -52,8 +54,11 @@ def problem_body(status_code: int, detail: str, *, code: str = "", title: str = 
         "status": status_code,
         "detail": detail,
     }
+    if code:
+        body["code"] = code
     if errors:
         body["errors"] = errors
+        body["codes"] = {path: [code_of(message) for message in messages] for path, messages in errors.items()}
     return body
 
 
@@ -68,14 +73,15 @@ def flatten_errors(detail: Any, prefix: str = "") -> dict[str, list[str]]:
         return flat
     if isinstance(detail, list):
         if all(not isinstance(item, (dict, list)) for item in detail):
-            return {prefix or "non_field_errors": [str(item) for item in detail]}
+            # Strings keep their class: DRF's ErrorDetail and our Refusal carry a code.
+            return {prefix or "non_field_errors": [item if isinstance(item, str) else str(item) for item in detail]}
         flat = {}
         for index, item in enumerate(detail):
             if item:
                 for path, messages in flatten_errors(item, f"{prefix}.{index}" if prefix else str(index)).items():
                     flat.setdefault(path, []).extend(messages)
         return flat
-    return {prefix or "non_field_errors": [str(detail)]}
+    return {prefix or "non_field_errors": [detail if isinstance(detail, str) else str(detail)]}
 
 
 class RequestBodyTooLarge(exceptions.APIException):

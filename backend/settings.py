@@ -40,6 +40,7 @@ CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
 SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000").rstrip("/")
 
 INSTALLED_APPS = [
+    "modeltranslation",  # i10: translated titles; must come before the admin
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
@@ -176,6 +177,13 @@ USE_I18N = True
 # Gettext catalogues (compiled by `manage.py compile_translations`).
 LOCALE_PATHS = [BASE_DIR / "reports" / "locale", BASE_DIR / "pledges" / "locale"]
 USE_TZ = True
+
+# --- Translated content (i10: django-modeltranslation) -------------------------
+# Campaign, event and session titles in the six languages (title_en,
+# title_ar, title_zh_hans...); a missing translation reads as the English one.
+MODELTRANSLATION_DEFAULT_LANGUAGE = "en"
+MODELTRANSLATION_LANGUAGES = ("en", "ar", "zh-hans", "fr", "ru", "es")
+MODELTRANSLATION_FALLBACK_LANGUAGES = ("en",)
 
 # --- Static files ---------------------------------------------------------------
 

@@ -4,9 +4,11 @@ no second path that skips the rules), so rows are read-only here and the
 work is done by actions."""
 
 from django import forms
+from django.conf import settings
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
+from modeltranslation.admin import TranslationAdmin, TranslationTabularInline
 
 from pledges.audit import Actor, audit_record
 from pledges.board.services import campaign_session_under_way_set
@@ -18,6 +20,7 @@ from pledges.models import (
     AuditEvent,
     Campaign,
     CardPaymentIntent,
+    ChoiceLabel,
     Donor,
     Event,
     EventSession,
@@ -341,9 +344,34 @@ class AuditedConfigAdmin(RoleAdmin):
         )
 
 
+def translations_missing(obj, field: str = "title") -> str:
+    """The languages whose text is empty and so read as the English one."""
+    missing = [name for code, name in settings.LANGUAGES if not getattr(obj, f"{field}_{code.replace('-', '_')}")]
+    return ", ".join(missing) or "—"
+
+
+class TranslatedTitlesAdmin(TranslationAdmin):
+    """Each title (or label) in the six languages, side by side; an empty one
+    falls back to English, which the list and the form both say."""
+
+    translated_field = "title"
+
+    @admin.display(description="Shown in English (no translation)")
+    def titles_missing(self, obj) -> str:
+        return translations_missing(obj, self.translated_field)
+
+    def get_form(self, request, obj=None, **kwargs):
+        form = super().get_form(request, obj, **kwargs)
+        prefix = f"{self.translated_field}_"
+        for name, field in form.base_fields.items():
+            if name.startswith(prefix) and name != f"{prefix}en":
+                field.help_text = "Empty: the English text is shown in this language."
+        return form
+
+
 @admin.register(Campaign)
-class CampaignAdmin(AuditedConfigAdmin):
-    list_display = ["slug", "title", "goal_usd", "starts_on", "ends_on", "session_under_way"]
+class CampaignAdmin(TranslatedTitlesAdmin, AuditedConfigAdmin):
+    list_display = ["slug", "title", "goal_usd", "starts_on", "ends_on", "session_under_way", "titles_missing"]
     search_fields = ["slug", "title"]
     # Issue 16: set from the sessions' list, through its service.
     readonly_fields = ["session_under_way", "session_under_way_since"]
@@ -359,16 +387,32 @@ class CampaignAdmin(AuditedConfigAdmin):
         )
 
 
-class EventSessionInline(admin.TabularInline):
+class EventSessionInline(TranslationTabularInline):
     model = EventSession
     extra = 0
 
 
 @admin.register(Event)
-class EventAdmin(AuditedConfigAdmin):
-    list_display = ["slug", "title", "held_on", "campaign"]
+class EventAdmin(TranslatedTitlesAdmin, AuditedConfigAdmin):
+    list_display = ["slug", "title", "held_on", "campaign", "titles_missing"]
     list_filter = ["campaign"]
     inlines = [EventSessionInline]
+
+
+@admin.register(ChoiceLabel)
+class ChoiceLabelAdmin(TranslatedTitlesAdmin, AuditedConfigAdmin):
+    """Donor type and earmark labels as donors read them, in six languages."""
+
+    translated_field = "text"
+    list_display = ["kind", "value", "text", "titles_missing"]
+    list_filter = ["kind"]
+    readonly_fields = ["kind", "value"]
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False  # the codes are the data's; only their words change
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
 
 
 @admin.register(AuditEvent)

@@ -23,7 +23,7 @@ from rest_framework.throttling import SimpleRateThrottle
 from rest_framework.views import APIView
 
 from pledges.audit import Actor
-from pledges.errors import DomainError, InvalidInput
+from pledges.errors import DomainError, InvalidInput, Refusal
 from pledges.idempotency import IDEMPOTENCY_HEADER, idempotent
 from pledges.models import DonorType, Earmark, PaymentMethod, Pledge, PledgeStatus
 from pledges.money import format_amount, is_currency
@@ -48,7 +48,13 @@ PROBLEM = OpenApiResponse(
             "title": serializers.CharField(),
             "status": serializers.IntegerField(),
             "detail": serializers.CharField(),
+            "code": serializers.CharField(),
             "errors": serializers.DictField(child=serializers.ListField(child=serializers.CharField()), required=False),
+            "codes": serializers.DictField(
+                child=serializers.ListField(child=serializers.CharField()),
+                required=False,
+                help_text="Each field's stable error codes, in the order of its messages under errors",
+            ),
         },
     ),
     description="RFC 9457 problem details (application/problem+json)",
@@ -61,7 +67,7 @@ class StrictSerializer(serializers.Serializer):
 
     def to_internal_value(self, data):
         unknown = sorted(set(data) - set(self.fields)) if isinstance(data, dict) else []
-        unknown_errors = {name: ["Unknown field."] for name in unknown}
+        unknown_errors = {name: [Refusal("Unknown field.", "unknown-field")] for name in unknown}
         try:
             value = super().to_internal_value(data)
         except serializers.ValidationError as error:
@@ -96,7 +102,9 @@ class CurrencyField(serializers.CharField):
     def to_internal_value(self, data):
         code = super().to_internal_value(data).upper()
         if not is_currency(code):
-            raise serializers.ValidationError(f"{code} is not an ISO 4217 currency that can be pledged.")
+            raise serializers.ValidationError(
+                Refusal(f"{code} is not an ISO 4217 currency that can be pledged.", "currency-invalid")
+            )
         return code
 
 
@@ -107,7 +115,9 @@ class CountryField(serializers.CharField):
     def to_internal_value(self, data):
         code = super().to_internal_value(data).upper()
         if code and pycountry.countries.get(alpha_2=code) is None:
-            raise serializers.ValidationError(f"{code!r} is not an ISO 3166-1 alpha-2 country code.")
+            raise serializers.ValidationError(
+                Refusal(f"{code!r} is not an ISO 3166-1 alpha-2 country code.", "country-invalid")
+            )
         return code
 
 
@@ -401,6 +411,17 @@ class PledgeStatusView(APIView):
 
     permission_classes = [AllowAny]
     authentication_classes = []
+
+    def dispatch(self, request, *args, **kwargs):
+        # A browser gets the donor's page in their language, the same URL;
+        # API clients (Accept: application/json, */*) get this JSON.
+        from pledges.web.status import pledge_status_page, wants_html
+
+        if wants_html(request):
+            return pledge_status_page(request, kwargs["secret"])
+        response = super().dispatch(request, *args, **kwargs)
+        patch_vary_headers(response, ["Accept"])
+        return response
 
     @extend_schema(
         operation_id="pledge_status",

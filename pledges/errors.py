@@ -1,5 +1,33 @@
 """The one domain exception base. `backend.problems` maps each to an RFC 9457
-problem response; services raise them and views never catch them."""
+problem response; services raise them and views never catch them.
+
+Every refusal of a field carries a stable code next to its English message
+(`Refusal`), so pages and clients show their own words for it without
+matching the English text. The problem response lists the codes under
+`codes`, path by path, in the order of the messages under `errors`.
+"""
+
+
+class Refusal(str):
+    """An English message for the API, with a stable code for everyone else.
+    A `str`, so it goes wherever a message goes; DRF keeps its code."""
+
+    code: str
+
+    def __new__(cls, message: str, code: str) -> "Refusal":
+        refusal = super().__new__(cls, message)
+        refusal.code = code
+        return refusal
+
+    def __reduce__(self):
+        return (Refusal, (str(self), self.code))
+
+
+def code_of(message: str) -> str:
+    """A message's stable code: its own, DRF's (`required`, `max_length`,
+    with hyphens), or `invalid`."""
+    code = getattr(message, "code", None) or "invalid"
+    return str(code).replace("_", "-")
 
 
 class DomainError(Exception):

@@ -400,6 +400,7 @@ class Payment(models.Model):
     dispute_status = models.CharField(max_length=32, blank=True, help_text="Stripe's dispute status, if disputed")
     recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
+    thanked_at = models.DateTimeField(null=True, blank=True, help_text="When the donor was thanked for this money")
 
     class Meta:
         ordering = ["-received_on", "-created_at"]
@@ -602,3 +603,24 @@ from pledges.reconciliation.models import (  # noqa: E402, F401
     StatementKind,
     StatementLine,
 )
+
+
+class ChoiceLabel(models.Model):
+    """What people read for a donor type or an earmark code, in the six
+    languages (django-modeltranslation: text_en, text_ar...). Staff edit them
+    in the admin; a code without a row reads as the gettext catalogue's."""
+
+    class Kind(models.TextChoices):
+        DONOR_TYPE = "donor_type", "Donor type"
+        EARMARK = "earmark", "Earmark"
+
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    value = models.CharField(max_length=32, help_text="The code the data holds (member_state, children...)")
+    text = models.CharField(max_length=200)
+
+    class Meta:
+        ordering = ["kind", "value"]
+        constraints = [models.UniqueConstraint(fields=["kind", "value"], name="choice_label_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.kind}: {self.value}"

@@ -17,7 +17,12 @@ RATE_DECIMALS = 8
 
 
 class CurrencyError(ValueError):
-    """An amount or currency code that cannot be money."""
+    """An amount or currency code that cannot be money; `code` says which
+    rule (pledges.errors)."""
+
+    def __init__(self, message: str, code: str = "currency-invalid"):
+        super().__init__(message)
+        self.code = code
 
 
 @cache
@@ -68,10 +73,12 @@ def check_amount(amount: Decimal, currency: str) -> Decimal:
     try:
         quantized = amount.quantize(minor_unit(currency))
     except InvalidOperation:
-        raise CurrencyError("The amount is too large.") from None
+        raise CurrencyError("The amount is too large.", "amount-too-large") from None
     if quantized != amount:
         places = currency_minor_units(currency)
-        raise CurrencyError(f"{currency} amounts have {places} decimal place{'s' if places != 1 else ''} at most.")
+        raise CurrencyError(
+            f"{currency} amounts have {places} decimal place{'s' if places != 1 else ''} at most.", "amount-decimals"
+        )
     return quantized
 
 

@@ -9,7 +9,7 @@ from django.db.models import BooleanField, Case, Count, F, Max, OuterRef, Q, Que
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from pledges.errors import InvalidInput, NotFound
+from pledges.errors import InvalidInput, NotFound, Refusal
 from pledges.models import (
     ANNOUNCED_STATUSES,
     PLEDGED_STATUSES,
@@ -33,7 +33,7 @@ def campaign_get(slug: str | None, *, field: str = "campaign") -> Campaign:
     campaign = Campaign.objects.filter(slug=slug).first()
     if campaign is None:
         if field:
-            raise InvalidInput({field: [f"No campaign has the slug {slug!r}."]})
+            raise InvalidInput({field: [Refusal(f"No campaign has the slug {slug!r}.", "campaign-unknown")]})
         raise NotFound(f"No campaign has the slug {slug!r}.")
     return campaign
 
@@ -42,9 +42,13 @@ def session_get(campaign: Campaign, slug: str) -> EventSession:
     """A session of one of the campaign's events, by slug."""
     sessions = list(EventSession.objects.filter(event__campaign=campaign, slug=slug).select_related("event")[:2])
     if not sessions:
-        raise InvalidInput({"session": [f"The campaign {campaign.slug} has no session {slug!r}."]})
+        raise InvalidInput(
+            {"session": [Refusal(f"The campaign {campaign.slug} has no session {slug!r}.", "session-unknown")]}
+        )
     if len(sessions) > 1:
-        raise InvalidInput({"session": [f"Several events of {campaign.slug} have a session {slug!r}."]})
+        raise InvalidInput(
+            {"session": [Refusal(f"Several events of {campaign.slug} have a session {slug!r}.", "session-ambiguous")]}
+        )
     return sessions[0]
 
 

@@ -9,14 +9,13 @@ from typing import Any
 
 import pycountry
 from django.conf import settings
-from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
-from django.template.loader import render_to_string
-from django.urls import reverse
 from django.utils import timezone
 
+from pledges import cldr
 from pledges.audit import Actor, audit_record
-from pledges.errors import InvalidInput, TransitionNotAllowed
+from pledges.emails import donor_email_send, donor_language, pledge_email_context
+from pledges.errors import InvalidInput, Refusal, TransitionNotAllowed
 from pledges.exchange import convert_to_usd
 from pledges.models import (
     DONOR_TYPES_WITHOUT_COUNTRY,
@@ -26,14 +25,14 @@ from pledges.models import (
     Earmark,
     EventSession,
     Instalment,
-    PaymentMethod,
+    Payment,
     Pledge,
     PledgeSource,
     PledgeStatus,
     PledgeVersion,
 )
 from pledges.money import CurrencyError, check_amount, currency_minor_units, format_amount
-from pledges.references import reference_for_print, reference_new
+from pledges.references import reference_new
 
 # The most instalments one pledge may be split into (ten years, monthly).
 MAX_INSTALMENTS = 120
@@ -68,12 +67,12 @@ class PledgeTerms:
 def donor_details_errors(donor: DonorDetails) -> dict[str, list[str]]:
     errors: dict[str, list[str]] = {}
     if donor.donor_type not in DonorType.values:
-        errors["donor.type"] = [f"Unknown donor type; one of {', '.join(DonorType.values)}."]
+        errors["donor.type"] = [Refusal(f"Unknown donor type; one of {', '.join(DonorType.values)}.", "invalid-choice")]
     if donor.country:
         if pycountry.countries.get(alpha_2=donor.country) is None:
-            errors["donor.country"] = ["Not an ISO 3166-1 alpha-2 country code."]
+            errors["donor.country"] = [Refusal("Not an ISO 3166-1 alpha-2 country code.", "country-invalid")]
     elif donor.donor_type not in DONOR_TYPES_WITHOUT_COUNTRY:
-        errors["donor.country"] = ["A country is required for this donor type."]
+        errors["donor.country"] = [Refusal("A country is required for this donor type.", "country-required")]
     return errors
 
 
@@ -86,11 +85,11 @@ def pledge_terms_errors(terms: PledgeTerms, *, today: date, future_instalments: 
     try:
         currency_minor_units(terms.currency)
     except CurrencyError as error:
-        return {"currency": [str(error)]}
+        return {"currency": [Refusal(str(error), error.code)]}
     try:
         check_amount(terms.amount, terms.currency)
     except CurrencyError as error:
-        errors["amount"] = [str(error)]
+        errors["amount"] = [Refusal(str(error), error.code)]
     else:
         errors |= _amount_bounds_errors(terms, today=today)
     errors |= _instalments_errors(terms, today=today if future_instalments else None)
@@ -100,14 +99,19 @@ def pledge_terms_errors(terms: PledgeTerms, *, today: date, future_instalments: 
 def _amount_bounds_errors(terms: PledgeTerms, *, today: date) -> dict[str, list[str]]:
     errors: dict[str, list[str]] = {}
     if terms.amount <= 0:
-        errors["amount"] = ["The amount must be more than zero."]
+        errors["amount"] = [Refusal("The amount must be more than zero.", "amount-not-positive")]
     elif terms.amount >= MAX_AMOUNT_UNITS:
-        errors["amount"] = [f"The amount must be less than {MAX_AMOUNT_UNITS:,} {terms.currency}."]
+        errors["amount"] = [
+            Refusal(f"The amount must be less than {MAX_AMOUNT_UNITS:,} {terms.currency}.", "amount-too-large")
+        ]
     else:
         conversion = convert_to_usd(terms.amount, terms.currency, today)
         if conversion is not None and conversion.amount_usd > settings.PLEDGE_MAX_AMOUNT_USD:
             errors["amount"] = [
-                f"The amount is above the largest pledge accepted, USD {settings.PLEDGE_MAX_AMOUNT_USD:,}."
+                Refusal(
+                    f"The amount is above the largest pledge accepted, USD {settings.PLEDGE_MAX_AMOUNT_USD:,}.",
+                    "amount-too-large",
+                )
             ]
     return errors
 
@@ -115,27 +119,37 @@ def _amount_bounds_errors(terms: PledgeTerms, *, today: date) -> dict[str, list[
 def _instalments_errors(terms: PledgeTerms, *, today: date | None) -> dict[str, list[str]]:
     errors: dict[str, list[str]] = {}
     if len(terms.instalments) > MAX_INSTALMENTS:
-        errors["instalments"] = [f"At most {MAX_INSTALMENTS} instalments."]
+        errors["instalments"] = [Refusal(f"At most {MAX_INSTALMENTS} instalments.", "instalments-too-many")]
         return errors
     seen_dates: set[date] = set()
     for index, instalment in enumerate(terms.instalments):
         if today is not None and instalment.due_date <= today:
-            errors.setdefault(f"instalments.{index}.due_date", []).append("The due date must be after today.")
+            errors.setdefault(f"instalments.{index}.due_date", []).append(
+                Refusal("The due date must be after today.", "due-date-not-future")
+            )
         if instalment.due_date in seen_dates:
-            errors.setdefault(f"instalments.{index}.due_date", []).append("Two instalments fall on this date.")
+            errors.setdefault(f"instalments.{index}.due_date", []).append(
+                Refusal("Two instalments fall on this date.", "due-date-repeated")
+            )
         seen_dates.add(instalment.due_date)
         try:
             check_amount(instalment.amount, terms.currency)
         except CurrencyError as error:
-            errors.setdefault(f"instalments.{index}.amount", []).append(str(error))
+            errors.setdefault(f"instalments.{index}.amount", []).append(Refusal(str(error), error.code))
             continue
         if instalment.amount <= 0:
-            errors.setdefault(f"instalments.{index}.amount", []).append("The amount must be more than zero.")
+            errors.setdefault(f"instalments.{index}.amount", []).append(
+                Refusal("The amount must be more than zero.", "amount-not-positive")
+            )
     if terms.instalments and not errors:
         total = sum((i.amount for i in terms.instalments), Decimal("0"))
         if total != terms.amount:
             errors["instalments"] = [
-                f"The instalments add up to {total} {terms.currency}, not the pledged {terms.amount} {terms.currency}."
+                Refusal(
+                    f"The instalments add up to {total} {terms.currency}, "
+                    f"not the pledged {terms.amount} {terms.currency}.",
+                    "instalments-total",
+                )
             ]
     return errors
 
@@ -214,7 +228,7 @@ def pledge_submit(
     today = timezone.localdate()
     errors = donor_details_errors(donor) | pledge_terms_errors(terms, today=today)
     if session is not None and session.event.campaign_id != campaign.pk:
-        errors["session"] = ["This session belongs to another campaign."]
+        errors["session"] = [Refusal("This session belongs to another campaign.", "session-unknown")]
     if errors:
         raise InvalidInput(errors)
 
@@ -265,19 +279,9 @@ def pledge_acknowledge_send(*, pledge_id: int) -> bool:
         pledge = Pledge.objects.select_for_update().select_related("donor", "campaign").get(pk=pledge_id)
         if pledge.acknowledged_at is not None or not pledge.donor.email:
             return False
-        context = {
-            "pledge": pledge,
-            "amount": format_amount(pledge.amount, pledge.currency),
-            "reference_printed": reference_for_print(pledge.reference),
-            "status_url": settings.SITE_URL + reverse("pledge-status", args=[pledge.status_secret]),
-            "bank": settings.FUND_BANK_ACCOUNT if pledge.payment_method == PaymentMethod.BANK_TRANSFER else None,
-        }
-        send_mail(
-            subject=f"Your pledge to the UN Trust Fund for Victims of Trafficking ({context['reference_printed']})",
-            message=render_to_string("pledges/email/acknowledgement.txt", context),
-            from_email=None,
-            recipient_list=[pledge.donor.email],
-        )
+        language = donor_language(pledge.donor.language)
+        context = pledge_email_context(pledge, language)
+        donor_email_send(to=pledge.donor.email, template="acknowledgement", context=context, language=language)
         pledge.acknowledged_at = timezone.now()
         pledge.save(update_fields=["acknowledged_at"])
         audit_record(
@@ -285,6 +289,39 @@ def pledge_acknowledge_send(*, pledge_id: int) -> bool:
             action="pledge.acknowledgement.sent",
             obj=pledge,
             new={"acknowledged_at": pledge.acknowledged_at},
+        )
+    return True
+
+
+def payment_thank_send(*, payment_id: int) -> bool:
+    """Thank the donor for money that arrived (any method), in their
+    language, with what is paid and still to pay. Sent once per payment:
+    `thanked_at` is set under the payment's row lock, so a retried or
+    duplicated task sends nothing more. Returns whether it sent."""
+    with transaction.atomic():
+        payment = (
+            Payment.objects.select_for_update(of=("self",))
+            .select_related("pledge__donor", "pledge__campaign")
+            .get(pk=payment_id)
+        )
+        pledge = payment.pledge
+        if payment.thanked_at is not None or payment.amount <= 0 or not pledge.donor.email:
+            return False
+        language = donor_language(pledge.donor.language)
+        context = {
+            **pledge_email_context(pledge, language),
+            "paid_now": cldr.money_text(payment.amount, payment.currency, language),
+            "paid_on": cldr.long_date(payment.received_on, language),
+        }
+        donor_email_send(to=pledge.donor.email, template="thanks", context=context, language=language)
+        payment.thanked_at = timezone.now()
+        payment.save(update_fields=["thanked_at"])
+        audit_record(
+            actor=Actor.task("payment_thank"),
+            action="pledge.thanks.sent",
+            obj=payment,
+            pledge=pledge,
+            new={"thanked_at": payment.thanked_at, "language": language},
         )
     return True
 
@@ -342,7 +379,7 @@ def pledge_record_announced(
     if isinstance(donor, DonorDetails):
         errors |= donor_details_errors(donor)
     if session is not None and session.event.campaign_id != campaign.pk:
-        errors["session"] = ["This session belongs to another campaign."]
+        errors["session"] = [Refusal("This session belongs to another campaign.", "session-unknown")]
     if announced_on > timezone.localdate():
         errors["announced_on"] = ["A pledge cannot be announced in the future."]
     if errors:

@@ -15,7 +15,7 @@ from pledges.public_cache import public_cache_invalidate
 
 WATCHED = (Campaign, EventSession, Donor, Pledge, Payment, ExchangeRate)
 # Saves that touch only these fields change nothing the public sees.
-PRIVATE_FIELDS = frozenset({"acknowledged_at"})
+PRIVATE_FIELDS = frozenset({"acknowledged_at", "thanked_at"})
 
 
 def _invalidate_after_commit(**kwargs) -> None:

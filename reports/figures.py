@@ -53,6 +53,7 @@ from pledges.models import (
 )
 from pledges.money import USD, ZERO, format_amount
 from pledges.payments.services import EFFECTIVE
+from pledges.translation import titles_by_language
 
 # 2: rates of nothing are null (were 0.0); pledged_over_time; each named
 # pledge's earmark.
@@ -261,6 +262,7 @@ def report_figures(report) -> dict[str, Any]:
                 {
                     "session": session.slug,
                     "title": session.title,
+                    "titles": titles_by_language(session),  # i10: each language's, for render
                     "starts_at": session.starts_at.isoformat(),
                     "announced_then": money(row["total_announced"]),
                     "still_announced": totals["announced"],
@@ -303,8 +305,10 @@ def report_figures(report) -> dict[str, Any]:
             "kind": report.kind,
             "campaign": campaign.slug,
             "campaign_title": campaign.title,
+            "campaign_titles": titles_by_language(campaign),
             "event": report.event.slug if report.event_id else None,
             "event_title": report.event.title if report.event_id else None,
+            "event_titles": titles_by_language(report.event) if report.event_id else None,
             "event_held_on": report.event.held_on.isoformat() if report.event_id else None,
             "period_start": report.period_start.isoformat() if report.period_start else None,
             "period_end": report.period_end.isoformat() if report.period_end else None,

@@ -88,8 +88,9 @@ def render_csv(figures: dict, language: str) -> bytes:
                     writer.writerow(["by_country", row["country"] or "", label, measure, value])
         for row in figures["sessions"]:
             for measure, value in row.items():
-                if measure not in ("session", "title"):
-                    writer.writerow(["sessions", row["session"], row["title"], measure, value])
+                if measure not in ("session", "title", "titles"):
+                    title = row.get("titles", {}).get(language, row["title"])
+                    writer.writerow(["sessions", row["session"], title, measure, value])
         for index, row in enumerate(figures["donors"]["named"]):
             for measure, value in row.items():
                 if measure != "donor":
@@ -171,14 +172,15 @@ def _context(figures: dict, language: str, checksums: dict[str, str] | None = No
     chart_labels = {"pledged": _("Pledged"), "received": _("Received"), "usd": _("US dollars"), "goal": _("Goal")}
     start, end = _span(figures)
     period = figures["period"]
+    title = _translated(meta, "event" if meta["kind"] == "event" else "campaign", language)
     return {
         "language": language,
         "direction": "rtl" if rtl else "ltr",
         "page_label": _page_label(language),
         "stylesheet": stylesheet_url(),
         "meta": meta,
-        "title_dir": text_direction(meta["event_title"] if meta["kind"] == "event" else meta["campaign_title"]),
-        "title": isolate(meta["event_title"] if meta["kind"] == "event" else meta["campaign_title"]),
+        "title_dir": text_direction(title),
+        "title": isolate(title),
         "period_start": long_date(meta["period_start"], language),
         "period_end": long_date(meta["period_end"], language),
         "event_held_on": long_date(meta["event_held_on"], language),
@@ -224,8 +226,8 @@ def _context(figures: dict, language: str, checksums: dict[str, str] | None = No
         ],
         "sessions": [
             {
-                "title": isolate(row["title"]),
-                "dir": text_direction(row["title"]),
+                "title": isolate(row.get("titles", {}).get(language) or row["title"]),
+                "dir": text_direction(row.get("titles", {}).get(language) or row["title"]),
                 "announced_then": _usd(row["announced_then"], language),
                 "still_announced": _usd(row["still_announced"], language),
                 "pledged": _usd(row["pledged"], language),
@@ -312,3 +314,9 @@ def render_pdf(html: bytes) -> bytes:
     dcterms.created/modified (the figures' moment) and its identifier is
     fixed, so the same page gives the same PDF."""
     return pdf_document(html).write_pdf(pdf_identifier=b"vtf-pledges-report")
+
+
+def _translated(meta: dict, kind: str, language: str) -> str:
+    """The campaign's or event's title in `language` (figures built
+    before translated titles have only the English one)."""
+    return (meta.get(f"{kind}_titles") or {}).get(language) or meta[f"{kind}_title"]

@@ -154,7 +154,8 @@ def _reference_data(request):
 
     if Campaign.objects.filter(slug="vtf-2012").exists() and Group.objects.count() >= 3:
         return
-    for migration in ("0002_the_2012_dialogue", "0004_staff_roles"):
+    migrations = ("0002_the_2012_dialogue", "0004_staff_roles", "0014_i10_translated_titles", "0016_i10_choice_labels")
+    for migration in migrations:
         importlib.import_module(f"pledges.migrations.{migration}").create(apps, None)
 
 

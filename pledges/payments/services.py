@@ -205,6 +205,11 @@ def payment_apply(
         },
         reason=reason or entry.note,
     )
+    if entry.amount > 0:
+        from pledges.tasks import payment_thank
+
+        # The donor is thanked once the money is committed, never for a rollback.
+        transaction.on_commit(lambda: payment_thank.delay(entry.pk), robust=True)
     return entry
 
 

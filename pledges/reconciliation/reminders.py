@@ -26,19 +26,16 @@ from itertools import pairwise
 from typing import Any
 
 from django.conf import settings
-from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
 from django.db.models import Case, Count, Exists, F, IntegerField, OuterRef, QuerySet, Subquery, Sum, Value, When
-from django.template.loader import render_to_string
-from django.urls import reverse
-from django.utils import formats, timezone, translation
-from django.utils.translation import gettext
+from django.utils import timezone
 
+from pledges import cldr
 from pledges.audit import Actor, audit_record
+from pledges.emails import FALLBACK_LANGUAGE, donor_email_send, donor_language, pledge_email_context
 from pledges.models import Instalment, PaymentMethod, Pledge, PledgeStatus
 from pledges.money import format_amount
 from pledges.reconciliation.models import ReminderStep
-from pledges.references import reference_for_print
 
 logger = logging.getLogger(__name__)
 
@@ -49,8 +46,6 @@ DEFAULT_REMINDER_MAX_PER_INSTALMENT = 3
 REMINDED_STATUSES = (PledgeStatus.ANNOUNCED, PledgeStatus.CONFIRMED, PledgeStatus.PARTIALLY_PAID)
 # Pledges counted as overdue, as the staff list's `overdue` flag counts them.
 OVERDUE_COUNTED_STATUSES = (*REMINDED_STATUSES, PledgeStatus.SUBMITTED)
-FALLBACK_LANGUAGE = "en"
-TEMPLATE = "pledges/email/reminder.txt"
 
 
 class SkipReason:
@@ -86,12 +81,7 @@ def reminder_policy() -> ReminderPolicy:
 def reminder_language(language: str) -> str:
     """The donor's language as one of settings.LANGUAGES ("fr-CA" is "fr",
     "zh-cn" is "zh-hans"), English when unknown or unsupported."""
-    if language:
-        try:
-            return translation.get_supported_language_variant(language.strip().lower())
-        except LookupError:
-            pass
-    return FALLBACK_LANGUAGE
+    return donor_language(language)
 
 
 # --- Queries -----------------------------------------------------------------
@@ -324,41 +314,23 @@ def _why_not(
     return "", line
 
 
-def reminder_context(pledge: Pledge, line: dict, *, today: date) -> dict[str, Any]:
+def reminder_context(pledge: Pledge, line: dict, *, today: date, language: str = FALLBACK_LANGUAGE) -> dict[str, Any]:
+    """What the reminder shows, money and dates formatted for `language`."""
     instalment = line["instalment"]
-    reference_printed = reference_for_print(pledge.reference)
     return {
-        "pledge": pledge,
-        "greeting_name": pledge.donor.contact_name or pledge.donor.name,
-        "campaign": pledge.campaign.title,
-        "reference_printed": reference_printed,
+        **pledge_email_context(pledge, language),
         "due_date": instalment.due_date,
+        "due": cldr.long_date(instalment.due_date, language),
         "overdue": instalment.due_date < today,
         "due_today": instalment.due_date == today,
-        "currency": pledge.currency,
-        "instalment_amount": format_amount(instalment.amount, pledge.currency),
-        "amount_paid": format_amount(line["paid"], pledge.currency),
+        "instalment_amount": cldr.money_text(instalment.amount, pledge.currency, language),
+        "amount_paid": cldr.money_text(line["paid"], pledge.currency, language),
         "part_paid": line["paid"] > Decimal(0),
-        "amount_outstanding": format_amount(line["outstanding"], pledge.currency),
-        "status_url": settings.SITE_URL + reverse("pledge-status", args=[pledge.status_secret]),
+        "amount_outstanding": cldr.money_text(line["outstanding"], pledge.currency, language),
         "bank": settings.FUND_BANK_ACCOUNT if pledge.payment_method == PaymentMethod.BANK_TRANSFER else None,
     }
 
 
-def reminder_subject(context: dict[str, Any]) -> str:
-    """The subject, in the active language."""
-    values = {
-        "reference": context["reference_printed"],
-        "due_date": formats.date_format(context["due_date"], "DATE_FORMAT"),
-    }
-    if context["overdue"]:
-        return gettext("Overdue: an instalment of your pledge %(reference)s was due on %(due_date)s") % values
-    return gettext("Reminder: an instalment of your pledge %(reference)s is due on %(due_date)s") % values
-
-
 def _email(pledge: Pledge, line: dict, *, language: str, today: date) -> None:
-    context = reminder_context(pledge, line, today=today)
-    with translation.override(language):
-        subject = reminder_subject(context)
-        body = render_to_string(TEMPLATE, context)
-    send_mail(subject=subject, message=body, from_email=None, recipient_list=[pledge.donor.email])
+    context = reminder_context(pledge, line, today=today, language=language)
+    donor_email_send(to=pledge.donor.email, template="reminder", context=context, language=language)

@@ -4,49 +4,29 @@ to and from the public API's request body and error paths."""
 import gettext
 import re
 import unicodedata
+from collections.abc import Callable
+from decimal import Decimal
 from functools import cache
 
 import pycountry
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from pledges.models import DonorType, Earmark, EventSession
-from pledges.money import currency_minor_units, pledgeable_currencies
+from pledges.cldr import AmountRefused, money, parse_amount
+from pledges.errors import code_of
+from pledges.models import Earmark, EventSession
+from pledges.money import CurrencyError, currency_minor_units, pledgeable_currencies
 
 # Rows of the instalment plan the page offers (without JavaScript too).
 INSTALMENT_ROWS = 4
 COMMON_CURRENCIES = ("USD", "EUR", "GBP", "JPY", "CHF", "CAD", "AUD", "NOK", "SEK", "DKK", "KWD", "SAR", "AED", "CNY")
+PLACEHOLDER_AMOUNT = "1"
 # The honeypot: a field people never see; bots fill it.
 HONEYPOT = "website"
 TIMESTAMP = "started"
 
 # Django's language code -> pycountry's gettext catalogue.
 PYCOUNTRY_LANGUAGES = {"ar": "ar", "zh-hans": "zh_Hans", "fr": "fr", "ru": "ru", "es": "es"}
-
-DONOR_TYPE_LABELS = {
-    DonorType.MEMBER_STATE: gettext_lazy("Member State"),
-    DonorType.OBSERVER_STATE: gettext_lazy("Observer State"),
-    DonorType.INTERGOVERNMENTAL: gettext_lazy("Intergovernmental organization"),
-    DonorType.UN_ENTITY: gettext_lazy("United Nations entity"),
-    DonorType.PRIVATE_SECTOR: gettext_lazy("Private sector"),
-    DonorType.FOUNDATION: gettext_lazy("Foundation"),
-    DonorType.CIVIL_SOCIETY: gettext_lazy("Civil society"),
-    DonorType.INDIVIDUAL: gettext_lazy("Individual"),
-}
-
-EARMARK_LABELS = {
-    Earmark.UNRESTRICTED: gettext_lazy("Unrestricted"),
-    Earmark.CHILDREN: gettext_lazy("Assistance to trafficked children"),
-    Earmark.WOMEN_AND_GIRLS: gettext_lazy("Assistance to trafficked women and girls"),
-    Earmark.DIRECT_ASSISTANCE: gettext_lazy("Direct assistance to victims through grants to NGOs"),
-}
-
-SESSION_LABELS = {
-    "opening": gettext_lazy("Opening remarks"),
-    "panel-1": gettext_lazy("Panel I: protecting the victims of trafficking"),
-    "panel-2": gettext_lazy("Panel II: assistance to the victims of trafficking"),
-    "closing": gettext_lazy("Closing remarks"),
-}
 
 
 def _sort_key(text: str) -> str:
@@ -73,30 +53,48 @@ def currencies() -> list[tuple[str, int]]:
 
 
 def sessions(campaign) -> list[tuple[str, str]]:
+    """(slug, title in the active language, else English)."""
     rows = EventSession.objects.filter(event__campaign=campaign).order_by("starts_at")
-    return [(s.slug, str(SESSION_LABELS.get(s.slug, s.title))) for s in rows]
+    return [(s.slug, s.title) for s in rows]
 
 
 def _flag(data, name: str) -> bool:
     return data.get(name) in ("on", "true", "1", "yes")
 
 
+def _amount(typed: str, currency: str, language: str, field: str, errors: dict) -> str:
+    """The amount as the API reads it ("1000.50"), from what the person
+    typed in the page's language; "" and a coded error when it is not one."""
+    try:
+        amount = parse_amount(typed, currency=currency, language=language)
+    except AmountRefused as refusal:
+        errors[field] = [message(refusal.code, field=field, **refusal.params)]
+        return ""
+    except CurrencyError:
+        return typed.strip()  # the currency itself is refused by the serializer
+    return str(amount)
+
+
 def api_body(data, language: str) -> tuple[dict, dict[int, int], dict[str, list[str]]]:
     """The public API's request body built from the posted form; the form's
     instalment row of each instalment in the body; and the errors the form
-    itself finds (an instalment row half filled in)."""
+    itself finds (an amount that cannot be read, an instalment row half
+    filled in), each message for its code in the active language."""
+    currency = data.get("currency", "")
     instalments, rows, errors = [], {}, {}
     for row in range(INSTALMENT_ROWS):
         due_date = data.get(f"inst_{row}_due_date", "").strip()
-        amount = data.get(f"inst_{row}_amount", "").strip()
-        if not due_date and not amount:
+        typed = data.get(f"inst_{row}_amount", "")
+        if not due_date and not typed.strip():
             continue
-        if not due_date or not amount:
+        if not due_date or not typed.strip():
             missing = f"inst_{row}_due_date" if not due_date else f"inst_{row}_amount"
-            errors[missing] = [_("This field is required.")]
+            errors[missing] = [message("required", field=missing)]
             continue
-        rows[len(instalments)] = row
-        instalments.append({"due_date": due_date, "amount": amount})
+        amount = _amount(typed, currency, language, f"inst_{row}_amount", errors)
+        if amount:
+            rows[len(instalments)] = row
+            instalments.append({"due_date": due_date, "amount": amount})
     body = {
         "donor": {
             "name": data.get("donor_name", "").strip(),
@@ -104,8 +102,10 @@ def api_body(data, language: str) -> tuple[dict, dict[int, int], dict[str, list[
             "country": data.get("donor_country", ""),
             "email": data.get("donor_email", "").strip(),
         },
-        "amount": data.get("amount", "").strip().replace(",", "."),
-        "currency": data.get("currency", ""),
+        # An amount that cannot be read stands in as 1 for the other rules, so
+        # every other field's problem is shown at once too (it is never sent).
+        "amount": _amount(data.get("amount", ""), currency, language, "amount", errors) or PLACEHOLDER_AMOUNT,
+        "currency": currency,
         "payment_method": data.get("payment_method", ""),
         "session": data.get("session") or None,
         "earmark": data.get("earmark") or Earmark.UNRESTRICTED,
@@ -115,6 +115,8 @@ def api_body(data, language: str) -> tuple[dict, dict[int, int], dict[str, list[
         "statement": data.get("statement", "").strip(),
         "language": language,
     }
+    if "amount" in errors or any(name.endswith("_amount") for name in errors):
+        body["instalments"] = []  # their sum is checked once every amount reads
     return body, rows, errors
 
 
@@ -134,11 +136,13 @@ FIELD_OF_PATH = {
     "statement": "statement",
 }
 INSTALMENT_PATH = re.compile(r"instalments\.(\d+)\.(due_date|amount)")
+MAX_LENGTHS = {"donor_name": 200, "donor_email": 254, "statement": 1000}
 
 
-def form_errors(api_errors: dict[str, list[str]], rows: dict[int, int]) -> dict[str, list[str]]:
+def form_errors(api_errors: dict[str, list[str]], rows: dict[int, int], body: dict) -> dict[str, list[str]]:
     """The API's error paths ("donor.email", "instalments.0.amount") as the
-    form's field names, each message in the active language."""
+    form's field names, each message the one for its code in the active
+    language (the English text is never read)."""
     errors: dict[str, list[str]] = {}
     for path, messages in api_errors.items():
         match = INSTALMENT_PATH.fullmatch(path)
@@ -146,62 +150,93 @@ def form_errors(api_errors: dict[str, list[str]], rows: dict[int, int]) -> dict[
             field = f"inst_{rows.get(int(match[1]), int(match[1]))}_{match[2]}"
         else:
             field = FIELD_OF_PATH.get(path, "__all__")
-        errors.setdefault(field, []).extend(translate_message(m) for m in messages)
+        for text in messages:
+            errors.setdefault(field, []).append(message(code_of(text), field=field, body=body))
     return errors
 
 
-def translate_message(message: str) -> str:
-    """Our services' and serializers' English messages in the page's
-    language; DRF's own messages are already translated by DRF; anything
-    else stays as it is."""
-    for pattern, translate in MESSAGES:
-        match = pattern.fullmatch(message)
-        if match:
-            return translate(match)
-    return message
-
-
-def _places(match: re.Match) -> str:
-    values = {"currency": match["currency"], "places": match["places"]}
-    if int(match["places"]) == 0:
+def _decimals(
+    field: str = "", currency: str = "", places: int | None = None, body: dict | None = None, **_params
+) -> str:
+    if places is None:
+        currency = currency or (body or {}).get("currency", "")
+        try:
+            places = currency_minor_units(currency)
+        except CurrencyError:
+            return _("Choose a currency from the list.")
+    values = {"currency": currency, "places": places}
+    if places == 0:
         return _("%(currency)s amounts have no decimal places.") % values
     return _("%(currency)s amounts have %(places)s decimal places at most.") % values
 
 
-MESSAGES = [
-    (re.compile(r"This field is required\."), lambda m: _("This field is required.")),
-    (re.compile(r"This field may not be blank\."), lambda m: _("This field is required.")),
-    (re.compile(r"This field may not be null\."), lambda m: _("This field is required.")),
-    (re.compile(r"A valid number is required\."), lambda m: _("Enter an amount, for example 1000.50.")),
-    (re.compile(r"Enter a valid email address\."), lambda m: _("Enter a valid email address.")),
-    (re.compile(r"Date has wrong format\..*"), lambda m: _("Enter a date.")),
-    (re.compile(r'"[^"]*" is not a valid choice\.'), lambda m: _("Choose one of the options.")),
-    (re.compile(r"(?P<currency>[A-Z]{3}) amounts have (?P<places>\d+) decimal places? at most\."), _places),
-    (re.compile(r"The amount must be more than zero\."), lambda m: _("The amount must be more than zero.")),
-    (re.compile(r"The amount is too large\."), lambda m: _("The amount is too large.")),
-    (re.compile(r"The amount must be less than .*"), lambda m: _("The amount is too large.")),
-    (re.compile(r"The amount is above the largest pledge accepted.*"), lambda m: _("The amount is too large.")),
-    (re.compile(r".* is not an ISO 4217 currency.*"), lambda m: _("Choose a currency from the list.")),
-    (re.compile(r".* is not a currency that can be pledged\."), lambda m: _("Choose a currency from the list.")),
-    (re.compile(r".*is not an ISO 3166-1 alpha-2 country code\."), lambda m: _("Choose a country from the list.")),
-    (
-        re.compile(r"A country is required for this donor type\."),
-        lambda m: _("A country is required for this donor type."),
+def _invalid(field: str = "", **_params) -> str:
+    if field == "donor_email":
+        return _("Enter a valid email address.")
+    if field.endswith("due_date"):
+        return _("Enter a date.")
+    if field.endswith("amount"):
+        return _("Enter an amount, for example 1000.50.")
+    return _("Check this answer.")
+
+
+def _instalments_total(body: dict | None = None, **_params) -> str:
+    body = body or {}
+    currency, language = body.get("currency", ""), body.get("language", "en")
+    total = sum((Decimal(i["amount"]) for i in body.get("instalments", [])), Decimal("0"))
+    values = {"total": money(total, currency, language), "amount": money(body.get("amount"), currency, language)}
+    return _("The instalments add up to %(total)s, not the pledged %(amount)s.") % values
+
+
+def _max_length(field: str = "", **_params) -> str:
+    return _("Use at most %(count)s characters.") % {"count": MAX_LENGTHS.get(field, 200)}
+
+
+def _static(text) -> Callable[..., str]:
+    return lambda **_params: str(text)
+
+
+def _with_params(text) -> Callable[..., str]:
+    return lambda **params: str(text) % params
+
+
+# Each stable code (pledges.errors, DRF's own) -> the page's message.
+MESSAGES: dict[str, Callable[..., str]] = {
+    "required": _static(gettext_lazy("This field is required.")),
+    "blank": _static(gettext_lazy("This field is required.")),
+    "null": _static(gettext_lazy("This field is required.")),
+    "invalid": _invalid,
+    "date": _invalid,
+    "invalid-choice": _static(gettext_lazy("Choose one of the options.")),
+    "max-length": _max_length,
+    "unknown-field": _static(gettext_lazy("This answer is not part of the form.")),
+    "currency-invalid": _static(gettext_lazy("Choose a currency from the list.")),
+    "country-invalid": _static(gettext_lazy("Choose a country from the list.")),
+    "country-required": _static(gettext_lazy("A country is required for this donor type.")),
+    "campaign-unknown": _static(gettext_lazy("This campaign is not open for pledges.")),
+    "session-unknown": _static(gettext_lazy("This session is not part of the campaign.")),
+    "session-ambiguous": _static(gettext_lazy("This session is not part of the campaign.")),
+    "amount-decimals": _decimals,
+    "amount-not-positive": _static(gettext_lazy("The amount must be more than zero.")),
+    "amount-too-large": _static(gettext_lazy("The amount is too large.")),
+    "amount-negative": _static(gettext_lazy("A pledge cannot be negative: write the amount without a minus sign.")),
+    "amount-exponent": _with_params(
+        gettext_lazy("Write the amount in full, without an exponent, for example %(example)s.")
     ),
-    (re.compile(r"The campaign \S+ has no session .*"), lambda m: _("This session is not part of the campaign.")),
-    (re.compile(r"The due date must be after today\."), lambda m: _("The due date must be after today.")),
-    (re.compile(r"Two instalments fall on this date\."), lambda m: _("Two instalments fall on this date.")),
-    (
-        re.compile(r"The instalments add up to (?P<total>\S+) (?P<c>[A-Z]{3}), not the pledged (?P<amount>\S+) .*"),
-        lambda m: _("The instalments add up to %(total)s %(currency)s, not the pledged %(amount)s %(currency)s.")
-        % {"total": m["total"], "amount": m["amount"], "currency": m["c"]},
+    "amount-invalid": _with_params(gettext_lazy("Write the amount in figures, for example %(example)s.")),
+    "amount-ambiguous": _with_params(
+        gettext_lazy("This could be read as %(first)s or as %(second)s. Write the amount as in %(example)s.")
     ),
-    (re.compile(r"At most \d+ instalments\."), lambda m: _("Too many instalments.")),
-    (
-        re.compile(r"Ensure this field has no more than (?P<n>\d+) characters\."),
-        lambda m: _("Use at most %(count)s characters.") % {"count": m["n"]},
-    ),
-]
+    "instalments-too-many": _static(gettext_lazy("Too many instalments.")),
+    "due-date-not-future": _static(gettext_lazy("The due date must be after today.")),
+    "due-date-repeated": _static(gettext_lazy("Two instalments fall on this date.")),
+    "instalments-total": _instalments_total,
+}
+
+
+def message(code: str, **params) -> str:
+    """The message for a refusal's code in the active language."""
+    return MESSAGES.get(code, _invalid)(**params)
 
 
 def field_labels() -> dict[str, str]:

@@ -1,11 +1,22 @@
-"""The pledge form and its confirmation page. The form posts through the
-same serializer and service as `POST /api/v1/pledges/`; these views only
-translate between HTML forms and that code."""
+"""The pledge form, its check-your-answers step and its confirmation page.
+The form posts through the same serializer and service as
+`POST /api/v1/pledges/`; these views only translate between HTML forms and
+that code.
 
+The donor's path: the form (what they type is kept as typed), then the
+check step (the amount as the server understood it, in the page's
+language, to confirm), then the pledge is created and the done page shown.
+A pledge is only created from the check step, with a signed token of
+exactly the answers shown there.
+"""
+
+import hashlib
+import json
 import time
 
 from django.conf import settings
 from django.core import signing
+from django.core.cache import cache
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -15,24 +26,30 @@ from django.views.decorators.csrf import csrf_protect
 from django.views.decorators.http import require_http_methods
 
 from backend.problems import flatten_errors
+from pledges import cldr
 from pledges.api import PledgeCreateSerializer, PledgeSubmitThrottle, bank_instructions, card_payment_block
 from pledges.audit import Actor
 from pledges.errors import InvalidInput
-from pledges.models import CardPaymentIntent, Earmark, PaymentMethod, Pledge
+from pledges.labels import PAYMENT_METHOD_LABELS, choice_labels, label
+from pledges.models import CardPaymentIntent, ChoiceLabel, Earmark, PaymentMethod, Pledge
 from pledges.payments import stripe as stripe_api
 from pledges.references import reference_for_print
 from pledges.selectors import campaign_get
 from pledges.services import pledge_submit
 from pledges.web import forms
-from reports.formatting import RTL_LANGUAGES, money
 
-# The language segment of the form's URLs -> Django's language code.
+# The language segment of the pages' URLs -> Django's language code.
 URL_LANGUAGES = {"ar": "ar", "zh": "zh-hans", "en": "en", "fr": "fr", "ru": "ru", "es": "es"}
 LANGUAGE_URLS = {code: prefix for prefix, code in URL_LANGUAGES.items()}
 TIMESTAMP_SALT = "pledges.web.form-started"
+CHECK_SALT = "pledges.web.checked-answers"
+# How long a confirmed check step's token stays claimed (it is valid a day).
+CLAIM_SECONDS = 24 * 3600
+# Posted fields that are not the donor's answers.
+NOT_ANSWERS = ("csrfmiddlewaretoken", forms.HONEYPOT, "action", "token")
 
 
-def _language(request: HttpRequest, lang: str | None) -> str:
+def page_language(request: HttpRequest, lang: str | None) -> str:
     if lang is None:
         return translation.get_language_from_request(request) or settings.LANGUAGE_CODE
     if lang not in URL_LANGUAGES:
@@ -44,16 +61,24 @@ def _min_seconds() -> float:
     return float(getattr(settings, "PLEDGE_FORM_MIN_SECONDS", 2.0))
 
 
-def _page_context(language: str) -> dict:
+def stripe_enabled() -> bool:
+    return bool(settings.STRIPE_SECRET_KEY and settings.STRIPE_PUBLISHABLE_KEY)
+
+
+def page_context(language: str, switch_url=None) -> dict:
+    """What every page's frame needs: its language and direction, and the
+    language switcher's links (`switch_url(prefix)` gives each; by default
+    the pledge form's)."""
+    switch_url = switch_url or (lambda prefix: f"/{prefix}/pledge/")
     return {
         "language": language,
         "lang_prefix": LANGUAGE_URLS.get(language, "en"),
-        "direction": "rtl" if language in RTL_LANGUAGES else "ltr",
-        "languages": [(LANGUAGE_URLS[code], name, code) for code, name in settings.LANGUAGES],
+        "direction": "rtl" if cldr.is_rtl(language) else "ltr",
+        "languages": [(switch_url(LANGUAGE_URLS[code]), name, code) for code, name in settings.LANGUAGES],
     }
 
 
-def _private(response: HttpResponse, *, secret_url: bool = False) -> HttpResponse:
+def private(response: HttpResponse, *, secret_url: bool = False) -> HttpResponse:
     response["Cache-Control"] = "private, no-store"
     if secret_url:
         # The address holds the status secret: never sent to another page.
@@ -81,30 +106,70 @@ def _form_page(request, language: str, *, values=None, errors=None, notice: str 
     ]
     labels = forms.field_labels()
     summary = [
-        ("instalments" if field == "instalments" else field, labels.get(field, labels["__all__"]), message)
+        (field, labels.get(field, labels["__all__"]), message)
         for field, messages in errors.items()
         for message in messages
     ]
     context = {
-        **_page_context(language),
+        **page_context(language),
         "campaign": campaign,
         "values": values,
         "errors": errors,
         "summary": summary,
         "notice": notice,
         "rows": rows,
-        "donor_types": [(value, str(label)) for value, label in forms.DONOR_TYPE_LABELS.items()],
-        "earmarks": [(value, str(label)) for value, label in forms.EARMARK_LABELS.items()],
+        "donor_types": list(choice_labels(ChoiceLabel.Kind.DONOR_TYPE).items()),
+        "earmarks": list(choice_labels(ChoiceLabel.Kind.EARMARK).items()),
         "countries": forms.countries(language),
         "currencies": forms.currencies(),
         "common_count": len(forms.COMMON_CURRENCIES),
         "sessions": forms.sessions(campaign),
-        "started": signing.dumps(time.time(), salt=TIMESTAMP_SALT),
+        "started": values.get(forms.TIMESTAMP) or signing.dumps(time.time(), salt=TIMESTAMP_SALT),
         "honeypot": forms.HONEYPOT,
-        "stripe_enabled": bool(settings.STRIPE_SECRET_KEY and settings.STRIPE_PUBLISHABLE_KEY),
+        "stripe_enabled": stripe_enabled(),
+        "example": cldr.money("1000.50", "USD", language),
         "defaults": {"earmark": values.get("earmark", Earmark.UNRESTRICTED)},
     }
-    return _private(render(request, "pledges/web/form.html", context, status=status))
+    return private(render(request, "pledges/web/form.html", context, status=status))
+
+
+def _answers_digest(body: dict) -> str:
+    """What the donor confirms: the request body as the server read it."""
+    canonical = json.dumps(body, sort_keys=True, default=str, ensure_ascii=True)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def _check_page(request, language: str, *, values: dict, body: dict, serializer, notice: str = ""):
+    """The answers as understood, the amount formatted for its currency, to
+    confirm or change. The hidden fields carry the answers as typed."""
+    data = serializer.validated_data
+    currency = body["currency"]
+    session = data.get("session")
+    context = {
+        **page_context(language),
+        "values": sorted(values.items()),
+        "notice": notice,
+        "token": signing.dumps(_answers_digest(body), salt=CHECK_SALT),
+        "donor": data["donor"],
+        "donor_type": choice_labels(ChoiceLabel.Kind.DONOR_TYPE).get(data["donor"].donor_type, ""),
+        "country": dict(forms.countries(language)).get(data["donor"].country, ""),
+        "amount": cldr.money(body["amount"], currency, language),
+        "amount_typed": values.get("amount", ""),
+        "currency": currency,
+        "session": session.title if session else "",
+        "earmark": choice_labels(ChoiceLabel.Kind.EARMARK).get(data["earmark"], ""),
+        "payment_method": label(PAYMENT_METHOD_LABELS, data["payment_method"]),
+        "is_card": data["payment_method"] == PaymentMethod.CARD,
+        "stripe_enabled": stripe_enabled(),
+        "instalments": [
+            (line["due_date"], cldr.long_date(i.due_date, language), cldr.money(i.amount, currency, language))
+            for line, i in zip(body["instalments"], data["terms"].instalments, strict=True)
+        ],
+        "public_name": data["public_name"],
+        "public_amount": data["public_amount"],
+        "statement": data["statement"],
+    }
+    return private(render(request, "pledges/web/check.html", context))
 
 
 def _looks_like_a_bot(data) -> bool:
@@ -123,57 +188,94 @@ def _wants_json(request: HttpRequest) -> bool:
     return "application/json" in request.headers.get("Accept", "")
 
 
+def _token_matches(token: str, body: dict) -> bool:
+    try:
+        return signing.loads(token, salt=CHECK_SALT, max_age=24 * 3600) == _answers_digest(body)
+    except signing.BadSignature:
+        return False
+
+
+def _refused(request, language: str, values: dict, errors: dict) -> HttpResponse:
+    if _wants_json(request):
+        return JsonResponse({"errors": errors}, status=400)
+    return _form_page(request, language, values=values, errors=errors, status=400)
+
+
 @csrf_protect
 @require_http_methods(["GET", "HEAD", "POST"])
 def pledge_form(request: HttpRequest, lang: str | None = None) -> HttpResponse:
-    language = _language(request, lang)
+    language = page_language(request, lang)
     with translation.override(language):
         if request.method != "POST":
             return _form_page(request, language)
         if not PledgeSubmitThrottle().allow_request(request, None):
-            response = render(request, "pledges/web/throttled.html", _page_context(language), status=429)
+            response = render(request, "pledges/web/throttled.html", page_context(language), status=429)
             response["Retry-After"] = "60"
-            return _private(response)
+            return private(response)
         data = request.POST
-        values = {key: data.get(key, "") for key in data if key not in ("csrfmiddlewaretoken", forms.HONEYPOT)}
+        action = data.get("action", "check")
+        values = {key: data.get(key, "") for key in data if key not in NOT_ANSWERS}
         if _looks_like_a_bot(data):
             notice = _("Your pledge has not been sent yet. Please check the form and send it again.")
             if _wants_json(request):
                 return JsonResponse({"errors": {}, "notice": notice}, status=400)
             return _form_page(request, language, values=values, notice=notice, status=400)
+        if action == "change":
+            return _form_page(request, language, values=values)
 
         body, rows, errors = forms.api_body(data, language)
         serializer = PledgeCreateSerializer(data=body)
-        pledge = None
         if not serializer.is_valid():
-            errors = forms.form_errors(flatten_errors(serializer.errors), rows) | errors
-        elif not errors:
-            try:
-                pledge = pledge_submit(**serializer.validated_data, actor=Actor.donor("web form"))
-            except InvalidInput as error:
-                errors |= forms.form_errors(error.errors, rows)
-        if pledge is None:
-            if _wants_json(request):
-                return JsonResponse({"errors": errors}, status=400)
-            return _form_page(request, language, values=values, errors=errors, status=400)
+            errors = forms.form_errors(flatten_errors(serializer.errors), rows, body) | errors
+        if errors:
+            return _refused(request, language, values, errors)
+        if action != "confirm":
+            return _check_page(request, language, values=values, body=body, serializer=serializer)
+        if not _token_matches(data.get("token", ""), body):
+            # Answers that differ from the ones shown are shown again, never sent.
+            notice = _("Your answers changed. Please check them again before you send your pledge.")
+            return _check_page(request, language, values=values, body=body, serializer=serializer, notice=notice)
+        # A second click on "Confirm" (or a resent request) gets the first
+        # pledge, never a second one: the token is claimed atomically first.
+        claim = _claim_key(data["token"])
+        if not cache.add(claim, "", timeout=CLAIM_SECONDS):
+            first = Pledge.objects.filter(status_secret=cache.get(claim) or "-").first()
+            if first is not None:
+                return _created(request, language, first)
+            notice = _("Your pledge is already being sent. Please wait a moment: you will receive it by e-mail.")
+            return _check_page(request, language, values=values, body=body, serializer=serializer, notice=notice)
+        try:
+            pledge = pledge_submit(**serializer.validated_data, actor=Actor.donor("web form"))
+        except InvalidInput as error:
+            cache.delete(claim)
+            return _refused(request, language, values, forms.form_errors(error.errors, rows, body))
+        cache.set(claim, pledge.status_secret, timeout=CLAIM_SECONDS)
+        return _created(request, language, pledge)
 
-        done_url = reverse("pledge-web-done", args=[LANGUAGE_URLS[language], pledge.status_secret])
-        if _wants_json(request):
-            answer = {
-                "reference": pledge.reference,
-                "reference_printed": reference_for_print(pledge.reference),
-                "confirmation_url": request.build_absolute_uri(done_url),
-            }
-            if pledge.payment_method == PaymentMethod.CARD:
-                answer |= card_payment_block(pledge)
-            return _private(JsonResponse(answer, status=201))
-        return redirect(done_url)
+
+def _claim_key(token: str) -> str:
+    return "pledges:web:confirmed:" + hashlib.sha256(token.encode()).hexdigest()
+
+
+def _created(request: HttpRequest, language: str, pledge: Pledge) -> HttpResponse:
+    """The done page, or for the card flow the JSON to start Stripe with."""
+    done_url = reverse("pledge-web-done", args=[LANGUAGE_URLS[language], pledge.status_secret])
+    if _wants_json(request):
+        answer = {
+            "reference": pledge.reference,
+            "reference_printed": reference_for_print(pledge.reference),
+            "confirmation_url": request.build_absolute_uri(done_url),
+        }
+        if pledge.payment_method == PaymentMethod.CARD:
+            answer |= card_payment_block(pledge)
+        return private(JsonResponse(answer, status=201))
+    return redirect(done_url)
 
 
 PAYMENT_OUTCOMES = {"succeeded": "succeeded", "processing": "processing"}
 
 
-def _card_outcome(request: HttpRequest, pledge: Pledge) -> str:
+def card_outcome(request: HttpRequest, pledge: Pledge) -> str:
     """What became of the card payment Stripe sent the donor back from:
     the PaymentIntent's own status when Stripe answers (the query string
     alone proves nothing), else what Stripe put in the return address.
@@ -191,27 +293,48 @@ def _card_outcome(request: HttpRequest, pledge: Pledge) -> str:
     return PAYMENT_OUTCOMES.get(status, "failed")
 
 
+def status_url(request: HttpRequest, pledge: Pledge, language: str) -> str:
+    url = reverse("pledge-status", args=[pledge.status_secret])
+    return request.build_absolute_uri(f"{url}?lang={LANGUAGE_URLS.get(language, 'en')}")
+
+
+def instalment_rows(pledge: Pledge, language: str) -> list[dict]:
+    """The instalment plan as people read it: due dates and amounts in the
+    page's language, what is paid of each, and whether it is overdue."""
+    return [
+        {
+            "due_date": line["instalment"].due_date,
+            "due": cldr.long_date(line["instalment"].due_date, language),
+            "amount": cldr.money(line["instalment"].amount, pledge.currency, language),
+            "paid": cldr.money(line["paid"], pledge.currency, language),
+            "outstanding": cldr.money(line["outstanding"], pledge.currency, language),
+            "is_paid": line["outstanding"] <= 0,
+            "overdue": line["overdue"],
+        }
+        for line in pledge.instalment_schedule()
+    ]
+
+
 @require_http_methods(["GET", "HEAD"])
 def pledge_done(request: HttpRequest, lang: str, secret: str) -> HttpResponse:
-    language = _language(request, lang)
+    language = page_language(request, lang)
     pledge = get_object_or_404(Pledge.objects.select_related("donor", "campaign", "session"), status_secret=secret)
     with translation.override(language):
         is_card = pledge.payment_method == PaymentMethod.CARD
-        outcome = _card_outcome(request, pledge) if is_card else ""
+        outcome = card_outcome(request, pledge) if is_card else ""
         context = {
-            **_page_context(language),
+            **page_context(language, lambda prefix: f"/{prefix}/pledge/done/{secret}/"),
             "pledge": pledge,
+            "campaign_title": pledge.campaign.title,
             "reference_printed": reference_for_print(pledge.reference),
-            "amount": money(pledge.amount, language, pledge.currency),
-            "outstanding": money(pledge.amount_outstanding, language, pledge.currency),
+            "amount": cldr.money(pledge.amount, pledge.currency, language),
+            "outstanding": cldr.money(pledge.amount_outstanding, pledge.currency, language),
+            "pledged_on": cldr.long_date(pledge.pledged_on, language),
             "bank": bank_instructions(pledge) if pledge.amount_outstanding > 0 and outcome != "succeeded" else None,
-            "status_url": request.build_absolute_uri(reverse("pledge-status", args=[pledge.status_secret])),
+            "status_url": status_url(request, pledge, language),
             "is_card": is_card,
             "outcome": outcome,
-            "stripe_enabled": bool(settings.STRIPE_SECRET_KEY and settings.STRIPE_PUBLISHABLE_KEY),
-            "instalments": [
-                (line.due_date, money(line.amount, language, pledge.currency))
-                for line in pledge.instalments.order_by("due_date")
-            ],
+            "stripe_enabled": stripe_enabled(),
+            "instalments": instalment_rows(pledge, language),
         }
-        return _private(render(request, "pledges/web/done.html", context), secret_url=True)
+        return private(render(request, "pledges/web/done.html", context), secret_url=True)

@@ -8,4 +8,5 @@ urlpatterns = [
     path("", views.demo, name="demo"),
     path("v1/totals.js", views.totals_script, name="totals-js"),
     path("v1/totals/", views.totals_frame, name="totals-frame"),
+    path("v1/figures.json", views.figures_document, name="figures"),
 ]

@@ -8,20 +8,23 @@ same cached documents as the API, so the figures are the same everywhere.
 
 import hashlib
 import json
+from datetime import datetime
+from decimal import Decimal
 from pathlib import Path
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, HttpResponseNotModified
 from django.shortcuts import render
+from django.utils import translation
 from django.utils.cache import patch_cache_control, patch_vary_headers
 from django.views.decorators.clickjacking import xframe_options_exempt
 from django.views.decorators.http import require_safe
 
+from pledges import cldr
 from pledges.errors import NotFound
 from pledges.models import Campaign
 from pledges.public_cache import public_document
 from pledges.selectors import ANONYMOUS_DONOR, campaign_get, public_pledges, public_totals
-from reports.formatting import RTL_LANGUAGES, moment, money, number
 
 SCRIPT_PATH = Path(__file__).resolve().parent.parent / "static" / "widget" / "v1" / "totals.js"
 # The script changes rarely; an hour in caches, then a cheap revalidation.
@@ -115,7 +118,8 @@ NOT_FOUND = {
     "zh": "暂无这些数据。",
     "ar": "هذه الأرقام غير متاحة.",
 }
-# The widget's language codes -> Django's (and reports.formatting's).
+TITLE_FIELDS = [f"title_{code.replace('-', '_')}" for code, _ in settings.LANGUAGES]
+# The widget's language codes -> Django's (and pledges.cldr's).
 DJANGO_LANGUAGE = {"zh": "zh-hans"}
 HTML_LANG = {"zh": "zh-Hans"}
 
@@ -191,35 +195,85 @@ def _share(part: str, whole: str) -> float:
 
 
 def frame_context(slug: str, language: str) -> dict:
-    """What the iframe page shows, formatted for `language` (Babel)."""
+    """What the widget shows, every figure formatted on the server for
+    `language` (pledges.cldr): the iframe page and the script (through
+    /widget/v1/figures.json) show the same text for the same figure."""
     totals = _totals(slug)
     words = labels(language)
     locale = DJANGO_LANGUAGE.get(language, language)
     currency = totals["currency"]
+    with translation.override(locale):
+        title = Campaign.objects.only("title", *TITLE_FIELDS).get(slug=slug).title
+    progress = min(100.0, totals["progress"] * 100)
+    updated = cldr.moment(datetime.fromisoformat(totals["updated_at"]), locale)
     return {
         "totals": totals,
-        "pledged": money(totals["pledged"], locale, currency),
-        "received": money(totals["received"], locale, currency),
-        "goal": money(totals["goal"], locale, currency),
-        "donors": number(totals["donors"], locale),
-        "pledged_share": f"{min(100.0, totals['progress'] * 100):.2f}",
+        "title": title,
+        "pledged": cldr.money(totals["pledged"], currency, locale),
+        "received": cldr.money(totals["received"], currency, locale),
+        "goal": cldr.money(totals["goal"], currency, locale),
+        "donors": cldr.number(totals["donors"], locale),
+        "pledged_share": f"{progress:.2f}",
         "received_share": f"{_share(totals['received'], totals['goal']):.2f}",
-        "progress_now": f"{min(100.0, totals['progress'] * 100):.1f}",
-        "updated": words["updated"].format(moment(totals["updated_at"], locale)),
+        "progress_now": f"{progress:.1f}",
+        "progress_text": cldr.percent(Decimal(str(progress)) / 100, locale),
+        "updated": words["updated"].format(updated),
+        "as_of": words["as_of"].format(updated),
         "latest": [
             {
                 "donor": words["anonymous"] if row["donor"] == ANONYMOUS_DONOR else row["donor"],
-                "amount": money(row["amount"], locale, row["currency"]) if row["amount"] is not None else None,
+                "amount": cldr.money(row["amount"], row["currency"], locale) if row["amount"] is not None else None,
             }
             for row in _latest(slug)
         ],
     }
 
 
+FIGURE_FIELDS = ("title", "pledged", "received", "goal", "donors", "pledged_share", "received_share")
+
+
+@require_safe
+def figures_document(request: HttpRequest) -> HttpResponse:
+    """/widget/v1/figures.json?campaign=SLUG&lang=fr: what the script widget
+    draws, formatted here exactly as on the iframe page. CORS-open (the
+    middleware), cacheable, with an ETag for cheap revalidation."""
+    language = widget_language(request.GET.get("lang"))
+    slug = request.GET.get("campaign") or settings.DEFAULT_CAMPAIGN_SLUG
+    try:
+        context = frame_context(slug, language)
+    except (NotFound, Campaign.DoesNotExist):
+        response = HttpResponse(
+            json.dumps({"status": 404, "detail": NOT_FOUND[language]}), status=404, content_type="application/json"
+        )
+        patch_cache_control(response, public=True, max_age=settings.PUBLIC_CACHE_MAX_AGE)
+        return response
+    document = {name: context[name] for name in FIGURE_FIELDS} | {
+        "progress": context["progress_now"],
+        "progress_text": context["progress_text"],
+        "updated": context["updated"],
+        "as_of": context["as_of"],
+        "latest": [
+            {"donor": row["donor"], "amount": row["amount"] or labels(language)["undisclosed"]}
+            for row in context["latest"]
+        ],
+        "updated_at": context["totals"]["updated_at"],
+    }
+    body = json.dumps(document, ensure_ascii=False, separators=(",", ":")).encode()
+    etag = '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
+    if etag in _offered_etags(request):
+        response = HttpResponseNotModified()
+    else:
+        response = HttpResponse(body, content_type="application/json; charset=utf-8")
+        response["Content-Language"] = HTML_LANG.get(language, language)
+    response["ETag"] = etag
+    patch_cache_control(response, public=True, max_age=settings.PUBLIC_CACHE_MAX_AGE)
+    return response
+
+
 def _frame_headers(response: HttpResponse) -> HttpResponse:
     """May be framed by WIDGET_FRAME_ANCESTORS only; loads nothing else."""
     response["Content-Security-Policy"] = (
-        "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'; "
+        "default-src 'none'; style-src 'self'; base-uri 'none'; form-action 'none'; "
         f"frame-ancestors {settings.WIDGET_FRAME_ANCESTORS}"
     )
     patch_cache_control(response, public=True, max_age=settings.PUBLIC_CACHE_MAX_AGE)
@@ -229,23 +283,30 @@ def _frame_headers(response: HttpResponse) -> HttpResponse:
 @require_safe
 @xframe_options_exempt
 def totals_frame(request: HttpRequest) -> HttpResponse:
-    """/widget/v1/totals/?campaign=SLUG&lang=fr[&refresh=60]: the widget as a
+    """/widget/v1/totals/?campaign=SLUG&lang=fr[&refresh=60, 0 for never]: the widget as a
     page of its own, for an <iframe>. No script; it reloads itself."""
     language = widget_language(request.GET.get("lang"))
     slug = request.GET.get("campaign") or settings.DEFAULT_CAMPAIGN_SLUG
     refresh = request.GET.get("refresh", "")
-    refresh = max(REFRESH_MIN, int(refresh)) if refresh.isdigit() and len(refresh) < 6 else REFRESH_DEFAULT
+    if refresh == "0":
+        refresh = 0  # no reloading: for hosts that need content that never updates by itself (WCAG 2.2.2)
+    else:
+        refresh = max(REFRESH_MIN, int(refresh)) if refresh.isdigit() and len(refresh) < 6 else REFRESH_DEFAULT
     page = {
         "language": language,
         "html_lang": HTML_LANG.get(language, language),
-        "direction": "rtl" if language in RTL_LANGUAGES else "ltr",
+        "direction": "rtl" if cldr.is_rtl(DJANGO_LANGUAGE.get(language, language)) else "ltr",
         "labels": labels(language),
     }
     try:
         context = frame_context(slug, language)
-    except NotFound:
+    except (NotFound, Campaign.DoesNotExist):
         page["message"] = NOT_FOUND[language]
         return _frame_headers(render(request, "widget/totals_not_found.html", page, status=404))
+    # The bars grow from the start of the line: the right in Arabic.
+    for name in ("pledged", "received"):
+        share = float(context[f"{name}_share"])
+        context[f"{name}_x"] = f"{100 - share:.2f}" if page["direction"] == "rtl" else "0"
     response = render(request, "widget/totals_frame.html", {**page, **context, "refresh": refresh})
     response["Content-Language"] = page["html_lang"]
     return _frame_headers(response)

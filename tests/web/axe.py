@@ -1,46 +1,70 @@
-"""axe-core for accessibility checks in the browser tests: installed from
-npm into a cache directory on first use (AXE_CORE_DIR, default
-~/.cache/vtf-pledges/axe-core), then injected into the page as a file."""
+"""axe-core (from npm) for the accessibility tests: installed once into a
+cache folder, injected into the page, run with the WCAG 2.2 AA rules.
 
+`python -m tests.web.axe` installs it (CI does, before the tests)."""
+
+import json
 import os
 import shutil
 import subprocess
+import sys
+import tempfile
 from pathlib import Path
 
-import pytest
+AXE_VERSION = "4.11.0"
+WCAG_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]
+CACHE = Path(os.environ.get("AXE_CACHE_DIR", Path.home() / ".cache" / "vtf-pledges")) / f"axe-core-{AXE_VERSION}"
+SCRIPT = CACHE / "node_modules" / "axe-core" / "axe.min.js"
 
-AXE_VERSION = "4.14.1"
-WCAG_22_AA = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]
+
+class AxeUnavailable(RuntimeError):
+    pass
 
 
-def axe_script() -> Path:
-    """The path of axe.min.js, installing axe-core when missing; the test
-    is skipped (with the reason) only where npm itself is absent."""
-    root = Path(os.environ.get("AXE_CORE_DIR", Path.home() / ".cache" / "vtf-pledges" / "axe-core"))
-    script = root / "node_modules" / "axe-core" / "axe.min.js"
-    if script.exists():
-        return script
+def axe_install() -> Path:
+    """axe.min.js, installed with npm on first use (into a temporary folder
+    renamed into place, so two test processes never see half a copy)."""
+    if SCRIPT.exists():
+        return SCRIPT
     npm = shutil.which("npm")
     if npm is None:
-        pytest.skip("npm is not installed, so axe-core cannot be installed for the accessibility check")
-    root.mkdir(parents=True, exist_ok=True)
+        raise AxeUnavailable("npm is not installed: cannot install axe-core")
+    CACHE.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix="axe-", dir=CACHE.parent))
     subprocess.run(
-        [npm, "install", "--prefix", str(root), "--no-audit", "--no-fund", f"axe-core@{AXE_VERSION}"],
+        [npm, "install", "--prefix", str(staging), f"axe-core@{AXE_VERSION}", "--no-audit", "--no-fund", "--silent"],
         check=True,
-        capture_output=True,
-        timeout=300,
+        timeout=600,
     )
-    return script
+    try:
+        staging.rename(CACHE)
+    except OSError:  # another process won the race
+        shutil.rmtree(staging, ignore_errors=True)
+    return SCRIPT
 
 
-def axe_violations(page) -> list[dict]:
-    """What axe-core finds against WCAG 2.2 AA on the page as it is now."""
-    page.add_script_tag(path=str(axe_script()))
-    result = page.evaluate(
-        "tags => axe.run(document, { runOnly: { type: 'tag', values: tags } })",
-        WCAG_22_AA,
+def axe_violations(page, *, frame=None) -> list[dict]:
+    """The WCAG 2.2 AA violations axe finds on the page (or one of its frames)."""
+    target = frame or page
+    try:
+        script = axe_install()
+    except AxeUnavailable as why:
+        import pytest
+
+        pytest.skip(str(why))
+    target.add_script_tag(path=str(script))
+    return target.evaluate(
+        """async (tags) => {
+            const result = await axe.run(document, {runOnly: {type: "tag", values: tags}});
+            return result.violations.map(v => ({
+                id: v.id, impact: v.impact, help: v.help,
+                nodes: v.nodes.map(n => n.target.join(" ") + ": " + n.failureSummary),
+            }));
+        }""",
+        WCAG_TAGS,
     )
-    return [
-        {"id": item["id"], "impact": item["impact"], "nodes": [node["target"] for node in item["nodes"]]}
-        for item in result["violations"]
-    ]
+
+
+if __name__ == "__main__":
+    print(json.dumps({"axe-core": AXE_VERSION, "script": str(axe_install())}))
+    sys.exit(0)

@@ -69,6 +69,15 @@ def fill_bank_pledge(page, *, amount="250000.00", instalments=True):
     page.fill("#statement", "Norway stands with the survivors of trafficking.")
 
 
+def check_and_confirm(page, screenshot_name: str = "") -> None:
+    """Continue to the check step, look at it, and confirm."""
+    page.click("#submit")
+    page.wait_for_selector("#confirm-form")
+    if screenshot_name:
+        screenshot(page, screenshot_name)
+    page.click("#confirm")
+
+
 def test_bank_transfer_pledge_end_to_end(form_server, page):
     page.goto(f"{form_server.url}/en/pledge/")
     screenshot(page, "form-desktop")
@@ -80,6 +89,13 @@ def test_bank_transfer_pledge_end_to_end(form_server, page):
 
     fill_bank_pledge(page)
     page.click("#submit")
+    page.wait_for_selector("#confirm-form")
+    # The check step: the amount as understood, the answers, nothing saved yet.
+    assert page.inner_text("#amount-understood") == "$250,000.00"
+    assert "Kingdom of Norway" in page.inner_text("#answers")
+    assert not Pledge.objects.exists()
+    screenshot(page, "check-desktop")
+    page.click("#confirm")
     page.wait_for_url(re.compile(r"/en/pledge/done/[\w-]+/$"))
 
     printed = page.inner_text("#reference")
@@ -92,7 +108,10 @@ def test_bank_transfer_pledge_end_to_end(form_server, page):
     assert pledge.instalments.count() == 2 and pledge.public_name and pledge.public_amount
     body = page.inner_text("main")
     assert "How to pay by bank transfer" in body and "CHASUS33" in body
-    assert page.get_attribute(".status-link a", "href").endswith(f"/api/v1/pledges/status/{pledge.status_secret}/")
+    assert page.get_attribute(".status-link a", "href").endswith(
+        f"/api/v1/pledges/status/{pledge.status_secret}/?lang=en"
+    )
+    assert "Campaign" in body and "2012 pledges" in body
     assert page.is_visible("#print")  # JavaScript shows the Print button
     screenshot(page, "done-desktop")
     page.set_viewport_size(PHONE)
@@ -106,14 +125,12 @@ def test_validation_error_next_to_its_field(form_server, page):
     page.goto(f"{form_server.url}/en/pledge/")
     fill_bank_pledge(page, instalments=False)
     page.fill("#donor_email", "not an address")
-    # The page refuses a third decimal as it is typed, and says why.
+    # What is typed stays as typed: no masking, whatever the currency.
     page.fill("#amount", "")
     page.type("#amount", "1.001")
-    assert page.input_value("#amount") == "1.00"
-    assert "2 decimal places" in page.inner_text("#amount-live")
+    assert page.input_value("#amount") == "1.001"
     page.select_option("#currency", "JPY")
-    assert page.input_value("#amount") == "1"
-    assert page.get_attribute("#amount", "inputmode") == "numeric"
+    assert page.input_value("#amount") == "1.001"
     page.select_option("#currency", "USD")
 
     page.click("#submit")
@@ -125,6 +142,8 @@ def test_validation_error_next_to_its_field(form_server, page):
     assert "donor_email-error" in email.get_attribute("aria-describedby").split()
     assert "valid email" in page.inner_text("#donor_email-error")
     assert page.input_value("#donor_name") == "Kingdom of Norway"  # what was typed is kept
+    assert page.input_value("#amount") == "1.001"
+    assert page.inner_text("#amount-error").strip() == "USD amounts have 2 decimal places at most."
     page.click("#error-summary a[href='#donor_email']")
     screenshot(page, "errors-desktop")
     assert not Pledge.objects.exists()
@@ -152,7 +171,7 @@ def test_bank_transfer_without_javascript(form_server, chromium):
     page = context.new_page()
     page.goto(f"{form_server.url}/es/pledge/")
     fill_bank_pledge(page)
-    page.click("#submit")
+    check_and_confirm(page)
     page.wait_for_url(re.compile(r"/es/pledge/done/"))
     assert REFERENCE_PRINTED.fullmatch(page.inner_text("#reference"))
     assert "Cómo pagar por transferencia bancaria" in page.inner_text("main")
@@ -167,7 +186,7 @@ def test_card_pledge_without_javascript_offers_bank_transfer(form_server, chromi
     page.goto(f"{form_server.url}/en/pledge/")
     fill_bank_pledge(page, amount="100.00", instalments=False)
     page.check("#payment_method_card")
-    page.click("#submit")
+    check_and_confirm(page)
     page.wait_for_url(re.compile(r"/en/pledge/done/"))
     text = page.inner_text("main")
     assert "unavailable right now" in text or "needs JavaScript" in text
@@ -233,6 +252,9 @@ def test_keyboard_only_completion(form_server, page):
     page.keyboard.type("With the survivors.")
     tab_to("submit")
     page.keyboard.press("Enter")
+    page.wait_for_selector("#confirm-form")
+    tab_to("confirm")
+    page.keyboard.press("Enter")
     page.wait_for_url(re.compile(r"/en/pledge/done/"))
 
     order = [i for i in dict.fromkeys(visited) if i]
@@ -279,9 +301,9 @@ def test_card_payment_with_stripe_faked(form_server, page, stripe_on, stripe_cli
     page.goto(f"{form_server.url}/fr/pledge/")
     fill_bank_pledge(page, amount="100.00", instalments=False)
     page.check("#payment_method_card")
-    page.click("#submit")
+    check_and_confirm(page)
     page.wait_for_selector("[data-fake-element]")
-    assert page.is_hidden("#pledge-form")
+    assert page.is_hidden("#confirm-form")
     assert page.evaluate("document.activeElement.id") == "card-title"
 
     pledge = Pledge.objects.get()
@@ -336,6 +358,24 @@ def test_confirmation_page_is_private(client, settings):
             "payment_method": "bank_transfer",
         },
     )
+    assert response.status_code == 200  # the check step
+    assert not Pledge.objects.exists()
+    assert "¥5,000" in response.content.decode()
+    token = re.search(r'name="token" value="([^"]+)"', response.content.decode())[1]
+    response = client.post(
+        "/en/pledge/",
+        {
+            "started": started,
+            "donor_name": "UNODC",
+            "donor_type": "un_entity",
+            "donor_email": "fund@example.org",
+            "amount": "5000",
+            "currency": "JPY",
+            "payment_method": "bank_transfer",
+            "action": "confirm",
+            "token": token,
+        },
+    )
     assert response.status_code == 302
     done = client.get(response["Location"])
     assert done.status_code == 200
@@ -359,3 +399,52 @@ def test_csrf_is_enforced():
     from django.test import Client
 
     assert Client(enforce_csrf_checks=True).post("/en/pledge/", {}).status_code == 403
+
+
+@pytest.mark.django_db
+def test_confirming_twice_makes_one_pledge(client, settings):
+    settings.PLEDGE_FORM_MIN_SECONDS = 0
+    started = re.search(r'name="started" value="([^"]+)"', client.get("/fr/pledge/").content.decode())[1]
+    answers = {
+        "started": started,
+        "donor_name": "Principauté de Monaco",
+        "donor_type": "member_state",
+        "donor_country": "MC",
+        "donor_email": "mission@example.mc",
+        "amount": "50 000",
+        "currency": "EUR",
+        "payment_method": "bank_transfer",
+    }
+    check = client.post("/fr/pledge/", answers).content.decode()
+    token = re.search(r'name="token" value="([^"]+)"', check)[1]
+
+    first = client.post("/fr/pledge/", {**answers, "action": "confirm", "token": token})
+    second = client.post("/fr/pledge/", {**answers, "action": "confirm", "token": token})
+
+    assert first.status_code == second.status_code == 302
+    assert first["Location"] == second["Location"]
+    pledge = Pledge.objects.get()
+    assert pledge.amount == Decimal("50000")
+
+
+@pytest.mark.django_db
+def test_answers_changed_after_the_check_step_are_shown_again_not_sent(client, settings):
+    settings.PLEDGE_FORM_MIN_SECONDS = 0
+    started = re.search(r'name="started" value="([^"]+)"', client.get("/en/pledge/").content.decode())[1]
+    answers = {
+        "started": started,
+        "donor_name": "UNODC",
+        "donor_type": "un_entity",
+        "donor_email": "fund@example.org",
+        "amount": "1000",
+        "currency": "USD",
+        "payment_method": "bank_transfer",
+    }
+    token = re.search(r'name="token" value="([^"]+)"', client.post("/en/pledge/", answers).content.decode())[1]
+
+    response = client.post("/en/pledge/", {**answers, "amount": "100000", "action": "confirm", "token": token})
+
+    assert response.status_code == 200
+    assert "Your answers changed" in response.content.decode()
+    assert "$100,000.00" in response.content.decode()
+    assert not Pledge.objects.exists()

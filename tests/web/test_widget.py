@@ -15,12 +15,13 @@ from pathlib import Path
 import pytest
 from django.utils import timezone
 
+from pledges.cldr import money as cldr_money
 from pledges.widget.views import LABELS, SCRIPT_PATH
-from reports.formatting import money
 
 SCRIPT = "/widget/v1/totals.js"
 FRAME = "/widget/v1/totals/"
 TOTALS = "/api/v1/public/totals/"
+FIGURES = "/widget/v1/figures.json"
 ELSEWHERE = "https://www.un.org"
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -259,11 +260,9 @@ def snippet(live: str, lang: str = "en", campaign: str = "vtf-2012") -> str:
     )
 
 
-def browser_money(page, amount: str, lang: str = "en", currency: str = "USD") -> str:
-    return page.evaluate(
-        "([a, l, c]) => new Intl.NumberFormat(l, {style: 'currency', currency: c}).format(Number(a))",
-        [amount, lang, currency],
-    )
+def money(amount: str, lang: str = "en", currency: str = "USD") -> str:
+    """What the server (CLDR, pledges.cldr) writes: the widget shows it as is."""
+    return cldr_money(amount, currency, {"zh": "zh-hans"}.get(lang, lang))
 
 
 def widget_text(page, field: str) -> str:
@@ -288,14 +287,14 @@ def test_widget_on_another_origin_shows_and_updates_the_api_figures(browser, hos
     page = context.new_page()
     violations = csp_errors(page)
     totals_statuses: list[int] = []
-    page.on("response", lambda r: totals_statuses.append(r.status) if TOTALS in r.url else 0)
+    page.on("response", lambda r: totals_statuses.append(r.status) if FIGURES in r.url else 0)
     page.goto(url)
     page.wait_for_selector("vtf-pledge-totals[data-state=ok]")
 
     totals = api.get(TOTALS).json()
-    assert widget_text(page, "pledged") == browser_money(page, totals["pledged"])
-    assert widget_text(page, "received") == browser_money(page, totals["received"])
-    assert widget_text(page, "goal") == browser_money(page, totals["goal"])
+    assert widget_text(page, "pledged") == money(totals["pledged"])
+    assert widget_text(page, "received") == money(totals["received"])
+    assert widget_text(page, "goal") == money(totals["goal"])
     assert widget_text(page, "donors") == str(totals["donors"])
     bar = page.locator("vtf-pledge-totals [role=progressbar]")
     assert float(bar.get_attribute("aria-valuenow")) == pytest.approx(totals["progress"] * 100, abs=0.05)
@@ -341,21 +340,21 @@ def test_widget_on_another_origin_shows_and_updates_the_api_figures(browser, hos
     after = api.get(TOTALS).json()
     assert Decimal(after["received"]) == Decimal(totals["received"]) + Decimal("200000.00")
     page.evaluate("document.querySelector('vtf-pledge-totals').refresh()")
-    assert widget_text(page, "received") == browser_money(page, after["received"])
+    assert widget_text(page, "received") == money(after["received"])
     assert totals_statuses[-1] == 200
     page.locator("vtf-pledge-totals").screenshot(path=str(ARTIFACTS / "widget-element.png"))
     page.screenshot(path=str(ARTIFACTS / "widget-host-page.png"), full_page=True)
 
     # The service goes down: the last figures stay, dated.
-    page.route(f"{live}/api/**", lambda route: route.abort())
+    page.route(f"{live}/widget/v1/figures.json**", lambda route: route.abort())
     page.evaluate("document.querySelector('vtf-pledge-totals').refresh()")
     page.wait_for_selector("vtf-pledge-totals[data-state=stale]")
-    assert widget_text(page, "received") == browser_money(page, after["received"])
+    assert widget_text(page, "received") == money(after["received"])
     assert widget_text(page, "n").startswith("Figures as of ")
     # ... and after a reload too (localStorage).
     page.reload()
     page.wait_for_selector("vtf-pledge-totals[data-state=stale]")
-    assert widget_text(page, "pledged") == browser_money(page, after["pledged"])
+    assert widget_text(page, "pledged") == money(after["pledged"])
     page.locator("vtf-pledge-totals").screenshot(path=str(ARTIFACTS / "widget-offline-last-known.png"))
     assert violations == []
     context.close()
@@ -363,7 +362,7 @@ def test_widget_on_another_origin_shows_and_updates_the_api_figures(browser, hos
     # A visitor who never saw it load gets nothing at all, not a broken box.
     fresh = browser.new_context()
     page = fresh.new_page()
-    page.route(f"{live}/api/**", lambda route: route.abort())
+    page.route(f"{live}/widget/v1/figures.json**", lambda route: route.abort())
     page.goto(url)
     page.wait_for_function(
         "() => { const e = document.querySelector('vtf-pledge-totals'); return e && e.shadowRoot"
@@ -400,7 +399,7 @@ def test_widget_in_arabic_is_right_to_left_and_iframe_renders(browser, host, liv
     page.wait_for_selector("vtf-pledge-totals[data-state=ok]")
     assert page.locator("vtf-pledge-totals .w").get_attribute("dir") == "rtl"
     assert page.locator("vtf-pledge-totals .k").first.text_content() == LABELS["ar"][0]
-    assert widget_text(page, "pledged") == browser_money(page, totals["pledged"], "ar-u-nu-latn")
+    assert widget_text(page, "pledged") == money(totals["pledged"], "ar")
     assert page.locator("vtf-pledge-totals .w").evaluate("e => getComputedStyle(e).direction") == "rtl"
 
     inside = page.frame_locator("iframe")
@@ -425,3 +424,52 @@ def test_demo_page_embeds_both_versions(browser, host, live_server, api):
     assert page.frame_locator("iframe").locator("dd.pledged").text_content() == money(totals["pledged"], "en")
     page.screenshot(path=str(ARTIFACTS / "widget-demo-page.png"), full_page=True)
     context.close()
+
+
+@pytest.mark.django_db
+def test_figures_document_is_formatted_for_its_language_cacheable_and_cross_origin(client, api):
+    _figures_pledges()
+    totals = api.get(TOTALS).json()
+    response = client.get(FIGURES, {"campaign": "vtf-2012", "lang": "fr"}, headers={"Origin": ELSEWHERE})
+    assert response.status_code == 200
+    assert response["Access-Control-Allow-Origin"] == "*"
+    figures = response.json()
+    assert figures["pledged"] == money(totals["pledged"], "fr")
+    assert figures["title"].startswith("Fonds de contributions volontaires")  # the French title
+    assert "Donateur anonyme" in [row["donor"] for row in figures["latest"]]
+    again = client.get(FIGURES, {"campaign": "vtf-2012", "lang": "fr"}, headers={"If-None-Match": response["ETag"]})
+    assert again.status_code == 304
+    assert client.get(FIGURES, {"campaign": "nope", "lang": "es"}).status_code == 404
+
+
+def test_script_widget_and_iframe_write_the_same_figures_alike(browser, host, live_server, api):
+    """The issue's KWD 14,000.000 / KWD14,000.000: one formatting for both."""
+    from tests.factories import DonorFactory, PledgeFactory
+
+    PledgeFactory(
+        amount=Decimal("14000.000"),
+        currency="KWD",
+        public_name=True,
+        public_amount=True,
+        donor=DonorFactory(name="State of Kuwait"),
+    )
+    _figures_pledges()
+    live = live_server.url
+    for lang in ("en", "ar", "zh"):
+        src = f"{live}{FRAME}?campaign=vtf-2012&amp;lang={lang}"
+        frame = f'<iframe src="{src}" title="totals" width="560" height="420"></iframe>'
+        url = host_page(host, live, snippet(live, lang) + frame, path=f"/same-{lang}")
+        context = browser.new_context(viewport={"width": 1000, "height": 1100})
+        page = context.new_page()
+        page.goto(url)
+        page.wait_for_selector("vtf-pledge-totals[data-state=ok]")
+        inside = page.frame_locator("iframe")
+        for field in ("pledged", "received", "goal", "donors"):
+            assert widget_text(page, field) == inside.locator(f"dd.{field}").text_content(), (lang, field)
+        script_rows = page.locator("vtf-pledge-totals li .a").all_text_contents()
+        frame_rows = inside.locator("li .a").all_text_contents()
+        assert script_rows == frame_rows
+        assert money("14000.000", lang, "KWD") in script_rows
+        assert page.locator("vtf-pledge-totals .t").text_content() == inside.locator(".t").text_content()
+        page.screenshot(path=str(ARTIFACTS / f"widget-same-{lang}.png"), full_page=True)
+        context.close()

@@ -1,14 +1,14 @@
 /*! VTF pledge totals widget v1. Embed with one line:
  * <script src="https://HOST/widget/v1/totals.js" data-campaign="SLUG" data-lang="fr" async></script>
  * Optional: data-refresh="60" (seconds, at least 15), data-target="element-id".
- * Reads only the public endpoints /api/v1/public/totals/ and /api/v1/public/pledges/. */
+ * Reads only /widget/v1/figures.json: the public totals and latest pledges,
+ * formatted by the server (CLDR) exactly as the iframe page shows them. */
 (function () {
   "use strict";
   var TAG = "vtf-pledge-totals";
   var script = document.currentScript;
   var API = script && script.src ? new URL(script.src, location.href).origin : "";
   var MAX_BACKOFF = 600;
-  var ANON = "Anonymous donor";
 
   // Labels in the six UN languages: pledged, received, goal, donors, latest
   // pledges, "figures as of", "updated", anonymous, amount not shown, bar.
@@ -20,8 +20,6 @@
     zh: ["认捐", "已收到", "目标", "捐助方", "最新认捐", "数据截至 {}", "更新于 {}", "匿名捐助方", "金额未公开", "认捐额占目标的比例"],
     ar: ["التعهدات", "المبالغ المستلمة", "الهدف", "المانحون", "أحدث التعهدات", "الأرقام حتى {}", "آخر تحديث {}", "مانح مجهول الهوية", "المبلغ غير معلن", "التعهدات مقارنة بالهدف"]
   };
-  // Intl locales: Latin digits in Arabic, as the Fund's reports print them.
-  var LOCALE = { en: "en", fr: "fr", es: "es", ru: "ru", zh: "zh-Hans", ar: "ar-u-nu-latn" };
 
   var CSS =
     ":host{all:initial!important;display:block!important;contain:content}" +
@@ -80,16 +78,15 @@
     if (this._on) return;
     this._on = true;
     this.lang_ = lang(this.getAttribute("lang") || document.documentElement.lang);
-    this.loc = LOCALE[this.lang_];
     this.t = L[this.lang_];
     this.campaign = this.getAttribute("campaign") || "";
     this.api = this.getAttribute("api") || API;
     this.every = Math.max(15, parseInt(this.getAttribute("refresh"), 10) || 60);
-    this.key = "vtf-widget:v1:" + this.api + ":" + (this.campaign || "-");
+    this.key = "vtf-widget:v1:" + this.api + ":" + (this.campaign || "-") + ":" + this.lang_;
     this.fails = 0;
     this.s = store(this.key) || {};
     this.build();
-    if (this.s.totals) this.draw(true);
+    if (this.s.figures) this.draw(true);
     else this.state("empty");
     var self = this;
     this._vis = function () {
@@ -122,10 +119,10 @@
     this.w.classList.toggle("stale", value === "stale");
   };
 
-  P.get = function (path, query, etag) {
-    query = [query, this.campaign && "campaign=" + encodeURIComponent(this.campaign)].filter(Boolean).join("&");
+  P.get = function (etag) {
+    var query = "lang=" + this.lang_ + (this.campaign ? "&campaign=" + encodeURIComponent(this.campaign) : "");
     var init = { headers: etag ? { "If-None-Match": etag } : {}, credentials: "omit", cache: "no-store", mode: "cors" };
-    return fetch(this.api + "/api/v1/public/" + path + "/" + (query ? "?" + query : ""), init).then(function (r) {
+    return fetch(this.api + "/widget/v1/figures.json?" + query, init).then(function (r) {
       if (r.status === 304) return null;
       if (!r.ok) throw new Error("HTTP " + r.status);
       var tag = r.headers.get("ETag");
@@ -139,22 +136,15 @@
     var s = this.s;
     this.stop();
     this.last = Date.now();
-    return this.get("totals", "", s.etag).then(function (totals) {
-      if (!totals && s.pledges) return null; // unchanged
-      return self.get("pledges", "limit=5", totals ? null : s.petag).then(function (pledges) {
-        return [totals, pledges];
-      });
-    }).then(function (got) {
-      if (got && got[0]) { s.etag = got[0].etag; s.totals = got[0].body; }
-      if (got && got[1]) { s.petag = got[1].etag; s.pledges = got[1].body.results; }
-      s.at = new Date().toISOString();
+    return this.get(s.figures ? s.etag : null).then(function (got) {
+      if (got) { s.etag = got.etag; s.figures = got.body; } // null: unchanged (304)
       store(self.key, s);
       self.fails = 0;
       self.draw(false);
       self.plan(self.every);
     }, function () {
       self.fails += 1;
-      if (s.totals) self.draw(true);
+      if (s.figures) self.draw(true);
       else self.state("empty");
       self.plan(Math.min(MAX_BACKOFF, self.every * Math.pow(2, self.fails)));
     });
@@ -191,49 +181,29 @@
     this.note = el(w, "div", "n");
   };
 
-  P.money = function (amount, currency) {
-    try {
-      return new Intl.NumberFormat(this.loc, { style: "currency", currency: currency || "USD" }).format(Number(amount));
-    } catch (e) {
-      return amount + " " + currency;
-    }
-  };
-  P.when = function (iso) {
-    var date = new Date(iso);
-    try {
-      return new Intl.DateTimeFormat(this.loc, { dateStyle: "medium", timeStyle: "short" }).format(date);
-    } catch (e) {
-      return date.toLocaleString();
-    }
-  };
-
+  // Every figure arrives formatted (the server's CLDR data): drawn as text.
   P.draw = function (stale) {
-    var d = this.s.totals;
-    var t = this.t;
-    var goal = Number(d.goal) || 0;
-    var pledged = Math.min(100, Math.max(0, Number(d.progress) * 100 || 0));
-    var received = goal ? Math.min(100, (Number(d.received) / goal) * 100) : 0;
+    var d = this.s.figures;
     text(this.title_, d.title || "");
     this.w.setAttribute("aria-label", d.title || "");
-    this.pbar.style.width = pledged.toFixed(2) + "%";
-    this.rbar.style.width = received.toFixed(2) + "%";
-    this.bar.setAttribute("aria-valuenow", pledged.toFixed(1));
-    this.bar.setAttribute("aria-valuetext", new Intl.NumberFormat(this.loc, { style: "percent", maximumFractionDigits: 1 }).format(pledged / 100));
-    text(this.f[0], this.money(d.pledged, d.currency));
-    text(this.f[1], this.money(d.received, d.currency));
-    text(this.f[2], this.money(d.goal, d.currency));
-    text(this.f[3], new Intl.NumberFormat(this.loc).format(d.donors));
-    var rows = this.s.pledges || [];
+    this.pbar.style.width = d.pledged_share + "%";
+    this.rbar.style.width = d.received_share + "%";
+    this.bar.setAttribute("aria-valuenow", d.progress);
+    this.bar.setAttribute("aria-valuetext", d.progress_text);
+    text(this.f[0], d.pledged);
+    text(this.f[1], d.received);
+    text(this.f[2], d.goal);
+    text(this.f[3], d.donors);
+    var rows = d.latest || [];
     this.head.hidden = this.list.hidden = !rows.length;
     var list = this.list;
-    var self = this;
     while (list.firstChild) list.removeChild(list.firstChild);
     rows.forEach(function (p) {
       var li = el(list, "li");
-      el(li, "bdi", "d").textContent = p.donor === ANON ? t[7] : p.donor;
-      el(li, "bdi", "a").textContent = p.amount == null ? t[8] : self.money(p.amount, p.currency);
+      el(li, "bdi", "d").textContent = p.donor;
+      el(li, "bdi", "a").textContent = p.amount;
     });
-    text(this.note, (stale ? t[5] : t[6]).replace("{}", this.when(stale ? this.s.at || d.updated_at : d.updated_at)));
+    text(this.note, stale ? d.as_of : d.updated);
     this.state(stale ? "stale" : "ok");
   };
 
