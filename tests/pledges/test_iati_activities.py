@@ -155,9 +155,12 @@ def test_it_is_a_valid_iati_203_activity_file(api, pledges_of_2012, activity_sch
     activity = root.find("iati-activity[iati-identifier='XM-DAC-41128-vtf-2012']")
     assert activity.find("reporting-org").get("ref") == "XM-DAC-41128"
     assert "Trust Fund" in activity.findtext("reporting-org/narrative")
-    # One title per language it reads differently in; here only English.
-    titles = activity.findall("title/narrative")
-    assert [t.text for t in titles] == [Campaign.objects.get(slug="vtf-2012").title]
+    # One title per language it reads differently in: the 2012 campaign is titled in all six.
+    titles = {t.get("{http://www.w3.org/XML/1998/namespace}lang"): t.text for t in activity.findall("title/narrative")}
+    campaign = Campaign.objects.get(slug="vtf-2012")
+    assert titles.pop(None) == campaign.title_en  # the activity's default language, English
+    assert titles["ar"] == campaign.title_ar and titles["zh"] == campaign.title_zh_hans
+    assert len(titles) == 5
 
 
 def test_every_total_equals_the_public_totals(api, pledges_of_2012):
