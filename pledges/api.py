@@ -22,6 +22,7 @@ from rest_framework.response import Response
 from rest_framework.throttling import SimpleRateThrottle
 from rest_framework.views import APIView
 
+from backend.cache import resilient_cache
 from pledges.audit import Actor
 from pledges.errors import DomainError, InvalidInput
 from pledges.idempotency import IDEMPOTENCY_HEADER, idempotent
@@ -135,6 +136,9 @@ class PledgeCreateSerializer(StrictSerializer):
     public_name = serializers.BooleanField(default=False)
     public_amount = serializers.BooleanField(default=False)
     statement = serializers.CharField(max_length=1000, required=False, allow_blank=True, default="")
+    public_statement = serializers.BooleanField(
+        default=False, help_text="Publish the statement even when the name is not shown (anonymous donors)"
+    )
     language = serializers.ChoiceField(choices=[code for code, _ in settings.LANGUAGES], required=False, default="")
 
     def validate(self, attrs: dict) -> dict:
@@ -256,6 +260,7 @@ class PledgeSubmitThrottle(SimpleRateThrottle):
     `DJANGO_NUM_PROXIES` trusted proxies)."""
 
     scope = "pledge_submit"
+    cache = resilient_cache  # Redis away: counted in-process (fails open to a local limiter)
 
     def get_rate(self) -> str:
         return settings.PLEDGE_THROTTLE_RATE

@@ -2,12 +2,13 @@
 
 from celery import shared_task
 
-from pledges import idempotency, services
+from backend.celery import DATABASE_ERRORS
+from pledges import idempotency, outbox, services
 from pledges.payments import card
 from pledges.payments.stripe import StripeUnavailable
 
 
-@shared_task(autoretry_for=(OSError,), retry_backoff=30, retry_backoff_max=3600, max_retries=8)
+@shared_task(autoretry_for=(OSError, *DATABASE_ERRORS), retry_backoff=30, retry_backoff_max=1200, max_retries=8)
 def pledge_acknowledge(pledge_id: int) -> bool:
     return services.pledge_acknowledge_send(pledge_id=pledge_id)
 
@@ -20,13 +21,19 @@ def idempotency_records_purge() -> int:
 # Stripe may be briefly unreachable: retry with backoff, capped; the
 # reconciliation job picks up whatever still failed after that.
 @shared_task(
-    autoretry_for=(StripeUnavailable,), retry_backoff=10, retry_backoff_max=600, retry_jitter=True, max_retries=6
+    autoretry_for=(StripeUnavailable, *DATABASE_ERRORS),
+    retry_backoff=10,
+    retry_backoff_max=600,
+    retry_jitter=True,
+    max_retries=6,
 )
 def stripe_event_apply(event_pk: int) -> str:
     return card.stripe_event_apply(event_pk=event_pk)
 
 
-@shared_task(autoretry_for=(StripeUnavailable,), retry_backoff=10, retry_backoff_max=600, max_retries=6)
+@shared_task(
+    autoretry_for=(StripeUnavailable, *DATABASE_ERRORS), retry_backoff=10, retry_backoff_max=600, max_retries=6
+)
 def card_payment_intents_cancel(pledge_id: int) -> list[str]:
     from pledges.audit import Actor
     from pledges.models import Pledge
@@ -56,3 +63,14 @@ def reminders_send() -> dict:
     from pledges.reconciliation import reminders
 
     return reminders.reminders_send()
+
+
+# Beat's outbox sweep: sends what the after-commit relay could not.
+@shared_task
+def outbox_relay() -> int:
+    return outbox.outbox_relay()
+
+
+@shared_task
+def outbox_purge() -> int:
+    return outbox.outbox_purge()

@@ -128,7 +128,7 @@ def statement_import(
                 )
                 from pledges.tasks import statement_match
 
-                transaction.on_commit(lambda pk=statement.pk: statement_match.delay(pk), robust=True)
+                statement_match.delay_durable(statement.pk)
     except StatementFormatError as error:
         position = f" (entry {error.position})" if getattr(error, "position", None) else ""
         raise InvalidInput({"file": [f"{error.detail}{position}"]}) from None
