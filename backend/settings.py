@@ -437,7 +437,7 @@ CONTENT_SECURITY_POLICY = {
         "img-src": ["'self'", "data:", "https://*.stripe.com"],
         "font-src": ["'self'"],
         "connect-src": ["'self'", "https://api.stripe.com", *_stripe_api],
-        "frame-src": ["https://js.stripe.com", "https://hooks.stripe.com"],
+        "frame-src": ["'self'", "https://js.stripe.com", "https://hooks.stripe.com"],
         "object-src": ["'none'"],
         "base-uri": ["'none'"],
         "form-action": ["'self'"],
