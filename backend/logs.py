@@ -52,7 +52,11 @@ def scrub_value(value: Any, depth: int = 0) -> Any:
         }
     if isinstance(value, (list, tuple)):
         return [scrub_value(item, depth + 1) for item in value]
-    return value
+    if value is None or isinstance(value, (bool, int, float)):
+        return value
+    # Anything else (a request object in Django's own records) is logged as
+    # its text, scrubbed like any string.
+    return scrub_text(str(value))
 
 
 # Fields of the record itself that are never personal data.

@@ -96,12 +96,15 @@ def problem_response(status_code: int, detail: str, *, code: str = "", headers: 
     return response
 
 
+UNAVAILABLE_DETAIL = "A service this request needs is briefly unavailable. Nothing was lost; try again shortly."
+
+
 def unavailable_response(exc: BaseException) -> JsonResponse:
     """503 with Retry-After; the cause is logged, not shown."""
     logger.warning("service.unavailable", extra={"error": f"{type(exc).__name__}: {exc}"[:500]})
     return problem_response(
         503,
-        "A service this request needs is briefly unavailable. Nothing was lost; try again shortly.",
+        UNAVAILABLE_DETAIL,
         code="service-unavailable",
         headers={"Retry-After": str(settings.SERVICE_UNAVAILABLE_RETRY_AFTER)},
     )
@@ -116,10 +119,11 @@ def problem_exception_handler(exc: Exception, context: dict) -> Response | None:
         set_rollback()
         body = problem_body(
             503,
-            "A service this request needs is briefly unavailable. Nothing was lost; try again shortly.",
+            UNAVAILABLE_DETAIL,
             code="service-unavailable",
         )
         logger.warning("service.unavailable", extra={"error": f"{type(exc).__name__}: {exc}"[:500]})
+        _render_as_json(context)
         return Response(
             body,
             status=503,
@@ -128,6 +132,7 @@ def problem_exception_handler(exc: Exception, context: dict) -> Response | None:
         )
     if isinstance(exc, DomainError):
         body = problem_body(exc.status, exc.detail, code=exc.code, title=exc.title, errors=exc.errors)
+        _render_as_json(context)
         return Response(body, status=exc.status, content_type=PROBLEM_CONTENT_TYPE)
     if isinstance(exc, Http404):
         exc = exceptions.NotFound()
@@ -150,7 +155,18 @@ def problem_exception_handler(exc: Exception, context: dict) -> Response | None:
         body = problem_body(response.status_code, str(detail), code=str(code).replace("_", "-"), title=title)
     response.data = body
     response.content_type = PROBLEM_CONTENT_TYPE
+    _render_as_json(context)
     return response
+
+
+def _render_as_json(context: dict) -> None:
+    """A problem is JSON whatever the view renders otherwise (?format=csv)."""
+    from rest_framework.renderers import JSONRenderer
+
+    request = context.get("request")
+    if request is not None:
+        request.accepted_renderer = JSONRenderer()
+        request.accepted_media_type = PROBLEM_CONTENT_TYPE
 
 
 def read_limited(stream, parser_context: dict | None) -> bytes:

@@ -38,7 +38,7 @@ class LoginThrottle(SimpleRateThrottle):
 
 class TokenRequestSerializer(serializers.Serializer):
     username = serializers.CharField(max_length=150)
-    password = serializers.CharField(max_length=4096, trim_whitespace=False, style={"input_type": "password"})
+    password = serializers.CharField(max_length=1024, trim_whitespace=False, style={"input_type": "password"})
     otp_token = serializers.RegexField(
         r"^[0-9]{6,8}$", required=False, help_text="The TOTP code, for staff who enrolled a device"
     )

@@ -56,13 +56,32 @@ PROBLEM = OpenApiResponse(
 )
 
 
+def json_type_errors(fields: dict, data) -> dict[str, list[str]]:
+    """Values of the wrong JSON type, which DRF would otherwise coerce
+    ("true" for true, 5 for "5"): refused, as the schema says."""
+    if not isinstance(data, dict):
+        return {}
+    errors = {}
+    for name, field in fields.items():
+        value = data.get(name)
+        if value is None or field.read_only:
+            continue
+        if isinstance(field, serializers.BooleanField) and not isinstance(value, bool):
+            errors[name] = ["Must be true or false."]
+        elif isinstance(field, serializers.IntegerField) and (isinstance(value, bool) or not isinstance(value, int)):
+            errors[name] = ["Must be a whole number."]
+        elif isinstance(field, serializers.CharField) and not isinstance(value, str):
+            errors[name] = ["Must be a string."]
+    return errors
+
+
 class StrictSerializer(serializers.Serializer):
     """Refuses fields it does not know, so a misspelt field is an error,
     not silently ignored."""
 
     def to_internal_value(self, data):
         unknown = sorted(set(data) - set(self.fields)) if isinstance(data, dict) else []
-        unknown_errors = {name: ["Unknown field."] for name in unknown}
+        unknown_errors = {name: ["Unknown field."] for name in unknown} | json_type_errors(self.fields, data)
         try:
             value = super().to_internal_value(data)
         except serializers.ValidationError as error:
@@ -279,6 +298,7 @@ IDEMPOTENCY_PARAMETER = OpenApiParameter(
     IDEMPOTENCY_HEADER,
     OpenApiTypes.STR,
     OpenApiParameter.HEADER,
+    pattern=r"^[!-~]([ -~]{0,253}[!-~])?$",  # 1 to 255 printable ASCII characters
     description=(
         "Optional; a unique key per intended pledge (a UUID). Repeating the request with the same key "
         "and body returns the first response (with `Idempotent-Replayed: true`); the same key with "

@@ -13,6 +13,7 @@ marking); every task is idempotent, which the tasks' docstrings state.
 """
 
 import logging
+import time
 from datetime import timedelta
 
 from django.conf import settings
@@ -20,6 +21,11 @@ from django.db import models, transaction
 from django.utils import timezone
 
 logger = logging.getLogger(__name__)
+
+# After a failed send, requests leave their messages to beat's sweep for this
+# long rather than each waiting on a broker that is away.
+BROKER_RETRY_AFTER_SECONDS = 10.0
+_broker_down_until = 0.0
 
 
 class OutboxMessage(models.Model):
@@ -55,8 +61,13 @@ def outbox_enqueue(task_name: str, *args) -> OutboxMessage:
     `delay_durable(*args)`, which calls this.
     """
     message = OutboxMessage.objects.create(task=task_name, args=list(args))
-    transaction.on_commit(lambda: outbox_relay_one(message.pk), robust=True)
+    transaction.on_commit(lambda: _relay_after_commit(message.pk), robust=True)
     return message
+
+
+def _relay_after_commit(message_pk: int) -> None:
+    if _is_eager() or time.monotonic() >= _broker_down_until:
+        outbox_relay_one(message_pk)
 
 
 def outbox_relay_one(message_pk: int, *, resend: bool = False) -> bool:
@@ -64,6 +75,7 @@ def outbox_relay_one(message_pk: int, *, resend: bool = False) -> bool:
     sweep and this relay never both send it. False when it could not be sent
     now (it stays for the sweep) or was already sent (unless `resend`: the
     sweep re-sending a message whose task never finished)."""
+    global _broker_down_until
     from celery import current_app
 
     with transaction.atomic():
@@ -78,6 +90,7 @@ def outbox_relay_one(message_pk: int, *, resend: bool = False) -> bool:
                 current_app.tasks[message.task].apply_async(args=message.args, task_id=f"outbox-{message.pk}")
         except Exception as error:
             if not _is_eager():
+                _broker_down_until = time.monotonic() + BROKER_RETRY_AFTER_SECONDS
                 message.last_error = f"{type(error).__name__}: {error}"[:2000]
                 message.save(update_fields=["attempts", "last_error"])
                 logger.warning("outbox.send_failed", extra={"task": message.task, "outbox_id": message.pk})

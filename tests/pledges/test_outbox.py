@@ -9,6 +9,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from backend.celery import app
+from pledges import outbox
 from pledges.models import Pledge
 from pledges.outbox import OutboxMessage, outbox_enqueue, outbox_relay
 from tests.conftest import pledge_body
@@ -28,6 +29,7 @@ def broker_away():
     app._pool = None
     app.amqp._producer_pool = None
     yield
+    outbox._broker_down_until = 0.0
     app.conf.update(task_always_eager=True, CELERY_TASK_ALWAYS_EAGER=True, broker_url=saved, CELERY_BROKER_URL=saved)
     app._pool = None
     app.amqp._producer_pool = None
