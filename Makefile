@@ -84,7 +84,7 @@ bench: venv
 	$(BIN)/python bench/run.py --pledges $${PLEDGES:-100000}
 
 test: venv translations
-	$(BIN)/pytest $(if $(filter-out 0,$(PYTEST_WORKERS)),-n $(PYTEST_WORKERS)) $(ARGS)
+	$(BIN)/pytest $(if $(filter-out 0,$(PYTEST_WORKERS)),-n $(PYTEST_WORKERS) --dist loadgroup) $(ARGS)
 
 lint: venv
 	$(BIN)/ruff check .

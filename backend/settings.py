@@ -366,6 +366,8 @@ LOGGING = {
         # gunicorn's own access log is off (it prints full paths, status-link
         # secrets included); django-structlog's request_finished replaces it.
         "gunicorn.access": {"handlers": [], "propagate": False},
+        # runserver's request lines, scrubbed like everything else.
+        "django.server": {"handlers": ["console"], "level": "INFO", "propagate": False},
     },
 }
 

@@ -15,7 +15,8 @@ from tests.conftest import pledge_body
 from tests.factories import PledgeFactory
 from tests.processes import RedisServer
 
-pytestmark = [pytest.mark.fault, pytest.mark.django_db]
+# One xdist worker runs every test that starts servers on the spare ports.
+pytestmark = [pytest.mark.fault, pytest.mark.xdist_group("spare-ports"), pytest.mark.django_db]
 
 REDIS_PORT = 6514
 
@@ -84,7 +85,7 @@ def test_with_redis_stopped_a_staff_payment_is_answered_201_and_recorded_once(cl
     assert Payment.objects.get(pledge=pledge).amount == Decimal("100.00")
 
 
-@pytest.mark.django_db(transaction=True)  # the invalidation runs after a real commit
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)  # the invalidation runs after a real commit
 def test_a_change_made_while_redis_hung_shows_once_it_answers_again(api, redis_server):
     now = timezone.now()
     pledge = PledgeFactory(

@@ -24,7 +24,8 @@ import pytest
 from tests.conftest import pledge_body
 from tests.processes import PG_BIN, PostgresServer, RedisServer, port_open, stop_pid, wait_until
 
-pytestmark = [pytest.mark.fault]
+# One xdist worker runs every test that starts servers on the spare ports.
+pytestmark = [pytest.mark.fault, pytest.mark.xdist_group("spare-ports")]
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent

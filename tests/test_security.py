@@ -182,7 +182,7 @@ def test_a_declared_body_over_the_api_limit_is_refused_at_the_door(api, settings
 
 def test_a_form_encoded_token_request_is_capped_too(api, officer):
     response = api.post(
-        TOKEN_URL, "username=officer&password=" + "y" * 5000, content_type="application/x-www-form-urlencoded"
+        TOKEN_URL, "username=officer&password=" + "y" * 20_000, content_type="application/x-www-form-urlencoded"
     )
 
     assert response.status_code == 413

@@ -14,7 +14,7 @@ from pledges.models import Pledge
 from pledges.outbox import OutboxMessage, outbox_enqueue, outbox_relay
 from tests.conftest import pledge_body
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
 
 ACKNOWLEDGE = "pledges.tasks.pledge_acknowledge"
 
