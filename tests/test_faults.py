@@ -328,3 +328,22 @@ def test_status_link_secrets_and_emails_stay_out_of_the_logs(stack):
     finished = [line for line in lines if line.get("event") == "request_finished" and "/status/" in line["request"]]
     assert finished and all("/status/[redacted]" in line["request"] for line in finished)
     assert all(line.get("request_id") for line in finished)
+
+
+def test_a_task_logs_the_request_id_of_the_request_that_queued_it(stack):
+    status, _, created = submit(stack, 1, "traced")[0]
+    assert status == 201
+    wait_until(lambda: acknowledged(stack, [created["reference"]]) == 1, 60, "the acknowledgement")
+    time.sleep(1)  # let the processes flush their lines
+
+    def events(name: str) -> list[dict]:
+        return [json.loads(line) for line in stack.log(name).splitlines() if line.startswith("{")]
+
+    enqueued = [
+        line
+        for line in events("web")
+        if line["event"] == "task_enqueued" and line.get("child_task_name") == "pledges.tasks.pledge_acknowledge"
+    ][-1]
+    started = [line for line in events("worker") if line["event"] == "task_started"]
+    task = next(line for line in started if line.get("task_id") == enqueued["child_task_id"])
+    assert task["request_id"] == enqueued["request_id"]

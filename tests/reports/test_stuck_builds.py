@@ -12,7 +12,7 @@ from reports import services, tasks
 from reports.models import Report, ReportStatus
 from reports.services import ReportRequest, report_request_and_queue
 
-pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
+pytestmark = pytest.mark.django_db
 
 ACTOR = Actor.system("tests")
 
@@ -33,10 +33,13 @@ def left_running(campaign, *, seconds_ago: int) -> Report:
     return report
 
 
-def test_the_sweep_requeues_a_build_running_past_its_time_limit_and_it_is_built(campaign, settings):
+def test_the_sweep_requeues_a_build_running_past_its_time_limit_and_it_is_built(
+    campaign, settings, django_capture_on_commit_callbacks
+):
     report = left_running(campaign, seconds_ago=settings.REPORTS_BUILD_TIME_LIMIT + 1)
 
-    assert tasks.reports_stuck_requeue() == 1
+    with django_capture_on_commit_callbacks(execute=True):
+        assert tasks.reports_stuck_requeue() == 1
 
     report.refresh_from_db()
     assert report.status == ReportStatus.DONE
@@ -52,10 +55,13 @@ def test_the_sweep_leaves_a_build_that_is_still_within_its_time_limit(campaign):
     assert Report.objects.get(pk=report.pk).status == ReportStatus.RUNNING
 
 
-def test_asking_again_for_a_stuck_report_queues_it_instead_of_returning_it_stuck(campaign, settings):
+def test_asking_again_for_a_stuck_report_queues_it_instead_of_returning_it_stuck(
+    campaign, settings, django_capture_on_commit_callbacks
+):
     stuck = left_running(campaign, seconds_ago=settings.REPORTS_BUILD_TIME_LIMIT + 1)
 
-    again = report_request_and_queue(week(campaign), actor=ACTOR)
+    with django_capture_on_commit_callbacks(execute=True):
+        again = report_request_and_queue(week(campaign), actor=ACTOR)
 
     assert again.pk == stuck.pk
     assert Report.objects.get(pk=stuck.pk).status == ReportStatus.DONE
