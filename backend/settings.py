@@ -500,7 +500,15 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_BROKER_VISIBILITY_TIMEOUT = env.int(
     "CELERY_BROKER_VISIBILITY_TIMEOUT", default=max(REPORTS_BUILD_TIME_LIMIT, 1200) + 600
 )
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": CELERY_BROKER_VISIBILITY_TIMEOUT}
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": CELERY_BROKER_VISIBILITY_TIMEOUT,
+    # A publisher that cannot reach the broker gives up at once (its message
+    # waits in the outbox) instead of retrying for seconds inside a request.
+    "max_retries": 1,
+    "interval_start": 0,
+    "interval_step": 0.2,
+    "interval_max": 0.5,
+}
 CELERY_BROKER_CONNECTION_TIMEOUT = 2
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # A publish that fails goes back to the outbox at once, not after retries.
