@@ -93,7 +93,7 @@ bench-server: venv
 	$(BIN)/python bench/server.py --pledges $${PLEDGES:-100000}
 
 test: venv translations
-	$(BIN)/pytest $(if $(filter-out 0,$(PYTEST_WORKERS)),-n $(PYTEST_WORKERS)) $(ARGS)
+	$(BIN)/pytest $(if $(filter-out 0,$(PYTEST_WORKERS)),-n $(PYTEST_WORKERS) --dist loadgroup) $(ARGS)
 
 lint: venv
 	$(BIN)/ruff check .

@@ -10,6 +10,7 @@ in views.
 
 import json
 import logging
+import sys
 from decimal import Decimal
 from typing import Any
 
@@ -17,10 +18,10 @@ from django.conf import settings
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.http import Http404, HttpRequest, JsonResponse
 from rest_framework import exceptions, status
-from rest_framework.parsers import JSONParser
+from rest_framework.parsers import FormParser, JSONParser
 from rest_framework.response import Response
-from rest_framework.views import exception_handler
 
+from backend.outages import infrastructure_unavailable
 from pledges.errors import DomainError, code_of
 
 logger = logging.getLogger(__name__)
@@ -40,6 +41,7 @@ TITLES = {
     422: "Unprocessable request",
     429: "Too many requests",
     500: "Server error",
+    503: "Service unavailable",
 }
 
 
@@ -90,9 +92,53 @@ class RequestBodyTooLarge(exceptions.APIException):
     default_code = "request-too-large"
 
 
+def problem_response(status_code: int, detail: str, *, code: str = "", headers: dict | None = None) -> JsonResponse:
+    """A problem response outside DRF (middleware, Django's error handlers)."""
+    response = JsonResponse(
+        problem_body(status_code, detail, code=code), status=status_code, content_type=PROBLEM_CONTENT_TYPE
+    )
+    for name, value in (headers or {}).items():
+        response[name] = value
+    return response
+
+
+UNAVAILABLE_DETAIL = "A service this request needs is briefly unavailable. Nothing was lost; try again shortly."
+
+
+def unavailable_response(exc: BaseException) -> JsonResponse:
+    """503 with Retry-After; the cause is logged, not shown."""
+    logger.warning("service.unavailable", extra={"error": f"{type(exc).__name__}: {exc}"[:500]})
+    return problem_response(
+        503,
+        UNAVAILABLE_DETAIL,
+        code="service-unavailable",
+        headers={"Retry-After": str(settings.SERVICE_UNAVAILABLE_RETRY_AFTER)},
+    )
+
+
 def problem_exception_handler(exc: Exception, context: dict) -> Response | None:
+    # Imported here: this module is a DRF setting (the parser), so DRF's
+    # views cannot be imported while it loads.
+    from rest_framework.views import exception_handler, set_rollback
+
+    if infrastructure_unavailable(exc):
+        set_rollback()
+        body = problem_body(
+            503,
+            UNAVAILABLE_DETAIL,
+            code="service-unavailable",
+        )
+        logger.warning("service.unavailable", extra={"error": f"{type(exc).__name__}: {exc}"[:500]})
+        _render_as_json(context)
+        return Response(
+            body,
+            status=503,
+            content_type=PROBLEM_CONTENT_TYPE,
+            headers={"Retry-After": str(settings.SERVICE_UNAVAILABLE_RETRY_AFTER)},
+        )
     if isinstance(exc, DomainError):
         body = problem_body(exc.status, exc.detail, code=exc.code, title=exc.title, errors=exc.errors)
+        _render_as_json(context)
         return Response(body, status=exc.status, content_type=PROBLEM_CONTENT_TYPE)
     if isinstance(exc, Http404):
         exc = exceptions.NotFound()
@@ -115,7 +161,34 @@ def problem_exception_handler(exc: Exception, context: dict) -> Response | None:
         body = problem_body(response.status_code, str(detail), code=str(code).replace("_", "-"), title=title)
     response.data = body
     response.content_type = PROBLEM_CONTENT_TYPE
+    _render_as_json(context)
     return response
+
+
+def _render_as_json(context: dict) -> None:
+    """A problem is JSON whatever the view renders otherwise (?format=csv)."""
+    from rest_framework.renderers import JSONRenderer
+
+    request = context.get("request")
+    if request is not None:
+        request.accepted_renderer = JSONRenderer()
+        request.accepted_media_type = PROBLEM_CONTENT_TYPE
+
+
+def read_limited(stream, parser_context: dict | None) -> bytes:
+    """The body, refused (413) past the view's `max_body_bytes` (else
+    API_MAX_JSON_BYTES), by its declared length and again as it is read."""
+    parser_context = parser_context or {}
+    view = parser_context.get("view")
+    limit = getattr(view, "max_body_bytes", None) or settings.API_MAX_JSON_BYTES
+    request = parser_context.get("request")
+    declared = int(request.META.get("CONTENT_LENGTH") or 0) if request is not None else 0
+    if declared > limit:
+        raise RequestBodyTooLarge(f"The request body is larger than {limit} bytes.")
+    raw = stream.read(limit + 1) if stream is not None else b""
+    if len(raw) > limit:
+        raise RequestBodyTooLarge(f"The request body is larger than {limit} bytes.")
+    return raw
 
 
 class DecimalJSONParser(JSONParser):
@@ -124,19 +197,23 @@ class DecimalJSONParser(JSONParser):
 
     def parse(self, stream, media_type=None, parser_context=None):
         parser_context = parser_context or {}
-        limit = settings.API_MAX_JSON_BYTES
-        request = parser_context.get("request")
-        declared = int(request.META.get("CONTENT_LENGTH") or 0) if request is not None else 0
-        if declared > limit:
-            raise RequestBodyTooLarge(f"The request body is larger than {limit} bytes.")
-        raw = stream.read(limit + 1) if stream is not None else b""
-        if len(raw) > limit:
-            raise RequestBodyTooLarge(f"The request body is larger than {limit} bytes.")
+        raw = read_limited(stream, parser_context)
         encoding = parser_context.get("encoding", settings.DEFAULT_CHARSET)
         try:
             return json.loads(raw.decode(encoding), parse_float=Decimal, parse_constant=_refuse_constant)
         except (ValueError, UnicodeDecodeError) as error:
             raise exceptions.ParseError(f"The body is not valid JSON: {error}") from None
+
+
+class LimitedFormParser(FormParser):
+    """application/x-www-form-urlencoded, with the same size cap."""
+
+    def parse(self, stream, media_type=None, parser_context=None):
+        from django.http import QueryDict
+
+        parser_context = parser_context or {}
+        encoding = parser_context.get("encoding", settings.DEFAULT_CHARSET)
+        return QueryDict(read_limited(stream, parser_context), encoding=encoding)
 
 
 def _refuse_constant(name: str):
@@ -152,6 +229,10 @@ def not_found(request: HttpRequest, exception: Exception | None = None) -> JsonR
 
 
 def server_error(request: HttpRequest) -> JsonResponse:
+    # Django calls this while handling the exception: an outage is a 503.
+    error = sys.exc_info()[1]
+    if infrastructure_unavailable(error):
+        return unavailable_response(error)
     return _json_problem(request, 500, "The server failed to answer. The error has been logged.")
 
 

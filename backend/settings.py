@@ -6,13 +6,17 @@ cache and Celery tasks executed in-process. Nothing secret has a fallback
 outside local development (`DJANGO_DEBUG=true`).
 """
 
+from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
 
 import environ
 from celery.schedules import crontab
 from corsheaders.defaults import default_headers as cors_default_headers
+from csp.constants import NONCE
 from django.core.exceptions import ImproperlyConfigured
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -49,7 +53,6 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "corsheaders",
     "rest_framework",
-    "rest_framework.authtoken",
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
@@ -240,7 +243,7 @@ WIDGET_FRAME_ANCESTORS = " ".join(env.str("WIDGET_FRAME_ANCESTORS", default="*")
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        "knox.auth.TokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAdminUser"],
@@ -351,14 +354,32 @@ EMAIL_HOST_PASSWORD = env.str("EMAIL_HOST_PASSWORD", default="")
 EMAIL_USE_TLS = env.bool("EMAIL_USE_TLS", default=False)
 EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=20)
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Trust Fund pledges <pledges@localhost>")
+# Where django.core.mail.backends.filebased.EmailBackend writes (staging, the fault tests).
+EMAIL_FILE_PATH = env.str("EMAIL_FILE_PATH", default="") or None
 
 # --- Logging ------------------------------------------------------------------
 
+# One JSON object a line (LOG_FORMAT=console for people reading a terminal),
+# every record with the request id that django-structlog binds per request
+# and carries into the tasks it queues; secrets, status-link secrets, e-mail
+# addresses and bank account numbers are scrubbed from every record
+# (backend/logs.py), Django's and the libraries' included.
+LOG_FORMAT = env.str("LOG_FORMAT", default="json")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "formatters": {
+        "structured": {"()": "backend.logs.structured_formatter", "json": LOG_FORMAT == "json"},
+    },
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "structured"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
+    "loggers": {
+        # gunicorn's own access log is off (it prints full paths, status-link
+        # secrets included); django-structlog's request_finished replaces it.
+        "gunicorn.access": {"handlers": [], "propagate": False},
+        # runserver's request lines, scrubbed like everything else.
+        "django.server": {"handlers": ["console"], "level": "INFO", "propagate": False},
+    },
 }
 
 # --- IATI (issue 16) ----------------------------------------------------------
@@ -371,3 +392,166 @@ IATI_REPORTING_ORG_NAME = env.str(
     "IATI_REPORTING_ORG_NAME",
     default="United Nations Voluntary Trust Fund for Victims of Trafficking in Persons, especially Women and Children",
 )
+# --- Reliability and security (issue 13) ----------------------------------------
+
+INSTALLED_APPS += [
+    "axes",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "knox",
+    "django_structlog",
+]
+# Order matters: the request id first, so every later record carries it;
+# CSP early, so a nonce exists for any template; OTP right after
+# authentication; axes last, as its documentation asks.
+MIDDLEWARE.insert(0, "django_structlog.middlewares.RequestMiddleware")
+MIDDLEWARE.insert(1, "backend.middleware.RequestBodyLimitMiddleware")
+MIDDLEWARE.insert(MIDDLEWARE.index("django.middleware.security.SecurityMiddleware") + 1, "csp.middleware.CSPMiddleware")
+MIDDLEWARE.insert(
+    MIDDLEWARE.index("csp.middleware.CSPMiddleware") + 1, "backend.middleware.PermissionsPolicyMiddleware"
+)
+MIDDLEWARE.insert(
+    MIDDLEWARE.index("django.contrib.auth.middleware.AuthenticationMiddleware") + 1,
+    "django_otp.middleware.OTPMiddleware",
+)
+MIDDLEWARE.append("axes.middleware.AxesMiddleware")
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+
+# Login lockout (admin and the token endpoint): after AXES_FAILURE_LIMIT
+# wrong passwords for one username from one address, both are refused for
+# AXES_COOLOFF_MINUTES (429 with Retry-After). The per-address throttle
+# (AUTH_THROTTLE_RATE) slows guessing across usernames.
+AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_MINUTES = env.int("AXES_COOLOFF_MINUTES", default=15)
+AXES_COOLOFF_TIME = timedelta(minutes=AXES_COOLOFF_MINUTES)
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "backend.security.lockout_response"
+AXES_CLIENT_IP_CALLABLE = "backend.security.client_ip"
+AXES_VERBOSE = False
+
+# Staff may add a TOTP device (manage.py staff_totp_enrol); who has one must
+# give its code at the admin login and the token endpoint. STAFF_REQUIRE_OTP
+# makes it compulsory for everyone signing in to the admin.
+STAFF_REQUIRE_OTP = env.bool("STAFF_REQUIRE_OTP", default=False)
+OTP_TOTP_ISSUER = "UN Trust Fund pledges"
+
+# API tokens (knox): only a SHA-512 digest is stored; each expires after
+# API_TOKEN_TTL_HOURS and can be revoked (POST /api/v1/auth/token/revoke/).
+REST_KNOX = {
+    "TOKEN_TTL": timedelta(hours=env.int("API_TOKEN_TTL_HOURS", default=24 * 30)),
+    "AUTH_HEADER_PREFIX": "Token",
+    "TOKEN_LIMIT_PER_USER": env.int("API_TOKEN_LIMIT_PER_USER", default=20),
+    "AUTO_REFRESH": False,
+}
+# Password and token bodies are small: the token endpoint refuses more
+# (room for the longest username and password, every character escaped).
+AUTH_MAX_BODY_BYTES = 16384
+
+# Content Security Policy on every page, nonce-based (request.csp_nonce in
+# templates). Stripe's Payment Element needs its script, its frames and its
+# API; nothing else leaves this origin. The widget's iframe page sets its own
+# (frame-ancestors WIDGET_FRAME_ANCESTORS); the script widget runs under the
+# host site's policy and reads only the public, CORS-open endpoints.
+_stripe_api = [STRIPE_API_BASE.rstrip("/")] if STRIPE_API_BASE else []
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'", "https://js.stripe.com", NONCE],
+        "style-src": ["'self'", NONCE],
+        "img-src": ["'self'", "data:", "https://*.stripe.com"],
+        "font-src": ["'self'"],
+        "connect-src": ["'self'", "https://api.stripe.com", *_stripe_api],
+        "frame-src": ["'self'", "https://js.stripe.com", "https://hooks.stripe.com"],
+        "object-src": ["'none'"],
+        "base-uri": ["'none'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    },
+}
+# What pages may use of the browser: nothing but payments (Stripe's wallets).
+PERMISSIONS_POLICY = env.str(
+    "PERMISSIONS_POLICY",
+    default=(
+        "accelerometer=(), camera=(), geolocation=(), gyroscope=(), magnetometer=(), microphone=(), "
+        'usb=(), interest-cohort=(), payment=(self "https://js.stripe.com")'
+    ),
+)
+
+# HTTPS in production: HSTS (sent only over HTTPS), redirect to HTTPS unless
+# the TLS proxy already does (DJANGO_SSL_REDIRECT=false), /health/ exempt so
+# that plain-HTTP probes inside the stack still answer.
+SECURE_HSTS_SECONDS = env.int("DJANGO_HSTS_SECONDS", default=0 if DEBUG else 31536000)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("DJANGO_HSTS_INCLUDE_SUBDOMAINS", default=True)
+SECURE_HSTS_PRELOAD = env.bool("DJANGO_HSTS_PRELOAD", default=True)
+SECURE_SSL_REDIRECT = env.bool("DJANGO_SSL_REDIRECT", default=False)
+SECURE_REDIRECT_EXEMPT = [r"^health/"]
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_AGE = env.int("DJANGO_SESSION_SECONDS", default=8 * 3600)
+# Form bodies outside the JSON parser (the admin) are bounded too.
+DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", default=2_621_440)
+
+# Degrade, never lie: a down Redis makes the throttles count in-process
+# (fail open, per process) and the public documents come from the database;
+# a down database or broker is a 503 problem with Retry-After.
+SERVICE_UNAVAILABLE_RETRY_AFTER = env.int("SERVICE_UNAVAILABLE_RETRY_AFTER", default=30)
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    DATABASES["default"]["OPTIONS"].setdefault("connect_timeout", env.int("DATABASE_CONNECT_TIMEOUT", default=3))
+if REDIS_URL:
+    # Fail fast when Redis is away instead of holding the request (redis-py
+    # otherwise retries with backoff for up to ~20 s).
+    CACHES["default"]["OPTIONS"].update(
+        {
+            "SOCKET_CONNECT_TIMEOUT": 1,
+            "SOCKET_TIMEOUT": 1,
+            "CONNECTION_POOL_KWARGS": {"retry": Retry(NoBackoff(), 0)},
+        }
+    )
+
+# Nothing queued is lost: tasks are rows of the transactional outbox first
+# (pledges/outbox.py), relayed after commit and swept by beat. A task is
+# acknowledged when it ends, given back when its worker dies, and the broker
+# hands an unacknowledged task to another worker only after a visibility
+# timeout longer than the longest task (a report build) and the longest retry
+# wait (20 min), so a running task is never run twice by accident.
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_BROKER_VISIBILITY_TIMEOUT = env.int(
+    "CELERY_BROKER_VISIBILITY_TIMEOUT", default=max(REPORTS_BUILD_TIME_LIMIT, 1200) + 600
+)
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": CELERY_BROKER_VISIBILITY_TIMEOUT,
+    # A publisher that cannot reach the broker gives up at once (its message
+    # waits in the outbox) instead of retrying for seconds inside a request.
+    "max_retries": 1,
+    "interval_start": 0,
+    "interval_step": 0.2,
+    "interval_max": 0.5,
+}
+CELERY_BROKER_CONNECTION_TIMEOUT = 2
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# A publish that fails goes back to the outbox at once, not after retries.
+CELERY_TASK_PUBLISH_RETRY = False
+CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = True
+OUTBOX_RELAY_AFTER_SECONDS = env.int("OUTBOX_RELAY_AFTER_SECONDS", default=30)
+OUTBOX_RESEND_AFTER_SECONDS = env.int("OUTBOX_RESEND_AFTER_SECONDS", default=CELERY_BROKER_VISIBILITY_TIMEOUT + 600)
+CELERY_BEAT_SCHEDULE.update(
+    {
+        "outbox-relay": {
+            "task": "pledges.tasks.outbox_relay",
+            "schedule": env.float("OUTBOX_SWEEP_SECONDS", default=15.0),
+        },
+        "outbox-purge": {"task": "pledges.tasks.outbox_purge", "schedule": 86400.0},
+        "reports-stuck-requeue": {"task": "reports.tasks.reports_stuck_requeue", "schedule": 60.0},
+    }
+)
+DJANGO_STRUCTLOG_CELERY_ENABLED = True
+
+# The OpenAPI schema tells the truth (backend/schema.py; checked by schemathesis).
+REST_FRAMEWORK["DEFAULT_SCHEMA_CLASS"] = "backend.schema.AutoSchema"
+SPECTACULAR_SETTINGS["POSTPROCESSING_HOOKS"] = [
+    "drf_spectacular.hooks.postprocess_schema_enums",
+    "backend.schema.problem_responses_hook",
+]

@@ -1,46 +1,28 @@
-from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
-from drf_spectacular.utils import extend_schema
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
-from rest_framework.authtoken.views import ObtainAuthToken
-from rest_framework.throttling import SimpleRateThrottle
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
-from backend.views import health
+from backend.security import OptionalOTPAdminSite
+from backend.tokens import TokenObtainView, TokenRevokeAllView, TokenRevokeView
+from backend.views import health, health_live
 
-
-class LoginThrottle(SimpleRateThrottle):
-    """Password guessing is slowed per address."""
-
-    scope = "login"
-
-    def get_rate(self) -> str:
-        return settings.AUTH_THROTTLE_RATE
-
-    def get_cache_key(self, request, view) -> str:
-        return self.cache_format % {"scope": self.scope, "ident": self.get_ident(request)}
-
-
-class TokenObtainView(ObtainAuthToken):
-    throttle_classes = [LoginThrottle]
-
-    @extend_schema(
-        operation_id="auth_token_obtain",
-        summary="Exchange a staff username and password for an API token",
-        tags=["auth"],
-    )
-    def post(self, request, *args, **kwargs):
-        return super().post(request, *args, **kwargs)
-
+# The admin asks staff who enrolled a TOTP device for their code (django-otp's
+# documented way of swapping the site class, so every registration stays).
+admin.site.__class__ = OptionalOTPAdminSite
 
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/v1/auth/token/", TokenObtainView.as_view(), name="auth-token"),
+    path("api/v1/auth/token/revoke/", TokenRevokeView.as_view(), name="auth-token-revoke"),
+    path("api/v1/auth/token/revoke-all/", TokenRevokeAllView.as_view(), name="auth-token-revoke-all"),
     path("api/v1/", include("pledges.urls")),
     path("api/v1/", include("reports.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
-    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
+    # The split view serves its script as a file, so the nonce CSP holds.
+    path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="schema"), name="api-docs"),
     path("health/", health, name="health"),
+    path("health/ready/", health, name="health-ready"),
+    path("health/live/", health_live, name="health-live"),
     path("widget/", include("pledges.widget.urls")),
     path("", include("pledges.web.urls")),
     # Issue 16: the live pledge board and the IATI activity file.

@@ -377,7 +377,7 @@ def fixtures() -> dict:
     a session, and a fund admin with an API token."""
     from django.contrib.auth import get_user_model
     from django.contrib.auth.models import Group
-    from rest_framework.authtoken.models import Token
+    from knox.models import AuthToken
 
     from pledges.models import Campaign, Event, EventSession
     from pledges.roles import FUND_ADMIN
@@ -400,8 +400,8 @@ def fixtures() -> dict:
         user.set_unusable_password()
         user.save()
     user.groups.add(Group.objects.get(name=FUND_ADMIN))
-    token, _ = Token.objects.get_or_create(user=user)
-    return {"token": token.key}
+    _, token = AuthToken.objects.create(user=user)
+    return {"token": token}
 
 
 # --- Measuring -------------------------------------------------------------------

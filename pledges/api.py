@@ -22,6 +22,7 @@ from rest_framework.response import Response
 from rest_framework.throttling import SimpleRateThrottle
 from rest_framework.views import APIView
 
+from backend.cache import resilient_cache
 from pledges.audit import Actor
 from pledges.errors import DomainError, InvalidInput, Refusal
 from pledges.idempotency import IDEMPOTENCY_HEADER, idempotent
@@ -61,13 +62,34 @@ PROBLEM = OpenApiResponse(
 )
 
 
+def json_type_errors(fields: dict, data) -> dict[str, list[str]]:
+    """Values of the wrong JSON type, which DRF would otherwise coerce
+    ("true" for true, 5 for "5"): refused, as the schema says."""
+    if not isinstance(data, dict):
+        return {}
+    errors = {}
+    for name, field in fields.items():
+        value = data.get(name)
+        if value is None or field.read_only:
+            continue
+        if isinstance(field, serializers.BooleanField) and not isinstance(value, bool):
+            errors[name] = [Refusal("Must be true or false.", "not-a-boolean")]
+        elif isinstance(field, serializers.IntegerField) and (isinstance(value, bool) or not isinstance(value, int)):
+            errors[name] = [Refusal("Must be a whole number.", "not-a-whole-number")]
+        elif isinstance(field, serializers.CharField) and not isinstance(value, str):
+            errors[name] = [Refusal("Must be a string.", "not-a-string")]
+    return errors
+
+
 class StrictSerializer(serializers.Serializer):
     """Refuses fields it does not know, so a misspelt field is an error,
     not silently ignored."""
 
     def to_internal_value(self, data):
         unknown = sorted(set(data) - set(self.fields)) if isinstance(data, dict) else []
-        unknown_errors = {name: [Refusal("Unknown field.", "unknown-field")] for name in unknown}
+        unknown_errors = {name: [Refusal("Unknown field.", "unknown-field")] for name in unknown} | json_type_errors(
+            self.fields, data
+        )
         try:
             value = super().to_internal_value(data)
         except serializers.ValidationError as error:
@@ -145,6 +167,9 @@ class PledgeCreateSerializer(StrictSerializer):
     public_name = serializers.BooleanField(default=False)
     public_amount = serializers.BooleanField(default=False)
     statement = serializers.CharField(max_length=1000, required=False, allow_blank=True, default="")
+    public_statement = serializers.BooleanField(
+        default=False, help_text="Publish the statement even when the name is not shown (anonymous donors)"
+    )
     language = serializers.ChoiceField(choices=[code for code, _ in settings.LANGUAGES], required=False, default="")
 
     def validate(self, attrs: dict) -> dict:
@@ -266,6 +291,7 @@ class PledgeSubmitThrottle(SimpleRateThrottle):
     `DJANGO_NUM_PROXIES` trusted proxies)."""
 
     scope = "pledge_submit"
+    cache = resilient_cache  # Redis away: counted in-process (fails open to a local limiter)
 
     def get_rate(self) -> str:
         return settings.PLEDGE_THROTTLE_RATE
@@ -284,6 +310,7 @@ IDEMPOTENCY_PARAMETER = OpenApiParameter(
     IDEMPOTENCY_HEADER,
     OpenApiTypes.STR,
     OpenApiParameter.HEADER,
+    pattern=r"^[!-~]([ -~]{0,253}[!-~])?$",  # 1 to 255 printable ASCII characters
     description=(
         "Optional; a unique key per intended pledge (a UUID). Repeating the request with the same key "
         "and body returns the first response (with `Idempotent-Replayed: true`); the same key with "

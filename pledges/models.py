@@ -241,6 +241,8 @@ class Pledge(models.Model):
     public_name = models.BooleanField(default=False)
     public_amount = models.BooleanField(default=False)
     statement = models.TextField(max_length=1000, blank=True)
+    # An anonymous donor's statement is published only with this consent too.
+    public_statement = models.BooleanField(default=False)
 
     status_secret = models.CharField(max_length=64, unique=True, default=new_status_secret, editable=False)
     version = models.PositiveIntegerField(default=1)
@@ -589,6 +591,8 @@ class StripeSyncRun(models.Model):
 
 # Reconciliation models live with their code; importing them here registers
 # them with the pledges app.
+# The transactional outbox (issue 13): rows for tasks queued with a change.
+from pledges.outbox import OutboxMessage  # noqa: E402, F401
 from pledges.reconciliation.models import (  # noqa: E402, F401
     BankStatement,
     CsvProfile,

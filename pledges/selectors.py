@@ -137,6 +137,7 @@ def public_pledges(campaign: Campaign, *, limit: int) -> list[dict[str, Any]]:
             "public_name",
             "public_amount",
             "statement",
+            "public_statement",
             "donor__name",
             "donor__donor_type",
             "donor__country",
@@ -156,7 +157,7 @@ def public_pledges(campaign: Campaign, *, limit: int) -> list[dict[str, Any]]:
             "status": pledge.status,
             "session": pledge.session.slug if pledge.session_id else None,
             "pledged_on": pledge.pledged_on,
-            "statement": pledge.statement,
+            "statement": pledge.statement if pledge.public_name or pledge.public_statement else "",
         }
         for pledge in pledges
     ]

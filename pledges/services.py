@@ -214,6 +214,7 @@ def pledge_submit(
     public_name: bool = False,
     public_amount: bool = False,
     statement: str = "",
+    public_statement: bool = False,
     actor: Actor,
 ) -> Pledge:
     """Record a pledge sent through the web form or the public API.
@@ -254,6 +255,7 @@ def pledge_submit(
             public_name=public_name,
             public_amount=public_amount,
             statement=statement,
+            public_statement=public_statement,
         )
         pledge_usd_value_set(pledge, on=today)
         _save_with_new_reference(pledge)
@@ -266,7 +268,7 @@ def pledge_submit(
 
         # Robust: the pledge is made whatever happens to the e-mail (with
         # tasks run in-process, a mail server error would surface here).
-        transaction.on_commit(lambda: pledge_acknowledge.delay(pledge.pk), robust=True)
+        pledge_acknowledge.delay_durable(pledge.pk)
     return pledge
 
 
@@ -501,7 +503,7 @@ def pledge_cancel(*, pledge: Pledge, actor: Actor, reason: str) -> Pledge:
         # A card payment form left open must not take money any more.
         from pledges.tasks import card_payment_intents_cancel
 
-        transaction.on_commit(lambda: card_payment_intents_cancel.delay(pledge.pk), robust=True)
+        card_payment_intents_cancel.delay_durable(pledge.pk)
         _save_status(
             pledge,
             actor=actor,

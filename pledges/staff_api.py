@@ -66,6 +66,13 @@ class StaffPagination(PageNumberPagination):
     page_size_query_param = "page_size"
     max_page_size = 500
 
+    def get_page_size(self, request):
+        # Out of range is refused, not silently clamped (the schema says 1..500).
+        raw = request.query_params.get(self.page_size_query_param)
+        if raw is not None and not (raw.isdigit() and 1 <= int(raw) <= self.max_page_size):
+            raise serializers.ValidationError({"page_size": [f"A whole number from 1 to {self.max_page_size}."]})
+        return super().get_page_size(request)
+
 
 # --- Serializers ------------------------------------------------------------
 

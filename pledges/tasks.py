@@ -2,17 +2,18 @@
 
 from celery import shared_task
 
-from pledges import idempotency, services
+from backend.celery import DATABASE_ERRORS
+from pledges import idempotency, outbox, services
 from pledges.payments import card
 from pledges.payments.stripe import StripeUnavailable
 
 
-@shared_task(autoretry_for=(OSError,), retry_backoff=30, retry_backoff_max=3600, max_retries=8)
+@shared_task(autoretry_for=(OSError, *DATABASE_ERRORS), retry_backoff=30, retry_backoff_max=1200, max_retries=8)
 def pledge_acknowledge(pledge_id: int) -> bool:
     return services.pledge_acknowledge_send(pledge_id=pledge_id)
 
 
-@shared_task(autoretry_for=(OSError,), retry_backoff=30, retry_backoff_max=3600, max_retries=8)
+@shared_task(autoretry_for=(OSError, *DATABASE_ERRORS), retry_backoff=30, retry_backoff_max=1200, max_retries=8)
 def payment_thank(payment_id: int) -> bool:
     return services.payment_thank_send(payment_id=payment_id)
 
@@ -25,13 +26,19 @@ def idempotency_records_purge() -> int:
 # Stripe may be briefly unreachable: retry with backoff, capped; the
 # reconciliation job picks up whatever still failed after that.
 @shared_task(
-    autoretry_for=(StripeUnavailable,), retry_backoff=10, retry_backoff_max=600, retry_jitter=True, max_retries=6
+    autoretry_for=(StripeUnavailable, *DATABASE_ERRORS),
+    retry_backoff=10,
+    retry_backoff_max=600,
+    retry_jitter=True,
+    max_retries=6,
 )
 def stripe_event_apply(event_pk: int) -> str:
     return card.stripe_event_apply(event_pk=event_pk)
 
 
-@shared_task(autoretry_for=(StripeUnavailable,), retry_backoff=10, retry_backoff_max=600, max_retries=6)
+@shared_task(
+    autoretry_for=(StripeUnavailable, *DATABASE_ERRORS), retry_backoff=10, retry_backoff_max=600, max_retries=6
+)
 def card_payment_intents_cancel(pledge_id: int) -> list[str]:
     from pledges.audit import Actor
     from pledges.models import Pledge
@@ -63,9 +70,21 @@ def reminders_send() -> dict:
     return reminders.reminders_send()
 
 
-# --- Statement imports too large for a request (issue 11) ---------------------------
-@shared_task(acks_late=True)
+# Statement imports too large for a request: a run taken again after a crash
+# or a database error starts the job over (whole or nothing).
+@shared_task(acks_late=True, autoretry_for=DATABASE_ERRORS, retry_backoff=10, retry_backoff_max=600, max_retries=6)
 def statement_import_run(import_pk: int) -> str:
     from pledges.reconciliation import imports
 
     return imports.statement_import_run(job_pk=import_pk)
+
+
+# Beat's outbox sweep: sends what the after-commit relay could not.
+@shared_task
+def outbox_relay() -> int:
+    return outbox.outbox_relay()
+
+
+@shared_task
+def outbox_purge() -> int:
+    return outbox.outbox_purge()

@@ -144,7 +144,7 @@ def report_request(request: ReportRequest, *, actor: Actor) -> tuple[Report, boo
             except IntegrityError:
                 report = Report.objects.select_for_update().get(**lookup)
         queued = created
-        if not created and report.status == ReportStatus.FAILED:
+        if not created and (report.status == ReportStatus.FAILED or report_is_stuck(report)):
             report.status = ReportStatus.QUEUED
             report.save(update_fields=["status"])
             queued = True
@@ -160,8 +160,33 @@ def report_request_and_queue(request: ReportRequest, *, actor: Actor) -> Report:
     with transaction.atomic():
         report, queued = report_request(request, actor=actor)
         if queued:
-            transaction.on_commit(lambda: tasks.report_build.delay(report.pk))
+            tasks.report_build.delay_durable(report.pk)
     return report
+
+
+def report_is_stuck(report: Report) -> bool:
+    """Running for longer than a build may: its worker died mid-build."""
+    stale = timezone.now() - timedelta(seconds=settings.REPORTS_BUILD_TIME_LIMIT)
+    return report.status == ReportStatus.RUNNING and (report.started_at is None or report.started_at <= stale)
+
+
+def reports_stuck_requeue() -> int:
+    """Queue again every build left running past its time limit; how many."""
+    from reports import tasks
+
+    stale = timezone.now() - timedelta(seconds=settings.REPORTS_BUILD_TIME_LIMIT)
+    requeued = 0
+    for pk in Report.objects.filter(status=ReportStatus.RUNNING, started_at__lte=stale).values_list("pk", flat=True):
+        with transaction.atomic():
+            report = Report.objects.select_for_update(skip_locked=True).filter(pk=pk).first()
+            if report is None or not report_is_stuck(report):
+                continue
+            report.status = ReportStatus.QUEUED
+            report.error = "Requeued: the build was still running past its time limit."
+            report.save(update_fields=["status", "error"])
+            tasks.report_build.delay_durable(report.pk)
+            requeued += 1
+    return requeued
 
 
 def _claim(report_id: int) -> Report | None:

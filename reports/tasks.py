@@ -38,3 +38,10 @@ def report_build(self, report_id: int) -> str:
 def reports_weekly() -> int:
     """Beat's weekly job (django-celery-beat entry "reports-weekly")."""
     return services.weekly_report_request()
+
+
+@shared_task
+def reports_stuck_requeue() -> int:
+    """Beat's sweep: builds left `running` past their time limit (a worker
+    killed mid-build) are queued again."""
+    return services.reports_stuck_requeue()

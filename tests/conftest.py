@@ -101,15 +101,15 @@ def outsider(make_user):
 
 @pytest.fixture
 def client_for(db):
-    """A new APIClient signed in as `user` with a DRF token; anonymous for None."""
+    """A new APIClient signed in as `user` with an API token (knox); anonymous for None."""
 
     def make(user=None) -> APIClient:
-        from rest_framework.authtoken.models import Token
+        from knox.models import AuthToken
 
         client = APIClient()
         if user is not None:
-            token, _ = Token.objects.get_or_create(user=user)
-            client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+            _, token = AuthToken.objects.create(user=user)
+            client.credentials(HTTP_AUTHORIZATION=f"Token {token}")
         return client
 
     return make

@@ -192,7 +192,7 @@ def stripe_event_store(*, payload: bytes, source: str) -> tuple[StripeEvent, boo
             # Robust: the event is stored and Stripe gets its 2xx even if
             # applying fails now (with tasks run in-process); the failure is
             # recorded on the event and the repair job retries it.
-            transaction.on_commit(lambda: apply_task.delay(event.pk), robust=True)
+            apply_task.delay_durable(event.pk)
     return event, created_now
 
 

@@ -209,7 +209,7 @@ def payment_apply(
         from pledges.tasks import payment_thank
 
         # The donor is thanked once the money is committed, never for a rollback.
-        transaction.on_commit(lambda: payment_thank.delay(entry.pk), robust=True)
+        payment_thank.delay_durable(entry.pk)
     return entry
 
 

@@ -152,7 +152,7 @@ def statement_import_queue(
         )
         from pledges.tasks import statement_import_run
 
-        transaction.on_commit(lambda: statement_import_run.delay(job.pk), robust=True)
+        statement_import_run.delay_durable(job.pk)
     return job
 
 

@@ -359,7 +359,7 @@ class _ImportRun:
             if statement.line_count:
                 from pledges.tasks import statement_match
 
-                transaction.on_commit(lambda pk=statement.pk: statement_match.delay(pk), robust=True)
+                statement_match.delay_durable(statement.pk)
 
 
 def _same_line(existing: StatementLine, line: ParsedLine) -> bool:

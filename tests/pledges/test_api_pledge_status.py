@@ -197,15 +197,15 @@ def test_a_card_pledge_has_no_bank_instructions_on_its_status_page(api):
 
 
 def test_the_status_page_needs_no_login_and_ignores_a_staff_token(api, django_user_model, status_path):
-    from rest_framework.authtoken.models import Token
+    from knox.models import AuthToken
 
     staff = django_user_model.objects.create_user("officer", password="a-long-password-1", is_staff=True)
-    token = Token.objects.create(user=staff)
+    _, token = AuthToken.objects.create(user=staff)
 
     anonymous = api.get(status_path)
     api.credentials(HTTP_AUTHORIZATION="Token not-a-real-token")
     with_bad_token = api.get(status_path)
-    api.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+    api.credentials(HTTP_AUTHORIZATION=f"Token {token}")
     with_good_token = api.get(status_path)
 
     assert anonymous.status_code == with_bad_token.status_code == with_good_token.status_code == 200

@@ -55,6 +55,7 @@ def test_the_consent_matrix_decides_what_is_shown(api):
         country="FR",
         donor_type="individual",
         statement="amount",
+        public_statement=True,
     )
     pledge(
         "John Doe",
@@ -64,6 +65,7 @@ def test_the_consent_matrix_decides_what_is_shown(api):
         country="DE",
         donor_type="individual",
         statement="none",
+        public_statement=True,
     )
 
     rows = by_statement(results(api))
@@ -254,3 +256,20 @@ def test_a_public_pledge_shows_its_donor_type_and_session(api):
 
     assert (row["donor"], row["donor_type"], row["country"], row["session"]) == ("UNODC", "un_entity", None, "panel-2")
     assert Pledge.objects.count() == 1
+
+
+def test_an_anonymous_donors_statement_stays_private_unless_they_allowed_it(api):
+    pledge("Jane Roe", public_name=False, statement="I was trafficked through Vienna in 2009.")
+    pledge(
+        "John Doe", public_name=False, statement="Our family foundation stands with survivors.", public_statement=True
+    )
+    pledge("Kingdom of Norway", public_name=True, statement="Norway stands with the survivors of trafficking.")
+
+    statements = sorted(row["statement"] for row in results(api))
+
+    assert statements == [
+        "",
+        "Norway stands with the survivors of trafficking.",
+        "Our family foundation stands with survivors.",
+    ]
+    assert "Vienna" not in api.get(URL).content.decode()

@@ -9,7 +9,7 @@ from django.conf import settings
 from django.core import mail
 from django.core.management import call_command
 from django.utils import timezone
-from rest_framework.authtoken.models import Token
+from knox.models import AuthToken
 
 from backend.celery import app
 from pledges import tasks
@@ -77,8 +77,10 @@ def test_the_staff_user_command_creates_a_user_with_a_role_and_prints_a_token(ca
     call_command("staff_user_create", "ana", "--role", "reconciler")
 
     output = capsys.readouterr().out
-    token = Token.objects.get(user__username="ana")
-    assert f"token: {token.key}" in output
+    printed = output.split("token: ")[1].split()[0]
+    token = AuthToken.objects.get(user__username="ana")
+    assert token.token_key == printed[:15]
+    assert printed not in token.digest  # only a digest of it is stored
     assert "password: " in output
     assert list(token.user.groups.values_list("name", flat=True)) == ["reconciler"]
 
@@ -88,5 +90,5 @@ def test_the_staff_user_command_changes_a_role_instead_of_adding_one(capsys):
     call_command("staff_user_create", "ana", "--role", "viewer")
     call_command("staff_user_create", "ana", "--role", "fund_admin")
 
-    token = Token.objects.get(user__username="ana")
-    assert list(token.user.groups.values_list("name", flat=True)) == ["fund_admin"]
+    user = AuthToken.objects.filter(user__username="ana").first().user
+    assert list(user.groups.values_list("name", flat=True)) == ["fund_admin"]

@@ -9,8 +9,8 @@ import time
 from pathlib import Path
 
 import pytest
+from knox.models import AuthToken
 from playwright.sync_api import expect
-from rest_framework.authtoken.models import Token
 
 from pledges.audit import Actor
 from pledges.board.services import campaign_session_under_way_set
@@ -37,7 +37,7 @@ def _record_from_the_floor(server, page, user, donor: str) -> None:
     """What staff do when a delegation announces a pledge: the staff API,
     from a client of their own (playwright's request context, not the
     board's page)."""
-    token, _ = Token.objects.get_or_create(user=user)
+    _, token = AuthToken.objects.create(user=user)
     body = {
         "donor": {"name": donor, "type": "member_state", "country": "KR"},
         "amount": "500000.00",

@@ -28,7 +28,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.core.management.base import BaseCommand
 from django.db import transaction
-from rest_framework.authtoken.models import Token
+from knox.models import AuthToken
 
 from pledges.audit import Actor
 from pledges.exchange_rates import exchange_rate_set
@@ -467,5 +467,5 @@ class Command(BaseCommand):
         user.is_staff = True
         user.save()
         user.groups.add(Group.objects.get(name="fund_admin"))
-        token, _ = Token.objects.get_or_create(user=user)
-        self.stdout.write(self.style.SUCCESS(f"Demo fund admin: {DEMO_USER} / {password} (API token {token.key})"))
+        _, token = AuthToken.objects.create(user=user)
+        self.stdout.write(self.style.SUCCESS(f"Demo fund admin: {DEMO_USER} / {password} (API token {token})"))

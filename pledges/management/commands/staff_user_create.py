@@ -6,13 +6,13 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
-from rest_framework.authtoken.models import Token
+from knox.models import AuthToken
 
 from pledges.roles import ROLES
 
 
 class Command(BaseCommand):
-    help = "Create a staff user with a role (viewer, reconciler, fund_admin) and print an API token."
+    help = "Create a staff user with a role (viewer, reconciler, fund_admin) and print a new API token."
 
     def add_arguments(self, parser) -> None:
         parser.add_argument("username")
@@ -35,8 +35,11 @@ class Command(BaseCommand):
         user.save()
         user.groups.remove(*Group.objects.filter(name__in=ROLES))
         user.groups.add(Group.objects.get(name=role))
-        token, _ = Token.objects.get_or_create(user=user)
+        # A new token each time (only its digest is kept, so none can be shown again).
+        instance, token = AuthToken.objects.create(user=user)
         self.stdout.write(f"{'Created' if created else 'Updated'} {username} with the role {role}.")
         if generated:
             self.stdout.write(f"password: {password}")
-        self.stdout.write(f"token: {token.key}")
+        self.stdout.write(f"token: {token}")
+        expiry = f"expires {instance.expiry:%Y-%m-%d %H:%M} UTC" if instance.expiry else "never expires"
+        self.stdout.write(f"The token {expiry}; revoke it with POST /api/v1/auth/token/revoke/.")

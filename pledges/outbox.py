@@ -1,0 +1,140 @@
+"""The transactional outbox: every task a change queues is first a row.
+
+A change that must be followed by background work (an acknowledgement, a
+Stripe event to apply, a statement to match, a report to build) writes an
+`OutboxMessage` in its own transaction. Only when that commits is the
+message relayed to Celery and marked sent; if the broker is away, or the
+process dies between the commit and the send, the row stays unsent and beat's
+`outbox_relay` sends it later. So nothing a committed change queued is lost,
+and nothing a rolled-back change queued is ever sent.
+
+A message may be delivered twice (a relay that dies after sending and before
+marking); every task is idempotent, which the tasks' docstrings state.
+"""
+
+import logging
+import time
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import models, transaction
+from django.utils import timezone
+
+logger = logging.getLogger(__name__)
+
+# After a failed send, requests leave their messages to beat's sweep for this
+# long rather than each waiting on a broker that is away.
+BROKER_RETRY_AFTER_SECONDS = 10.0
+_broker_down_until = 0.0
+
+
+class OutboxMessage(models.Model):
+    """One task to send to Celery once the transaction that wrote it commits."""
+
+    task = models.CharField(max_length=200)
+    args = models.JSONField(default=list)
+    created_at = models.DateTimeField(default=timezone.now)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    # When its task finished for good; a message sent long ago and never
+    # done was lost with the broker (a Redis restarted empty) and is re-sent.
+    done_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveIntegerField(default=0)
+    last_error = models.TextField(blank=True)
+
+    class Meta:
+        app_label = "pledges"
+        ordering = ["id"]
+        indexes = [
+            models.Index(fields=["created_at"], name="outbox_undone_idx", condition=models.Q(done_at__isnull=True)),
+        ]
+
+    def __str__(self) -> str:
+        state = "done" if self.done_at else "sent" if self.sent_at else "unsent"
+        return f"{self.task}{tuple(self.args)} {state}"
+
+
+def outbox_enqueue(task_name: str, *args) -> OutboxMessage:
+    """Queue `task_name(*args)` with the current transaction.
+
+    The row is written now, in the caller's transaction; the relay runs after
+    that transaction commits (at once outside one). Call sites use the task's
+    `delay_durable(*args)`, which calls this.
+    """
+    message = OutboxMessage.objects.create(task=task_name, args=list(args))
+    transaction.on_commit(lambda: _relay_after_commit(message.pk), robust=True)
+    return message
+
+
+def _relay_after_commit(message_pk: int) -> None:
+    if _is_eager() or time.monotonic() >= _broker_down_until:
+        outbox_relay_one(message_pk)
+
+
+def outbox_relay_one(message_pk: int, *, resend: bool = False) -> bool:
+    """Send one message and mark it sent, under its row lock so the beat
+    sweep and this relay never both send it. False when it could not be sent
+    now (it stays for the sweep) or was already sent (unless `resend`: the
+    sweep re-sending a message whose task never finished)."""
+    global _broker_down_until
+    from celery import current_app
+
+    with transaction.atomic():
+        message = OutboxMessage.objects.select_for_update(skip_locked=True).filter(pk=message_pk).first()
+        if message is None or message.done_at is not None or (message.sent_at is not None and not resend):
+            return False
+        message.attempts += 1
+        try:
+            # A savepoint: in eager mode (tests, the embedded local mode) the
+            # task runs right here, and its failure must not undo the mark.
+            with transaction.atomic():
+                current_app.tasks[message.task].apply_async(args=message.args, task_id=f"outbox-{message.pk}")
+        except Exception as error:
+            if not _is_eager():
+                _broker_down_until = time.monotonic() + BROKER_RETRY_AFTER_SECONDS
+                message.last_error = f"{type(error).__name__}: {error}"[:2000]
+                message.save(update_fields=["attempts", "last_error"])
+                logger.warning("outbox.send_failed", extra={"task": message.task, "outbox_id": message.pk})
+                return False
+            # The task ran in-process and failed: it was delivered; the task's
+            # own retries and repair jobs take it from here, as with a worker.
+            logger.exception("outbox.eager_task_failed", extra={"task": message.task, "outbox_id": message.pk})
+            message.last_error = f"{type(error).__name__}: {error}"[:2000]
+        message.sent_at = timezone.now()
+        message.save(update_fields=["attempts", "last_error", "sent_at"])
+    return True
+
+
+def outbox_relay(*, older_than_seconds: int | None = None, batch: int = 500) -> int:
+    """Beat's sweep: send every message still unsent a little after it was
+    written (the after-commit relay normally sends it at once), and again
+    every message sent so long ago that its task must have been lost with
+    the broker (longer than the broker's visibility timeout plus the longest
+    retry wait). Returns how many were sent."""
+    now = timezone.now()
+    age = settings.OUTBOX_RELAY_AFTER_SECONDS if older_than_seconds is None else older_than_seconds
+    unsent = OutboxMessage.objects.filter(
+        done_at__isnull=True, sent_at__isnull=True, created_at__lte=now - timedelta(seconds=age)
+    )
+    lost = OutboxMessage.objects.filter(
+        done_at__isnull=True, sent_at__lte=now - timedelta(seconds=settings.OUTBOX_RESEND_AFTER_SECONDS)
+    )
+    sent = sum(outbox_relay_one(pk) for pk in unsent.order_by("id").values_list("pk", flat=True)[:batch])
+    sent += sum(outbox_relay_one(pk, resend=True) for pk in lost.order_by("id").values_list("pk", flat=True)[:batch])
+    return sent
+
+
+def outbox_mark_done(message_pk: int) -> None:
+    OutboxMessage.objects.filter(pk=message_pk, done_at__isnull=True).update(done_at=timezone.now())
+
+
+def outbox_purge(*, days: int = 30) -> int:
+    """Messages done more than `days` ago go; the others are kept whatever their age."""
+    cutoff = timezone.now() - timedelta(days=days)
+    deleted, _ = OutboxMessage.objects.filter(done_at__lt=cutoff).delete()
+    return deleted
+
+
+def _is_eager() -> bool:
+    from celery import current_app
+
+    return bool(current_app.conf.task_always_eager)
