@@ -78,29 +78,47 @@ def outbox_relay_one(message_pk: int, *, resend: bool = False) -> bool:
     global _broker_down_until
     from celery import current_app
 
+    if _is_eager():
+        return _run_in_process(message_pk, resend=resend)
     with transaction.atomic():
         message = OutboxMessage.objects.select_for_update(skip_locked=True).filter(pk=message_pk).first()
         if message is None or message.done_at is not None or (message.sent_at is not None and not resend):
             return False
         message.attempts += 1
         try:
-            # A savepoint: in eager mode (tests, the embedded local mode) the
-            # task runs right here, and its failure must not undo the mark.
-            with transaction.atomic():
-                current_app.tasks[message.task].apply_async(args=message.args, task_id=f"outbox-{message.pk}")
+            current_app.tasks[message.task].apply_async(args=message.args, task_id=f"outbox-{message.pk}")
         except Exception as error:
-            if not _is_eager():
-                _broker_down_until = time.monotonic() + BROKER_RETRY_AFTER_SECONDS
-                message.last_error = f"{type(error).__name__}: {error}"[:2000]
-                message.save(update_fields=["attempts", "last_error"])
-                logger.warning("outbox.send_failed", extra={"task": message.task, "outbox_id": message.pk})
-                return False
-            # The task ran in-process and failed: it was delivered; the task's
-            # own retries and repair jobs take it from here, as with a worker.
-            logger.exception("outbox.eager_task_failed", extra={"task": message.task, "outbox_id": message.pk})
+            _broker_down_until = time.monotonic() + BROKER_RETRY_AFTER_SECONDS
             message.last_error = f"{type(error).__name__}: {error}"[:2000]
+            message.save(update_fields=["attempts", "last_error"])
+            logger.warning("outbox.send_failed", extra={"task": message.task, "outbox_id": message.pk})
+            return False
         message.sent_at = timezone.now()
         message.save(update_fields=["attempts", "last_error", "sent_at"])
+    return True
+
+
+def _run_in_process(message_pk: int, *, resend: bool) -> bool:
+    """Eager mode (tests, the embedded local mode): mark the message sent
+    under its lock, then run the task here, outside that transaction, so
+    that what a failing task records about its failure (a Stripe event's
+    attempts and reason) is not rolled back with it. A failure counts as
+    delivered: the task's own retries and repair jobs take it from there,
+    as with a worker."""
+    from celery import current_app
+
+    with transaction.atomic():
+        message = OutboxMessage.objects.select_for_update(skip_locked=True).filter(pk=message_pk).first()
+        if message is None or message.done_at is not None or (message.sent_at is not None and not resend):
+            return False
+        message.attempts += 1
+        message.sent_at = timezone.now()
+        message.save(update_fields=["attempts", "sent_at"])
+    try:
+        current_app.tasks[message.task].apply_async(args=message.args, task_id=f"outbox-{message.pk}")
+    except Exception as error:
+        logger.exception("outbox.eager_task_failed", extra={"task": message.task, "outbox_id": message.pk})
+        OutboxMessage.objects.filter(pk=message.pk).update(last_error=f"{type(error).__name__}: {error}"[:2000])
     return True
 
 

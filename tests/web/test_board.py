@@ -49,7 +49,7 @@ def _record_from_the_floor(server, page, user, donor: str) -> None:
     response = page.request.post(
         server.url + "/api/v1/pledges/announced/",
         data=json.dumps(body),
-        headers={"Content-Type": "application/json", "Authorization": f"Token {token.key}"},
+        headers={"Content-Type": "application/json", "Authorization": f"Token {token}"},
     )
     assert response.status == 201, response.text()
 
