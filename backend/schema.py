@@ -10,6 +10,7 @@ tests/test_schema_fuzz.py).
   (`additionalProperties: false`).
 - Bounds the code enforces are in the schema: `page` >= 1, `page_size`
   1..max_page_size, `limit` 1..100.
+- Money is a plain decimal string (a JSON number is also read in requests).
 - An e-mail address we send may be empty (not every donor gave one): the
   response schema says "an e-mail address, or empty", not `format: email`.
 """
@@ -61,7 +62,17 @@ class AutoSchema(SpectacularAutoSchema):
         return schema
 
     def _map_serializer_field(self, field, direction, bypass_extensions=False):
+        from pledges.api import PLAIN_DECIMAL, MoneyField
+
         schema = super()._map_serializer_field(field, direction, bypass_extensions)
+        if isinstance(field, MoneyField):
+            # A plain decimal string ("250000.00"); requests may also send a JSON number.
+            text = {
+                "type": "string",
+                "pattern": f"^{PLAIN_DECIMAL.pattern}$",
+                "description": schema.get("description", ""),
+            }
+            return text if direction == "response" else {"anyOf": [text, {"type": "number"}]}
         if direction == "response" and isinstance(field, serializers.EmailField) and schema.get("format") == "email":
             schema.pop("format")
             schema["description"] = (schema.get("description", "") + " An e-mail address, or empty when none.").strip()
