@@ -99,6 +99,11 @@ def _takes_body(method: str, operation: dict) -> bool:
     return method in ("post", "put", "patch") or "requestBody" in operation
 
 
+NO_NUL_CHARACTERS = "^[^\\x00]*$"
+# A moment's offset from UTC as the filters take it: within 14 hours either way.
+EXISTING_UTC_OFFSET = "(Z|z|[+-](0[0-9]|1[0-3]):[0-5][0-9]|[+-]14:00)$"
+
+
 def _bound_parameters(operation: dict) -> None:
     for parameter in operation.get("parameters", []):
         schema = parameter.get("schema", {})
@@ -114,10 +119,16 @@ def _bound_parameters(operation: dict) -> None:
 
 def _empty_means_unfiltered(operation: dict) -> None:
     """A query filter given empty (?status=) is ignored, as django-filter
-    does: the schema allows the empty string for every string filter."""
+    does: the schema allows the empty string for every string filter. A
+    free-text filter refuses NUL characters (Django's form fields do), which
+    the schema says with a pattern."""
     for parameter in operation.get("parameters", []):
         schema = parameter.get("schema", {})
         if parameter.get("in") == "query" and schema.get("type") == "string" and parameter["name"] != "format":
+            if schema.get("format") == "date-time":
+                schema["pattern"] = EXISTING_UTC_OFFSET
+            elif not {"enum", "format", "pattern"} & set(schema):
+                schema["pattern"] = NO_NUL_CHARACTERS
             parameter["schema"] = {"anyOf": [schema, {"type": "string", "enum": [""]}]}
 
 

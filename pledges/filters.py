@@ -1,7 +1,11 @@
 """Filters for the staff lists (django-filter)."""
 
+from datetime import timedelta
+
 import django_filters
+from django import forms
 from django.db.models import Exists, F, OuterRef, Q, QuerySet
+from django_filters.fields import IsoDateTimeField
 
 from pledges.models import AuditEvent, Donor, DonorType, Payment, PaymentMethod, Pledge, PledgeStatus
 
@@ -14,6 +18,27 @@ class NullsLastOrderingFilter(django_filters.OrderingFilter):
         descending = param.startswith("-")
         field = F(self.param_map[param.lstrip("-")])
         return field.desc(nulls_last=True) if descending else field.asc(nulls_last=True)
+
+
+# Real time zones lie between UTC-12:00 and UTC+14:00; PostgreSQL refuses
+# offsets past 15:59 with an error, so one past 14:00 either way is refused
+# here, by name (the schema says so with a pattern).
+LARGEST_UTC_OFFSET = timedelta(hours=14)
+
+
+class MomentField(IsoDateTimeField):
+    def clean(self, value):
+        moment = super().clean(value)
+        offset = moment.utcoffset() if moment is not None else None
+        if offset is not None and abs(offset) > LARGEST_UTC_OFFSET:
+            raise forms.ValidationError("The time zone offset must lie between -14:00 and +14:00.", code="bad-offset")
+        return moment
+
+
+class MomentFilter(django_filters.IsoDateTimeFilter):
+    """An ISO 8601 moment, with a time zone offset that exists."""
+
+    field_class = MomentField
 
 
 class PledgeFilter(django_filters.FilterSet):
@@ -31,8 +56,8 @@ class PledgeFilter(django_filters.FilterSet):
     pledged_until = django_filters.DateFilter(field_name="pledged_on", lookup_expr="lte")
     confirmed_from = django_filters.DateFilter(field_name="confirmed_on", lookup_expr="gte")
     confirmed_until = django_filters.DateFilter(field_name="confirmed_on", lookup_expr="lte")
-    created_from = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
-    created_until = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="lte")
+    created_from = MomentFilter(field_name="created_at", lookup_expr="gte")
+    created_until = MomentFilter(field_name="created_at", lookup_expr="lte")
     q = django_filters.CharFilter(method="search", label="Donor name, email or pledge reference")
     ordering = NullsLastOrderingFilter(
         fields=(
@@ -111,8 +136,8 @@ class AuditFilter(django_filters.FilterSet):
     actor_kind = django_filters.CharFilter()
     object_type = django_filters.CharFilter()
     object_id = django_filters.CharFilter()
-    occurred_from = django_filters.IsoDateTimeFilter(field_name="occurred_at", lookup_expr="gte")
-    occurred_until = django_filters.IsoDateTimeFilter(field_name="occurred_at", lookup_expr="lte")
+    occurred_from = MomentFilter(field_name="occurred_at", lookup_expr="gte")
+    occurred_until = MomentFilter(field_name="occurred_at", lookup_expr="lte")
 
     class Meta:
         model = AuditEvent

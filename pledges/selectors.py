@@ -1,5 +1,6 @@
 """Reads and aggregates. Nothing here writes."""
 
+import re
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -26,11 +27,16 @@ from pledges.money import USD, ZERO, format_amount
 ANONYMOUS_DONOR = "Anonymous donor"
 
 
+SLUG = re.compile(r"[-\w]+")
+
+
 def campaign_get(slug: str | None, *, field: str = "campaign") -> Campaign:
     """The campaign named by slug, or the default one; an unknown slug is
     the caller's mistake, named by `field`."""
     slug = slug or settings.DEFAULT_CAMPAIGN_SLUG
-    campaign = Campaign.objects.filter(slug=slug).first()
+    # What cannot be a slug (a NUL character, which PostgreSQL refuses in any
+    # query) names no campaign, and costs no query.
+    campaign = Campaign.objects.filter(slug=slug).first() if SLUG.fullmatch(slug) else None
     if campaign is None:
         if field:
             raise InvalidInput({field: [Refusal(f"No campaign has the slug {slug!r}.", "campaign-unknown")]})

@@ -212,7 +212,7 @@ def emails_naming(stack: Stack, reference: str) -> int:
     text = "".join(path.read_text(errors="replace") for path in sorted(stack.mail.iterdir()))
     messages = text.split("\n" + "-" * 79 + "\n")
     printed = " ".join(reference[i : i + 4] for i in range(0, len(reference), 4))  # as on bank instructions
-    return sum(f"Your pledge reference: {printed}\n" in message for message in messages)
+    return sum(f"Pledge reference: {printed}\n" in message for message in messages)
 
 
 def assert_each_exactly_once(stack: Stack, references: list[str]) -> None:

@@ -9,6 +9,7 @@ from rest_framework import generics, serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from pledges.filters import MomentFilter
 from pledges.money import format_amount
 from pledges.reconciliation.models import ReminderStep
 from pledges.roles import IsViewer
@@ -17,8 +18,8 @@ from pledges.staff_api import STAFF_ERRORS, StaffPagination
 
 class ReminderFilter(django_filters.FilterSet):
     pledge = django_filters.CharFilter(method="by_pledge", label="The pledge's reference (spaces and case ignored)")
-    sent_from = django_filters.IsoDateTimeFilter(field_name="sent_at", lookup_expr="gte")
-    sent_until = django_filters.IsoDateTimeFilter(field_name="sent_at", lookup_expr="lte")
+    sent_from = MomentFilter(field_name="sent_at", lookup_expr="gte")
+    sent_until = MomentFilter(field_name="sent_at", lookup_expr="lte")
 
     class Meta:
         model = ReminderStep

@@ -422,3 +422,19 @@ def test_the_api_offers_no_way_to_change_the_trail(client_for, request, history,
     assert on_list.status_code in (403, 405)
     assert on_row.status_code in (403, 404, 405)
     assert list(AuditEvent.objects.values_list("pk", "action", "old_values", "new_values", "reason")) == rows
+
+
+@pytest.mark.parametrize(
+    ("path", "name"),
+    [
+        ("/api/v1/audit/?occurred_from=0334-08-14T20:18:47-20:42", "occurred_from"),
+        ("/api/v1/pledges/?created_until=2012-04-03T10:00:00%2B15:30", "created_until"),
+        ("/api/v1/reminders/?sent_from=2012-04-03T10:00:00-16:00", "sent_from"),
+    ],
+)
+def test_a_moment_with_an_impossible_time_zone_offset_is_refused_by_name(client_for, fund_admin, path, name):
+    response = client_for(fund_admin).get(path)
+
+    assert response.status_code == 400
+    assert response["Content-Type"].startswith("application/problem+json")
+    assert name in response.json()["errors"]
