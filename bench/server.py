@@ -233,8 +233,8 @@ def render(header: str, rows: list[Row], extra: list[str]) -> str:
 
 
 def freshness(totals_url: str, *, duration: int, connections: int) -> float:
-    """Seconds from a committed payment to the totals served over HTTP
-    showing it, while wrk keeps loading the same endpoint."""
+    """Seconds from recording a payment (its commit included) to the totals
+    served over HTTP showing it, while wrk keeps loading the same endpoint."""
     from django.contrib.auth import get_user_model
     from django.utils import timezone
 
@@ -247,7 +247,6 @@ def freshness(totals_url: str, *, duration: int, connections: int) -> float:
         .order_by("pk")
         .first()
     )
-    before = json.load(urllib.request.urlopen(totals_url, timeout=5))["received"]  # noqa: S310
     load = subprocess.Popen(
         ["wrk", "-t2", f"-c{connections}", f"-d{duration}s", totals_url],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
@@ -255,19 +254,30 @@ def freshness(totals_url: str, *, duration: int, connections: int) -> float:
     try:
         time.sleep(1)
         actor = Actor.staff(get_user_model().objects.get(username=dataset.STAFF_USER))
-        details = PaymentDetails(
-            amount=Decimal("1.00"),
-            currency="USD",
-            received_on=timezone.localdate() - timedelta(days=1),
-            method="bank_transfer",
-            bank_reference=f"BENCH-FRESH-{time.time_ns()}",
-        )
+
+        def pay() -> None:
+            details = PaymentDetails(
+                amount=Decimal("1.00"),
+                currency="USD",
+                received_on=timezone.localdate() - timedelta(days=1),
+                method="bank_transfer",
+                bank_reference=f"BENCH-FRESH-{time.time_ns()}",
+            )
+            payment_record(pledge=pledge, details=details, actor=actor)
+
+        # The first payment of a process pays for its imports and first
+        # queries (about 0.7 s): made once, untimed, so the figure is the
+        # service's own delay.
+        pay()
+        time.sleep(1)
+        before = json.load(urllib.request.urlopen(totals_url, timeout=5))["received"]  # noqa: S310
+        started = time.monotonic()
+        pay()
         committed = time.monotonic()
-        payment_record(pledge=pledge, details=details, actor=actor)
         while time.monotonic() - committed < 10:
             now = json.load(urllib.request.urlopen(totals_url, timeout=5))["received"]  # noqa: S310
             if now != before:
-                return time.monotonic() - committed
+                return time.monotonic() - started
             time.sleep(0.01)
         return float("inf")
     finally:
@@ -380,7 +390,7 @@ def main() -> None:
     header = dataset.header(size=dataset.dataset_size())[0].replace("bench ", "bench/server.py ", 1)
     header += f"; wrk -t2 -c{args.connections} -d{args.duration}s, median of {args.rounds}; gunicorn --workers 2 (sync)"
     extra = [
-        f"freshness under load: a payment committed → shown by GET public/totals/ after {seconds:.2f} s (target ≤ 2 s)",
+        f"freshness under load: a payment recorded → shown by GET public/totals/ after {seconds:.2f} s (target ≤ 2 s)",
         "bad = answers that were not 2xx/3xx plus socket errors (POST pledges/ counts throttled 429s here)",
         f"load average at the end: {os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs",
     ]
