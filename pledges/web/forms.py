@@ -113,6 +113,7 @@ def api_body(data, language: str) -> tuple[dict, dict[int, int], dict[str, list[
         "public_name": _flag(data, "public_name"),
         "public_amount": _flag(data, "public_amount"),
         "statement": data.get("statement", "").strip(),
+        "public_statement": _flag(data, "public_statement"),
         "language": language,
     }
     if "amount" in errors or any(name.endswith("_amount") for name in errors):
@@ -134,6 +135,7 @@ FIELD_OF_PATH = {
     "public_name": "public_name",
     "public_amount": "public_amount",
     "statement": "statement",
+    "public_statement": "public_statement",
 }
 INSTALMENT_PATH = re.compile(r"instalments\.(\d+)\.(due_date|amount)")
 MAX_LENGTHS = {"donor_name": 200, "donor_email": 254, "statement": 1000}
@@ -255,6 +257,7 @@ def field_labels() -> dict[str, str]:
         "public_name": _("Show our name"),
         "public_amount": _("Show the amount"),
         "statement": _("Public statement"),
+        "public_statement": _("Publish our statement"),
         "__all__": _("Pledge"),
     }
     for row in range(INSTALMENT_ROWS):

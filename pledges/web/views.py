@@ -168,6 +168,7 @@ def _check_page(request, language: str, *, values: dict, body: dict, serializer,
         "public_name": data["public_name"],
         "public_amount": data["public_amount"],
         "statement": data["statement"],
+        "public_statement": data.get("public_statement", False),
     }
     return private(render(request, "pledges/web/check.html", context))
 
