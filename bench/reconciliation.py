@@ -35,7 +35,8 @@ from xml.sax.saxutils import escape
 
 ROOT = Path(__file__).resolve().parent.parent
 PG_SERVER = "postgres://postgres@127.0.0.1:5432"
-REDIS_URL = "redis://127.0.0.1:6379/9"
+# BENCH_REDIS_URL lets two working copies bench side by side, each on a Redis of its own.
+REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/9")
 CAMPAIGN = "vtf-2012"  # the campaign the migrations create
 ACCOUNT = "485-001802"  # the Fund's account number (settings.FUND_BANK_ACCOUNT's default)
 SNAPSHOT_TABLE = "bench_recon_snapshot"  # money fields of the pledges a match run may change

@@ -40,7 +40,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 PG_SERVER = "postgres://postgres@127.0.0.1:5432"
-REDIS_URL = "redis://127.0.0.1:6379/12"
+# BENCH_REDIS_URL lets two working copies bench side by side, each on a Redis of its own.
+REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/12")
 CAMPAIGN = "vtf-2012"  # the campaign the migrations create, the one the weekly report covers
 DEFAULT_SIZES = "10000,100000,1000000"
 MIB = 2**20

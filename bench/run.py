@@ -32,7 +32,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 PG_SERVER = "postgres://postgres@127.0.0.1:5432"
-REDIS_URL = "redis://127.0.0.1:6379/8"
+# BENCH_REDIS_URL lets two working copies bench side by side, each on a Redis of its own.
+REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/8")
 CAMPAIGN = "vtf-2012"  # the campaign the migrations create; the public endpoints default to it
 INTAKE_CAMPAIGN = "bench-intake"  # where the POST benchmark's pledges go, so the data set stays N rows
 STAFF_USER = "bench-admin"
