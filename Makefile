@@ -3,7 +3,7 @@
 #   make run       the embedded local mode: SQLite, in-process cache and tasks,
 #                  demo data, the dev server on http://127.0.0.1:$(PORT)/
 #   make test      the test suite (extra pytest arguments: make test ARGS="-k totals")
-#   make lint      ruff check + ruff format --check
+#   make lint      ruff check + ruff format --check, import contracts, mypy
 #
 # Only Python 3.11 is needed: the first target that needs it creates .venv and
 # installs requirements-dev.txt, and installs again only when a requirements
@@ -38,7 +38,7 @@ help:
 	@echo "make test           run the tests (ARGS=\"...\" passes pytest arguments, PYTEST_WORKERS=0 runs them in one process)"
 	@echo "make bench          speed and memory of the hot paths, then the HTTP load run (PLEDGES=100000; local PostgreSQL and Redis)"
 	@echo "make bench-server   only the HTTP load run: gunicorn and wrk, against a bare Django view and nginx"
-	@echo "make lint           ruff check and ruff format --check"
+	@echo "make lint           ruff check, ruff format --check, import contracts (lint-imports) and mypy"
 	@echo "make format         ruff format and ruff check --fix"
 	@echo "make migrate        apply database migrations"
 	@echo "make translations   compile the reports' gettext catalogues (.po to .mo, with Babel)"
@@ -98,6 +98,7 @@ test: venv translations
 lint: venv
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports --no-cache
 
 format: venv
 	$(BIN)/ruff format .

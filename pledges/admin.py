@@ -497,7 +497,3 @@ class EventSessionAdmin(RoleAdmin):
             ),
             f"Under way now: {sessions[0].title}",
         )
-
-
-# Statements: the import page and its profiles (issue 11).
-from pledges.reconciliation import admin as reconciliation_admin  # noqa: E402, F401

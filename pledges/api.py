@@ -439,17 +439,6 @@ class PledgeStatusView(APIView):
     permission_classes = [AllowAny]
     authentication_classes = []
 
-    def dispatch(self, request, *args, **kwargs):
-        # A browser gets the donor's page in their language, the same URL;
-        # API clients (Accept: application/json, */*) get this JSON.
-        from pledges.web.status import pledge_status_page, wants_html
-
-        if wants_html(request):
-            return pledge_status_page(request, kwargs["secret"])
-        response = super().dispatch(request, *args, **kwargs)
-        patch_vary_headers(response, ["Accept"])
-        return response
-
     @extend_schema(
         operation_id="pledge_status",
         summary="A donor's private view of a pledge",

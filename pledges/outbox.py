@@ -65,6 +65,34 @@ def outbox_enqueue(task_name: str, *args) -> OutboxMessage:
     return message
 
 
+def task_enqueue(task_name: str, *args) -> OutboxMessage:
+    """Queue the Celery task registered as `task_name` (its full name,
+    "pledges.tasks.pledge_acknowledge") with the current transaction, through
+    the outbox as `outbox_enqueue` does.
+
+    Services queue their follow-up work by name, so that they never import a
+    task module: only `tasks.py` imports services, never the other way round.
+    A name no task has is refused here, at the call, not later at the relay.
+    """
+    task_registered(task_name)
+    return outbox_enqueue(task_name, *args)
+
+
+def task_registered(task_name: str):
+    """The task registered as `task_name`. A web process imports no task
+    module of its own accord (a worker imports them all at start): the first
+    time a name is missing, every installed app's `tasks.py` is imported
+    (Celery's autodiscovery). LookupError when there is still no such task."""
+    from celery import current_app
+
+    if task_name not in current_app.tasks:
+        current_app.autodiscover_tasks(force=True)
+    try:
+        return current_app.tasks[task_name]
+    except KeyError:
+        raise LookupError(f"No Celery task is registered as {task_name!r}") from None
+
+
 def _relay_after_commit(message_pk: int) -> None:
     if _is_eager() or time.monotonic() >= _broker_down_until:
         outbox_relay_one(message_pk)

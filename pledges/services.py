@@ -32,6 +32,7 @@ from pledges.models import (
     PledgeVersion,
 )
 from pledges.money import CurrencyError, check_amount, currency_minor_units, format_amount
+from pledges.outbox import task_enqueue
 from pledges.references import reference_new
 
 # The most instalments one pledge may be split into (ten years, monthly).
@@ -264,11 +265,9 @@ def pledge_submit(
             for i in sorted(terms.instalments, key=lambda i: i.due_date)
         )
         audit_record(actor=actor, action="pledge.submitted", obj=pledge, new=pledge_snapshot(pledge))
-        from pledges.tasks import pledge_acknowledge
-
         # Robust: the pledge is made whatever happens to the e-mail (with
         # tasks run in-process, a mail server error would surface here).
-        pledge_acknowledge.delay_durable(pledge.pk)
+        task_enqueue("pledges.tasks.pledge_acknowledge", pledge.pk)
     return pledge
 
 
@@ -501,9 +500,7 @@ def pledge_cancel(*, pledge: Pledge, actor: Actor, reason: str) -> Pledge:
         pledge.closed_at = timezone.now()
         pledge.close_reason = reason
         # A card payment form left open must not take money any more.
-        from pledges.tasks import card_payment_intents_cancel
-
-        card_payment_intents_cancel.delay_durable(pledge.pk)
+        task_enqueue("pledges.tasks.card_payment_intents_cancel", pledge.pk)
         _save_status(
             pledge,
             actor=actor,

@@ -1,11 +1,19 @@
-"""Thin Celery wrappers: take ids, call a service."""
+"""Thin Celery wrappers: take ids, call a service.
+
+Imports go one way: this module imports services, and services queue these
+tasks by name (`pledges.outbox.task_enqueue`), never by importing them.
+"""
 
 from celery import shared_task
 
 from backend.celery import DATABASE_ERRORS
 from pledges import idempotency, outbox, services
+from pledges.audit import Actor
+from pledges.models import BankStatement, Pledge
 from pledges.payments import card
 from pledges.payments.stripe import StripeUnavailable
+from pledges.reconciliation import imports, reminders
+from pledges.reconciliation import services as reconciliation
 
 
 @shared_task(autoretry_for=(OSError, *DATABASE_ERRORS), retry_backoff=30, retry_backoff_max=1200, max_retries=8)
@@ -40,9 +48,6 @@ def stripe_event_apply(event_pk: int) -> str:
     autoretry_for=(StripeUnavailable, *DATABASE_ERRORS), retry_backoff=10, retry_backoff_max=600, max_retries=6
 )
 def card_payment_intents_cancel(pledge_id: int) -> list[str]:
-    from pledges.audit import Actor
-    from pledges.models import Pledge
-
     pledge = Pledge.objects.get(pk=pledge_id)
     if not pledge.card_payment_intents.exists():
         return []
@@ -56,17 +61,12 @@ def stripe_reconcile() -> dict:
 
 @shared_task(acks_late=True)
 def statement_match(statement_pk: int) -> dict:
-    from pledges.models import BankStatement
-    from pledges.reconciliation import services as reconciliation
-
     return reconciliation.statement_match(statement=BankStatement.objects.get(pk=statement_pk))
 
 
 # Beat runs it daily; a second run (or a second worker) sends nothing twice.
 @shared_task
 def reminders_send() -> dict:
-    from pledges.reconciliation import reminders
-
     return reminders.reminders_send()
 
 
@@ -74,8 +74,6 @@ def reminders_send() -> dict:
 # or a database error starts the job over (whole or nothing).
 @shared_task(acks_late=True, autoretry_for=DATABASE_ERRORS, retry_backoff=10, retry_backoff_max=600, max_retries=6)
 def statement_import_run(import_pk: int) -> str:
-    from pledges.reconciliation import imports
-
     return imports.statement_import_run(job_pk=import_pk)
 
 

@@ -4,6 +4,7 @@ from pledges import api, staff_api
 from pledges.reconciliation import api as reconciliation_api
 from pledges.reconciliation import imports_api
 from pledges.reconciliation.reminders_api import ReminderCollection
+from pledges.web.status import PledgeStatusPage
 
 
 class ReferenceConverter:
@@ -23,7 +24,7 @@ register_converter(ReferenceConverter, "ref")
 urlpatterns = [
     # Public
     path("pledges/", staff_api.PledgeCollection.as_view(), name="pledge-collection"),
-    path("pledges/status/<str:secret>/", api.PledgeStatusView.as_view(), name="pledge-status"),
+    path("pledges/status/<str:secret>/", PledgeStatusPage.as_view(), name="pledge-status"),
     path("pledges/status/<str:secret>/payment/", api.PledgeCardPaymentView.as_view(), name="pledge-card-payment"),
     path("payments/stripe/webhook/", api.StripeWebhookView.as_view(), name="stripe-webhook"),
     path("public/totals/", api.PublicTotalsView.as_view(), name="public-totals"),

@@ -32,6 +32,7 @@ from pledges.models import (
     StripeSyncRun,
 )
 from pledges.money import ZERO, format_amount, round_to_currency
+from pledges.outbox import task_enqueue
 from pledges.payments import stripe as stripe_api
 from pledges.payments.services import amount_in_pledge_currency, payment_apply
 
@@ -187,12 +188,10 @@ def stripe_event_store(*, payload: bytes, source: str) -> tuple[StripeEvent, boo
             },
         )
         if event.status in (StripeEventStatus.RECEIVED, StripeEventStatus.FAILED):
-            from pledges.tasks import stripe_event_apply as apply_task
-
             # Robust: the event is stored and Stripe gets its 2xx even if
             # applying fails now (with tasks run in-process); the failure is
             # recorded on the event and the repair job retries it.
-            apply_task.delay_durable(event.pk)
+            task_enqueue("pledges.tasks.stripe_event_apply", event.pk)
     return event, created_now
 
 

@@ -16,6 +16,7 @@ from pledges.errors import DomainError, InvalidInput, TransitionNotAllowed
 from pledges.exchange import convert_to_usd, rate_in_force
 from pledges.models import Payment, PaymentMethod, PaymentStatus, Pledge, PledgeStatus
 from pledges.money import USD, ZERO, CurrencyError, check_amount, currency_minor_units, format_amount, round_to_currency
+from pledges.outbox import task_enqueue
 from pledges.services import status_after_money
 
 # Payments whose money counts: a reversed entry still counts, its reversing
@@ -206,10 +207,8 @@ def payment_apply(
         reason=reason or entry.note,
     )
     if entry.amount > 0:
-        from pledges.tasks import payment_thank
-
         # The donor is thanked once the money is committed, never for a rollback.
-        payment_thank.delay_durable(entry.pk)
+        task_enqueue("pledges.tasks.payment_thank", entry.pk)
     return entry
 
 

@@ -24,6 +24,7 @@ from pledges.audit import Actor, audit_record
 from pledges.errors import DomainError, InvalidInput
 from pledges.models import BankStatement, CsvProfile, ImportStatus, StatementImport
 from pledges.money import CurrencyError, currency_minor_units, format_amount
+from pledges.outbox import task_enqueue
 from pledges.reconciliation import services
 from pledges.reconciliation.csv_statement import CsvLayout
 from pledges.reconciliation.parsing import LineError, StatementFormatError, StatementHeader
@@ -150,9 +151,7 @@ def statement_import_queue(
         audit_record(
             actor=actor, action="statement.import.queued", obj=job, new={"filename": job.filename, "size": job.size}
         )
-        from pledges.tasks import statement_import_run
-
-        statement_import_run.delay_durable(job.pk)
+        task_enqueue("pledges.tasks.statement_import_run", job.pk)
     return job
 
 

@@ -30,6 +30,7 @@ from pledges.models import (
     StatementLine,
 )
 from pledges.money import CurrencyError, check_amount, format_amount, round_to_currency
+from pledges.outbox import task_enqueue
 from pledges.payments.services import amount_in_pledge_currency, payment_apply, payment_reverse
 from pledges.reconciliation import matching
 from pledges.reconciliation.csv_statement import CsvLayout, iter_csv_statement
@@ -357,9 +358,7 @@ class _ImportRun:
                 },
             )
             if statement.line_count:
-                from pledges.tasks import statement_match
-
-                statement_match.delay_durable(statement.pk)
+                task_enqueue("pledges.tasks.statement_match", statement.pk)
 
 
 def _same_line(existing: StatementLine, line: ParsedLine) -> bool:

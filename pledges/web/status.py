@@ -10,7 +10,7 @@ from django.utils import translation
 from django.utils.cache import patch_vary_headers
 
 from pledges import cldr
-from pledges.api import bank_instructions
+from pledges.api import PledgeStatusView, bank_instructions
 from pledges.labels import PAYMENT_METHOD_LABELS, STATUS_WORDS, choice_labels, label
 from pledges.models import ChoiceLabel, PaymentMethod, PaymentStatus, Pledge, PledgeStatus
 from pledges.references import reference_for_print
@@ -93,3 +93,17 @@ def pledge_status_page(request: HttpRequest, secret: str) -> HttpResponse:
         response["Content-Language"] = language
         patch_vary_headers(response, ["Accept", "Accept-Language"])
         return private(response, secret_url=True)
+
+
+# The status link answers at one URL: a browser gets the donor's page in
+# their language, API clients (Accept: application/json, */*) the API's JSON.
+# The choice is made here, on top of the API view, so that the API imports
+# nothing from the pages built on it. (No docstring: the schema keeps the API
+# view's description.)
+class PledgeStatusPage(PledgeStatusView):
+    def dispatch(self, request, *args, **kwargs):
+        if wants_html(request):
+            return pledge_status_page(request, kwargs["secret"])
+        response = super().dispatch(request, *args, **kwargs)
+        patch_vary_headers(response, ["Accept"])
+        return response
