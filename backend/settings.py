@@ -23,12 +23,15 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 env = environ.Env()
 
 
-def env_secret(name: str, *, debug_default: str = "") -> str:
-    """A secret from the environment; only local development may go without."""
+def env_required(name: str, *, debug_default: str) -> str:
+    """A value production cannot go without (a secret, the account donors pay
+    into): unset or empty, it stops the process at start-up, naming the
+    variable, unless DJANGO_DEBUG is on, where `debug_default` (an obviously
+    fake value) stands in."""
     value = env.str(name, default="")
     if value:
         return value
-    if DEBUG and debug_default is not None:
+    if DEBUG:
         return debug_default
     raise ImproperlyConfigured(f"{name} must be set when DJANGO_DEBUG is off")
 
@@ -36,7 +39,7 @@ def env_secret(name: str, *, debug_default: str = "") -> str:
 # --- Core -------------------------------------------------------------------
 
 DEBUG = env.bool("DJANGO_DEBUG", default=False)
-SECRET_KEY = env_secret("DJANGO_SECRET_KEY", debug_default="local-development-only-not-a-secret")
+SECRET_KEY = env_required("DJANGO_SECRET_KEY", debug_default="local-development-only-not-a-secret")
 ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"] if DEBUG else [])
 CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
 # The public origin of this service, used for the links we hand out
@@ -308,18 +311,18 @@ AUTH_THROTTLE_RATE = env.str("AUTH_THROTTLE_RATE", default="20/minute")
 IDEMPOTENCY_KEY_TTL_HOURS = env.int("IDEMPOTENCY_KEY_TTL_HOURS", default=24)
 PUBLIC_CACHE_MAX_AGE = env.int("PUBLIC_CACHE_MAX_AGE", default=10)
 
-# Bank account printed on bank-transfer instructions.
+# The account printed on bank-transfer instructions, which donors pay into:
+# production names every part of it (no default could be right); local
+# development shows a demo account that says it is one. IBAN and routing
+# number are printed when the account has them.
 FUND_BANK_ACCOUNT = {
-    "beneficiary": env.str(
-        "FUND_BANK_BENEFICIARY",
-        default="United Nations Voluntary Trust Fund for Victims of Trafficking in Persons",
-    ),
-    "bank_name": env.str("FUND_BANK_NAME", default="JPMorgan Chase Bank, N.A."),
-    "bank_address": env.str("FUND_BANK_ADDRESS", default="270 Park Avenue, New York, NY 10017, USA"),
-    "account_number": env.str("FUND_BANK_ACCOUNT_NUMBER", default="485-001802"),
+    "beneficiary": env_required("FUND_BANK_BENEFICIARY", debug_default="Demo beneficiary (not a real account)"),
+    "bank_name": env_required("FUND_BANK_NAME", debug_default="Demo Bank (not a real bank)"),
+    "bank_address": env_required("FUND_BANK_ADDRESS", debug_default="1 Demo Street, Nowhere (demo data)"),
+    "account_number": env_required("FUND_BANK_ACCOUNT_NUMBER", debug_default="DEMO-000000"),
     "iban": env.str("FUND_BANK_IBAN", default=""),
-    "swift": env.str("FUND_BANK_SWIFT", default="CHASUS33"),
-    "routing_number": env.str("FUND_BANK_ROUTING_NUMBER", default="021000021"),
+    "swift": env_required("FUND_BANK_SWIFT", debug_default="DEMOXXXX"),
+    "routing_number": env.str("FUND_BANK_ROUTING_NUMBER", default=""),
 }
 
 # --- Reports -------------------------------------------------------------------
@@ -334,9 +337,14 @@ REPORTS_FEED_ENTRIES = env.int("REPORTS_FEED_ENTRIES", default=50)
 
 # --- Stripe -------------------------------------------------------------------
 
-STRIPE_SECRET_KEY = env.str("STRIPE_SECRET_KEY", default="")
-STRIPE_PUBLISHABLE_KEY = env.str("STRIPE_PUBLISHABLE_KEY", default="")
-STRIPE_WEBHOOK_SECRET = env.str("STRIPE_WEBHOOK_SECRET", default="")
+# Card pledges through Stripe: production needs its three keys unless card
+# payments are turned off on purpose (CARD_PAYMENTS=false: the form offers
+# bank transfer only, and nothing talks to Stripe). Local development runs
+# without keys, with card payments off.
+CARD_PAYMENTS = env.bool("CARD_PAYMENTS", default=True)
+STRIPE_SECRET_KEY = env_required("STRIPE_SECRET_KEY", debug_default="") if CARD_PAYMENTS else ""
+STRIPE_PUBLISHABLE_KEY = env_required("STRIPE_PUBLISHABLE_KEY", debug_default="") if CARD_PAYMENTS else ""
+STRIPE_WEBHOOK_SECRET = env_required("STRIPE_WEBHOOK_SECRET", debug_default="") if CARD_PAYMENTS else ""
 STRIPE_API_BASE = env.str("STRIPE_API_BASE", default="")
 
 # --- Email --------------------------------------------------------------------
@@ -489,6 +497,12 @@ SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("DJANGO_HSTS_INCLUDE_SUBDOMAINS", defa
 SECURE_HSTS_PRELOAD = env.bool("DJANGO_HSTS_PRELOAD", default=True)
 SECURE_SSL_REDIRECT = env.bool("DJANGO_SSL_REDIRECT", default=False)
 SECURE_REDIRECT_EXEMPT = [r"^health/"]
+# `manage.py check --deploy` is clean in production; the one check silenced:
+# security.W008 (SECURE_SSL_REDIRECT off): HTTP to HTTPS is the TLS proxy's
+# redirect, and inside the stack the app is reached over plain HTTP (health
+# checks, the web port). DJANGO_SSL_REDIRECT=true where clients reach
+# gunicorn directly.
+SILENCED_SYSTEM_CHECKS = ["security.W008"]
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_AGE = env.int("DJANGO_SESSION_SECONDS", default=8 * 3600)
 # Form bodies outside the JSON parser (the admin) are bounded too.

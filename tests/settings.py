@@ -19,6 +19,19 @@ os.environ.setdefault("DJANGO_ALLOWED_HOSTS", "testserver,localhost,127.0.0.1")
 os.environ.setdefault("PLEDGE_THROTTLE_RATE", "10000/minute")
 os.environ.setdefault("AUTH_THROTTLE_RATE", "10000/minute")
 os.environ.setdefault("EMAIL_BACKEND", "django.core.mail.backends.locmem.EmailBackend")
+# What production must name (the tests run with DJANGO_DEBUG off): the bank
+# account the tests' statement files and pages are written with. Card
+# payments are off unless a test turns them on (the Stripe fixtures of
+# tests/conftest.py set the keys of a local Stripe).
+os.environ["CARD_PAYMENTS"] = "false"
+for _name, _value in {
+    "FUND_BANK_BENEFICIARY": "United Nations Voluntary Trust Fund for Victims of Trafficking in Persons",
+    "FUND_BANK_NAME": "Test Bank",
+    "FUND_BANK_ADDRESS": "1 Test Street, New York, NY 10001, USA",
+    "FUND_BANK_ACCOUNT_NUMBER": "485-001802",
+    "FUND_BANK_SWIFT": "CHASUS33",
+}.items():
+    os.environ.setdefault(_name, _value)
 # TESTS_DATABASE_NAME and TESTS_REDIS_PORT let two working copies run their
 # suites side by side on one machine without sharing a database.
 _redis_port = int(os.environ.get("TESTS_REDIS_PORT", "6379"))
