@@ -25,10 +25,16 @@ RUN pip install -r requirements.txt
 
 COPY . .
 
-# Static files are collected into the image; the secret is a placeholder that
-# only lets the settings load (collectstatic touches no database).
-RUN DJANGO_SECRET_KEY=collectstatic-only python manage.py collectstatic --noinput \
-    && DJANGO_SECRET_KEY=collectstatic-only python manage.py compile_translations \
+# Static files are collected into the image at build time, with DJANGO_DEBUG
+# off as in production (the manifest of hashed names). The values production
+# must name are build-only placeholders here that only let the settings load
+# (collectstatic touches no database, no bank, no Stripe); they are not kept
+# in the image, whose containers get the real ones from the environment.
+RUN export DJANGO_SECRET_KEY=build-only CARD_PAYMENTS=false \
+        FUND_BANK_BENEFICIARY=build-only FUND_BANK_NAME=build-only FUND_BANK_ADDRESS=build-only \
+        FUND_BANK_ACCOUNT_NUMBER=build-only FUND_BANK_SWIFT=build-only \
+    && python manage.py collectstatic --noinput \
+    && python manage.py compile_translations \
     && mkdir -p /app/media \
     && chown app:app /app/media
 

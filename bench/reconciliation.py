@@ -38,7 +38,7 @@ PG_SERVER = "postgres://postgres@127.0.0.1:5432"
 # BENCH_REDIS_URL lets two working copies bench side by side, each on a Redis of its own.
 REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/9")
 CAMPAIGN = "vtf-2012"  # the campaign the migrations create
-ACCOUNT = "485-001802"  # the Fund's account number (settings.FUND_BANK_ACCOUNT's default)
+ACCOUNT = "485-001802"  # the bench Fund's account number (FUND_BANK_ACCOUNT_NUMBER below)
 SNAPSHOT_TABLE = "bench_recon_snapshot"  # money fields of the pledges a match run may change
 HELD = "bench: held out of this matching run (--match-lines)"
 SIZES = {
@@ -98,6 +98,13 @@ def configure(args: argparse.Namespace) -> None:
             "DJANGO_SECRET_KEY": "bench-only",
             "DJANGO_ALLOWED_HOSTS": "testserver",
             "DJANGO_DEBUG": "false",
+            # What production must name (backend/settings.py): the bench's
+            # bank account; card payments off, as the bench pays by transfer.
+            "CARD_PAYMENTS": "false",
+            "FUND_BANK_BENEFICIARY": "Bench Fund",
+            "FUND_BANK_NAME": "Bench Bank",
+            "FUND_BANK_ADDRESS": "1 Bench Street",
+            "FUND_BANK_SWIFT": "BENCHXXX",
             "DATABASE_URL": f"{PG_SERVER}/{args.db_name}",
             "REDIS_URL": REDIS_URL,
             # statement_import queues statement_match after commit. With an

@@ -96,6 +96,14 @@ def configure(args: argparse.Namespace, media_root: Path) -> None:
             "DJANGO_SECRET_KEY": "bench-only",
             "DJANGO_ALLOWED_HOSTS": "testserver",
             "DJANGO_DEBUG": "false",
+            # What production must name (backend/settings.py): the bench's
+            # bank account; card payments off, as the bench pays by transfer.
+            "CARD_PAYMENTS": "false",
+            "FUND_BANK_BENEFICIARY": "Bench Fund",
+            "FUND_BANK_NAME": "Bench Bank",
+            "FUND_BANK_ADDRESS": "1 Bench Street",
+            "FUND_BANK_ACCOUNT_NUMBER": BANK_ACCOUNT,
+            "FUND_BANK_SWIFT": "BENCHXXX",
             "DATABASE_URL": f"{PG_SERVER}/{args.db_name}",
             "REDIS_URL": REDIS_URL,
             "CELERY_BROKER_URL": REDIS_URL,

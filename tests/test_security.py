@@ -242,6 +242,14 @@ def test_check_deploy_is_clean_with_production_settings():
         "DJANGO_SECRET_KEY": secrets.token_urlsafe(50),
         "DJANGO_ALLOWED_HOSTS": "pledges.example.org",
         "DJANGO_SSL_REDIRECT": "true",
+        "FUND_BANK_BENEFICIARY": "The Fund",
+        "FUND_BANK_NAME": "A Bank",
+        "FUND_BANK_ADDRESS": "1 Street, City",
+        "FUND_BANK_ACCOUNT_NUMBER": "000-000000",
+        "FUND_BANK_SWIFT": "AAAAUS00",
+        "STRIPE_SECRET_KEY": "sk_test_deploy",
+        "STRIPE_PUBLISHABLE_KEY": "pk_test_deploy",
+        "STRIPE_WEBHOOK_SECRET": "whsec_deploy",
     }
 
     result = subprocess.run(
