@@ -99,6 +99,7 @@ lint: venv
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports --no-cache
+	$(BIN)/mypy
 
 format: venv
 	$(BIN)/ruff format .
@@ -117,7 +118,7 @@ compose-check:
 	@echo "docker-compose.yml is valid (variables from $(COMPOSE_ENV_FILE))"
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache
+	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache
 
 # Sample pages of the reports for the README (issue 12): the demo data's
 # event report as of the end of 2014, English and Arabic, PDF pages to PNG.

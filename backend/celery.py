@@ -24,7 +24,9 @@ class DurableTask(Task):
     def delay_durable(self, *args) -> None:
         """Queue this task with the current transaction: an outbox row now,
         sent to the broker after commit, or by beat's sweep if that fails
-        (pledges/outbox.py). Use it instead of `on_commit(lambda: t.delay())`."""
+        (pledges/outbox.py). Use it instead of `on_commit(lambda: t.delay())`.
+        Services, which never import a task module, queue the same way by
+        the task's name: `pledges.outbox.task_enqueue(name, *args)`."""
         from pledges.outbox import outbox_enqueue
 
         outbox_enqueue(self.name, *args)

@@ -3,7 +3,7 @@
 from dataclasses import dataclass
 from typing import Any
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import AnonymousUser, User
 from django.db import models
 
 from pledges.models import ActorKind, AuditEvent, Pledge
@@ -12,12 +12,18 @@ from pledges.models import ActorKind, AuditEvent, Pledge
 @dataclass(frozen=True)
 class Actor:
     kind: str
-    user: AbstractBaseUser | None = None
+    user: User | None = None
     label: str = ""
 
     @classmethod
-    def staff(cls, user: AbstractBaseUser) -> "Actor":
-        return cls(kind=ActorKind.STAFF, user=user, label=user.get_username())
+    def staff(cls, user: User | AnonymousUser | None) -> "Actor":
+        # Staff views let only signed-in staff through; a request's user is
+        # typed as possibly anonymous all the same, and is then kept as none.
+        return cls(
+            kind=ActorKind.STAFF,
+            user=user if isinstance(user, User) else None,
+            label=user.get_username() if user is not None else "",
+        )
 
     @classmethod
     def donor(cls, label: str = "web form") -> "Actor":
@@ -56,7 +62,7 @@ def audit_record(
         actor_user=user,
         actor_label=actor.label[:200],
         action=action,
-        object_type=obj._meta.model_name,
+        object_type=obj._meta.model_name or "",
         object_id=str(obj.pk),
         pledge=pledge,
         old_values=old or {},

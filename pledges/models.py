@@ -8,6 +8,7 @@ lives in `pledges.services`.
 import secrets
 from datetime import date
 from decimal import Decimal
+from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -21,8 +22,8 @@ from pledges.money import ZERO
 # Amounts: up to 15 integer digits and the 4 decimals of the finest ISO 4217
 # minor unit (CLF); each amount is checked against its own currency's minor
 # units before it is stored.
-MONEY = {"max_digits": 19, "decimal_places": 4}
-USD_MONEY = {"max_digits": 19, "decimal_places": 2}
+MONEY: dict[str, Any] = {"max_digits": 19, "decimal_places": 4}
+USD_MONEY: dict[str, Any] = {"max_digits": 19, "decimal_places": 2}
 
 
 class Campaign(models.Model):

@@ -2,7 +2,7 @@
 the ones below it: a fund admin can do everything a reconciler can, and a
 reconciler everything a viewer can."""
 
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.contrib.auth.models import AnonymousUser, User
 from rest_framework.permissions import BasePermission
 
 VIEWER = "viewer"
@@ -11,7 +11,7 @@ FUND_ADMIN = "fund_admin"
 ROLES = (VIEWER, RECONCILER, FUND_ADMIN)
 
 
-def user_roles(user: AbstractBaseUser | AnonymousUser) -> set[str]:
+def user_roles(user: User | AnonymousUser) -> set[str]:
     """The roles a user holds, with the ones their role includes."""
     if not user.is_authenticated or not user.is_active:
         return set()
