@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from typing import Any
 
 import structlog
+from structlog.typing import EventDict, Processor
 
 REDACTED = "[redacted]"
 # Keys whose values are never logged, wherever they appear.
@@ -63,7 +64,7 @@ def scrub_value(value: Any, depth: int = 0) -> Any:
 _KEEP = frozenset({"event", "level", "logger", "timestamp", "request_id", "correlation_id", "task_id", "exception"})
 
 
-def scrub(logger, method_name: str, event_dict: dict) -> dict:
+def scrub(logger: Any, method_name: str, event_dict: EventDict) -> EventDict:
     """A structlog processor: the event dict with secrets and personal data removed."""
     for key, value in list(event_dict.items()):
         if key in ("_record", "_from_structlog"):
@@ -75,7 +76,7 @@ def scrub(logger, method_name: str, event_dict: dict) -> dict:
     return event_dict
 
 
-def _add_extra(logger, method_name: str, event_dict: dict) -> dict:
+def _add_extra(logger: Any, method_name: str, event_dict: EventDict) -> EventDict:
     """A standard library record's `extra=` fields, as structlog fields."""
     record = event_dict.get("_record")
     if record is not None:
@@ -87,7 +88,7 @@ def _add_extra(logger, method_name: str, event_dict: dict) -> dict:
 
 _STANDARD_RECORD_ATTRS = frozenset(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {"message", "asctime"}
 
-SHARED_PROCESSORS = [
+SHARED_PROCESSORS: list[Processor] = [
     structlog.contextvars.merge_contextvars,
     structlog.stdlib.add_logger_name,
     structlog.stdlib.add_log_level,

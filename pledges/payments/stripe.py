@@ -138,7 +138,7 @@ MAX_LISTED = 10_000
 
 def _all_pages(page) -> list[Any]:
     """Every object of a list, following Stripe's pagination (bounded)."""
-    items = []
+    items: list[Any] = []
     iterator = page.auto_paging_iter()
     while len(items) < MAX_LISTED:
         try:

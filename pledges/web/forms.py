@@ -81,7 +81,8 @@ def api_body(data, language: str) -> tuple[dict, dict[int, int], dict[str, list[
     itself finds (an amount that cannot be read, an instalment row half
     filled in), each message for its code in the active language."""
     currency = data.get("currency", "")
-    instalments, rows, errors = [], {}, {}
+    instalments: list[dict[str, str]] = []
+    rows, errors = {}, {}
     for row in range(INSTALMENT_ROWS):
         due_date = data.get(f"inst_{row}_due_date", "").strip()
         typed = data.get(f"inst_{row}_amount", "")
