@@ -156,8 +156,8 @@ def parse_amount(typed: str, *, currency: str, language: str) -> Decimal:
         raise AmountRefused("amount-exponent", {"example": example})
     if not ALLOWED.fullmatch(text) or not DIGIT_RUN.search(text):
         raise AmountRefused("amount-invalid", {"example": example})
-    readings = {reading for reading in (_read(text, babel_locale(language)), _read(text, Locale.parse("en")))}
-    readings.discard(None)
+    both = (_read(text, babel_locale(language)), _read(text, Locale.parse("en")))
+    readings = {reading for reading in both if reading is not None}
     if not readings:
         raise AmountRefused("amount-invalid", {"example": example})
     if len(readings) > 1:
@@ -168,6 +168,7 @@ def parse_amount(typed: str, *, currency: str, language: str) -> Decimal:
         )
     amount = readings.pop()
     places = currency_minor_units(currency)
-    if -amount.as_tuple().exponent > places:
+    exponent = amount.as_tuple().exponent  # an int: the amount is finite
+    if isinstance(exponent, int) and -exponent > places:
         raise AmountRefused("amount-decimals", {"currency": currency, "places": places})
     return amount

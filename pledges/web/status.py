@@ -65,7 +65,7 @@ def pledge_status_page(request: HttpRequest, secret: str) -> HttpResponse:
             "status_words": label(STATUS_WORDS, pledge.status),
             "is_closed": pledge.status in (PledgeStatus.CANCELLED, PledgeStatus.LAPSED),
             "campaign_title": pledge.campaign.title,
-            "session_title": pledge.session.title if pledge.session_id else "",
+            "session_title": pledge.session.title if pledge.session is not None else "",
             "reference_printed": reference_for_print(pledge.reference),
             "pledged_on": cldr.long_date(pledge.pledged_on, language),
             "amount": cldr.money(pledge.amount, pledge.currency, language),
