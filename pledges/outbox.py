@@ -82,7 +82,9 @@ def task_registered(task_name: str):
     """The task registered as `task_name`. A web process imports no task
     module of its own accord (a worker imports them all at start): the first
     time a name is missing, every installed app's `tasks.py` is imported
-    (Celery's autodiscovery). LookupError when there is still no such task."""
+    (Celery's autodiscovery). The relay finds its tasks here too, so a message
+    queued by name is sent from any process. LookupError when there is still
+    no such task."""
     from celery import current_app
 
     if task_name not in current_app.tasks:
@@ -104,7 +106,6 @@ def outbox_relay_one(message_pk: int, *, resend: bool = False) -> bool:
     now (it stays for the sweep) or was already sent (unless `resend`: the
     sweep re-sending a message whose task never finished)."""
     global _broker_down_until
-    from celery import current_app
 
     if _is_eager():
         return _run_in_process(message_pk, resend=resend)
@@ -114,7 +115,7 @@ def outbox_relay_one(message_pk: int, *, resend: bool = False) -> bool:
             return False
         message.attempts += 1
         try:
-            current_app.tasks[message.task].apply_async(args=message.args, task_id=f"outbox-{message.pk}")
+            task_registered(message.task).apply_async(args=message.args, task_id=f"outbox-{message.pk}")
         except Exception as error:
             _broker_down_until = time.monotonic() + BROKER_RETRY_AFTER_SECONDS
             message.last_error = f"{type(error).__name__}: {error}"[:2000]
@@ -133,7 +134,6 @@ def _run_in_process(message_pk: int, *, resend: bool) -> bool:
     attempts and reason) is not rolled back with it. A failure counts as
     delivered: the task's own retries and repair jobs take it from there,
     as with a worker."""
-    from celery import current_app
 
     with transaction.atomic():
         message = OutboxMessage.objects.select_for_update(skip_locked=True).filter(pk=message_pk).first()
@@ -143,7 +143,7 @@ def _run_in_process(message_pk: int, *, resend: bool) -> bool:
         message.sent_at = timezone.now()
         message.save(update_fields=["attempts", "sent_at"])
     try:
-        current_app.tasks[message.task].apply_async(args=message.args, task_id=f"outbox-{message.pk}")
+        task_registered(message.task).apply_async(args=message.args, task_id=f"outbox-{message.pk}")
     except Exception as error:
         logger.exception("outbox.eager_task_failed", extra={"task": message.task, "outbox_id": message.pk})
         OutboxMessage.objects.filter(pk=message.pk).update(last_error=f"{type(error).__name__}: {error}"[:2000])
