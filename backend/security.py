@@ -1,6 +1,8 @@
 """Sign-in security: the lockout answer (django-axes), the client address
 it counts by, and the admin's optional TOTP second factor (django-otp)."""
 
+from typing import cast
+
 from django.conf import settings
 from django.contrib import admin
 from django.http import HttpRequest, HttpResponse
@@ -8,6 +10,7 @@ from django.utils.html import escape
 from django_otp import user_has_device
 from django_otp.admin import OTPAdminAuthenticationForm
 from django_otp.plugins.otp_totp.models import TOTPDevice
+from rest_framework.request import Request
 from rest_framework.throttling import BaseThrottle
 
 from backend.problems import problem_response
@@ -16,7 +19,8 @@ from backend.problems import problem_response
 def client_ip(request: HttpRequest) -> str:
     """The address axes counts failures by: the same one the throttles use
     (REMOTE_ADDR, or X-Forwarded-For behind DJANGO_NUM_PROXIES proxies)."""
-    return BaseThrottle().get_ident(request)
+    # get_ident reads only the request's META, which a Django request has.
+    return BaseThrottle().get_ident(cast(Request, request))
 
 
 def lockout_seconds() -> int:
@@ -72,4 +76,5 @@ class OptionalOTPAdminSite(admin.AdminSite):
     def has_permission(self, request: HttpRequest) -> bool:
         if not super().has_permission(request):
             return False
-        return request.user.is_verified() or not otp_required_for(request.user)
+        # django-otp's middleware gives the request's user is_verified().
+        return request.user.is_verified() or not otp_required_for(request.user)  # type: ignore[union-attr]

@@ -4,6 +4,7 @@ and it can be revoked."""
 
 from django.conf import settings
 from django.contrib.auth import authenticate, user_logged_in, user_login_failed
+from django.http import HttpResponse
 from django.utils import timezone
 from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
 from knox.models import AuthToken
@@ -27,7 +28,9 @@ class LoginThrottle(SimpleRateThrottle):
     and address by django-axes)."""
 
     scope = "login"
-    cache = resilient_cache
+    # Not a BaseCache, but the get and set the throttle calls, falling back
+    # to process memory when Redis is away.
+    cache = resilient_cache  # type: ignore[assignment]
 
     def get_rate(self) -> str:
         return settings.AUTH_THROTTLE_RATE
@@ -67,7 +70,7 @@ class TokenObtainView(APIView):
         responses={200: TOKEN_RESPONSE},
         tags=["auth"],
     )
-    def post(self, request: Request) -> Response:
+    def post(self, request: Request) -> Response | HttpResponse:
         serializer = TokenRequestSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
