@@ -6,6 +6,7 @@ work is done by actions."""
 from django import forms
 from django.conf import settings
 from django.contrib import admin, messages
+from django.contrib.admin.helpers import ActionForm
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from modeltranslation.admin import TranslationAdmin, TranslationTabularInline
@@ -40,7 +41,7 @@ admin.site.site_header = "UN Trust Fund for Victims of Trafficking: pledges"
 admin.site.site_title = "Trust Fund pledges"
 
 
-class ReasonActionForm(admin.helpers.ActionForm):
+class ReasonActionForm(ActionForm):
     reason = forms.CharField(
         required=False, max_length=2000, label="Reason", help_text="Needed to cancel, lapse, reverse or erase"
     )
