@@ -4,8 +4,9 @@ report's `as_of` moment. Nothing here writes.
 What "as it stood" means, row by row:
 
 - a pledge counts if it was created at or before `as_of`;
-- its status is the last status its audit trail recorded at or before
-  `as_of` (the current status when nothing changed it since);
+- its status is the one its first status change after `as_of` started
+  from (`PledgeStatusChange.old_status`), or the current one when nothing
+  changed it since;
 - its USD value is the one of the version in force at `as_of` when its
   amount was changed since (`PledgeVersion`), else the current one (a rate
   fixed at confirmation after `as_of` is not undone: a documented
@@ -36,19 +37,18 @@ from django.db.models import (
     Value,
     When,
 )
-from django.db.models.fields.json import KeyTextTransform
-from django.db.models.functions import Cast, Coalesce, Greatest
+from django.db.models.functions import Coalesce, Greatest
 
 from pledges.models import (
     ANNOUNCED_STATUSES,
     PLEDGED_STATUSES,
     PUBLIC_STATUSES,
-    AuditEvent,
     DonorType,
     EventSession,
     Payment,
     Pledge,
     PledgeStatus,
+    PledgeStatusChange,
     PledgeVersion,
 )
 from pledges.money import USD, ZERO, format_amount
@@ -80,18 +80,10 @@ def ratio(part: Decimal, whole: Decimal, *, cap: bool = False, empty: float | No
 def pledges_as_of(as_of: datetime) -> QuerySet[Pledge]:
     """Pledges created by `as_of`, annotated with `status_at`, `amount_usd_at`
     and `received_at`: their values at that moment."""
-    status_events = (
-        AuditEvent.objects.filter(object_type__in=("pledge", "payment"))
-        # Cast to plain text: on SQLite an `in` lookup on a JSON key
-        # would compare against the values parsed as JSON.
-        .annotate(pledge_status=Cast(KeyTextTransform("status", "new_values"), CharField()))
-        .filter(pledge_status__in=PledgeStatus.values)
-    )
-    status_changed_since = status_events.filter(pledge__isnull=False, occurred_at__gt=as_of).values("pledge_id")
+    changes_since = PledgeStatusChange.objects.filter(at__gt=as_of)
+    status_changed_since = changes_since.values("pledge_id")
     status_then = Subquery(
-        status_events.filter(pledge=OuterRef("pk"), occurred_at__lte=as_of)
-        .order_by("-occurred_at", "-id")
-        .values("pledge_status")[:1],
+        changes_since.filter(pledge=OuterRef("pk")).order_by("at", "id").values("old_status")[:1],
         output_field=CharField(),
     )
     amount_changed_since = PledgeVersion.objects.filter(valid_until__gt=as_of).values("pledge_id")
