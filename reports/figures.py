@@ -27,7 +27,6 @@ from django.db.models import (
     Case,
     CharField,
     Count,
-    DecimalField,
     F,
     OuterRef,
     Q,
@@ -40,7 +39,6 @@ from django.db.models import (
 from django.db.models.functions import Coalesce, Greatest
 
 from pledges.models import (
-    ANNOUNCED_STATUSES,
     PLEDGED_STATUSES,
     PUBLIC_STATUSES,
     DonorType,
@@ -51,19 +49,14 @@ from pledges.models import (
     PledgeStatusChange,
     PledgeVersion,
 )
-from pledges.money import USD, ZERO, format_amount
+from pledges.money import USD, ZERO, format_amount, usd_text
 from pledges.payments.services import EFFECTIVE
+from pledges.selectors import USD_FIELD, pledged_total, public_aggregates
 from pledges.translation import titles_by_language
 
 # 2: rates of nothing are null (were 0.0); pledged_over_time; each named
 # pledge's earmark.
 SCHEMA_VERSION = 2
-CENT = Decimal("0.01")
-USD_FIELD = DecimalField(max_digits=19, decimal_places=2)
-
-
-def money(value: Decimal | None) -> str:
-    return str((value or ZERO).quantize(CENT))
 
 
 def ratio(part: Decimal, whole: Decimal, *, cap: bool = False, empty: float | None = None) -> float | None:
@@ -125,30 +118,23 @@ def pledges_as_of(as_of: datetime) -> QuerySet[Pledge]:
 
 
 def _aggregates() -> dict:
-    announced = Q(status_at__in=ANNOUNCED_STATUSES)
-    firm = Q(status_at__in=PLEDGED_STATUSES)
-    lapsed = Q(status_at=PledgeStatus.LAPSED)
+    """The public sums over the values at `as_of`, and what the firm
+    pledges still owe then."""
     zero = Value(ZERO, output_field=USD_FIELD)
+    owed = Greatest(F("amount_usd_at") - F("received_at"), zero, output_field=USD_FIELD)
     return {
-        "announced": Coalesce(Sum("amount_usd_at", filter=announced), zero),
-        "pledged_firm": Coalesce(Sum("amount_usd_at", filter=firm), zero),
-        "pledged_lapsed": Coalesce(Sum("received_at", filter=lapsed), zero),
-        "received": Coalesce(Sum("received_at"), zero),
-        "outstanding": Coalesce(
-            Sum(Greatest(F("amount_usd_at") - F("received_at"), zero, output_field=USD_FIELD), filter=firm), zero
-        ),
-        "donors": Count("donor", distinct=True),
-        "pledges": Count("id"),
+        **public_aggregates(status="status_at", amount_usd="amount_usd_at", received_usd="received_at"),
+        "outstanding": Coalesce(Sum(owed, filter=Q(status_at__in=PLEDGED_STATUSES)), zero),
     }
 
 
 def _totals(row: dict) -> dict[str, Any]:
-    pledged = row["pledged_firm"] + row["pledged_lapsed"]
+    pledged = pledged_total(row)
     return {
-        "announced": money(row["announced"]),
-        "pledged": money(pledged),
-        "received": money(row["received"]),
-        "outstanding": money(row["outstanding"]),
+        "announced": usd_text(row["announced"]),
+        "pledged": usd_text(pledged),
+        "received": usd_text(row["received"]),
+        "outstanding": usd_text(row["outstanding"]),
         "fulfilment_rate": ratio(row["received"], pledged),
         "donors": row["donors"],
         "pledges": row["pledges"],
@@ -166,8 +152,7 @@ def report_figures(report) -> dict[str, Any]:
 
     overall = counted.aggregate(**_aggregates(), awaiting_rate=Count("id", filter=Q(amount_usd_at__isnull=True)))
     headline = _totals(overall)
-    pledged_total = overall["pledged_firm"] + overall["pledged_lapsed"]
-    headline["progress"] = ratio(pledged_total, campaign.goal_usd, cap=True, empty=0.0)
+    headline["progress"] = ratio(pledged_total(overall), campaign.goal_usd, cap=True, empty=0.0)
     headline["awaiting_rate"] = overall["awaiting_rate"]
 
     by_type_rows = {
@@ -194,7 +179,11 @@ def report_figures(report) -> dict[str, Any]:
     for row in payments.values("received_on").annotate(total=Sum("amount_usd")).order_by("received_on"):
         cumulative += row["total"]
         over_time.append(
-            {"date": row["received_on"].isoformat(), "received": money(row["total"]), "cumulative": money(cumulative)}
+            {
+                "date": row["received_on"].isoformat(),
+                "received": usd_text(row["total"]),
+                "cumulative": usd_text(cumulative),
+            }
         )
 
     # Pledged over time: each pledge counts from its confirmation (its date
@@ -216,7 +205,7 @@ def report_figures(report) -> dict[str, Any]:
     ):
         cumulative += row["total"]
         pledged_over_time.append(
-            {"date": row["firm_on"].isoformat(), "pledged": money(row["total"]), "cumulative": money(cumulative)}
+            {"date": row["firm_on"].isoformat(), "pledged": usd_text(row["total"]), "cumulative": usd_text(cumulative)}
         )
 
     period = None
@@ -234,7 +223,7 @@ def report_figures(report) -> dict[str, Any]:
                 "count": new["pledges"],
                 **{k: v for k, v in _totals(new).items() if k in ("announced", "pledged")},
             },
-            "receipts": {"count": receipts["count"], "amount": money(receipts["amount"])},
+            "receipts": {"count": receipts["count"], "amount": usd_text(receipts["amount"])},
         }
         listed = in_period
 
@@ -256,7 +245,7 @@ def report_figures(report) -> dict[str, Any]:
                     "title": session.title,
                     "titles": titles_by_language(session),  # i10: each language's, for render
                     "starts_at": session.starts_at.isoformat(),
-                    "announced_then": money(row["total_announced"]),
+                    "announced_then": usd_text(row["total_announced"]),
                     "still_announced": totals["announced"],
                     "pledged": totals["pledged"],
                     "received": totals["received"],
@@ -284,8 +273,8 @@ def report_figures(report) -> dict[str, Any]:
                 "earmark": pledge.earmark,
                 "amount": format_amount(pledge.amount, pledge.currency) if shown else None,
                 "currency": pledge.currency if shown else None,
-                "amount_usd": money(pledge.amount_usd_at) if shown and pledge.amount_usd_at is not None else None,
-                "received_usd": money(pledge.received_at) if shown else None,
+                "amount_usd": usd_text(pledge.amount_usd_at) if shown and pledge.amount_usd_at is not None else None,
+                "received_usd": usd_text(pledge.received_at) if shown else None,
             }
         )
     anonymous = listed.filter(public_name=False).aggregate(pledges=Count("id"), donors=Count("donor", distinct=True))
@@ -307,7 +296,7 @@ def report_figures(report) -> dict[str, Any]:
             "as_of": as_of.isoformat(),
             "replaces": report.replaces_id,
             "currency": USD,
-            "goal": money(campaign.goal_usd),
+            "goal": usd_text(campaign.goal_usd),
         },
         "headline": headline,
         "period": period,

@@ -13,9 +13,9 @@ from django.utils import timezone
 
 from pledges.audit import Actor, audit_record
 from pledges.errors import DomainError, InvalidInput, TransitionNotAllowed
-from pledges.exchange import convert_to_usd, rate_in_force
+from pledges.exchange import convert, convert_to_usd
 from pledges.models import AuditEvent, Payment, PaymentMethod, PaymentStatus, Pledge, PledgeStatus
-from pledges.money import USD, ZERO, CurrencyError, check_amount, currency_minor_units, format_amount, round_to_currency
+from pledges.money import ZERO, CurrencyError, check_amount, currency_minor_units, format_amount
 from pledges.status import pledge_status_change, status_after_money
 
 # Payments whose money counts: a reversed entry still counts, its reversing
@@ -73,15 +73,13 @@ def payment_details_errors(details: PaymentDetails, *, pledge_currency: str) -> 
 
 
 def amount_in_pledge_currency(amount: Decimal, currency: str, *, pledge_currency: str, on: date) -> Decimal | None:
-    """Convert between two currencies through USD at the rates in force on
-    a date; None when either rate is missing."""
+    """What an amount settles of a pledge in the pledge's currency, at the
+    rates in force on a date (`pledges.exchange.convert`); None when a rate
+    is missing."""
     if currency == pledge_currency:
         return amount
-    payment_rate = Decimal(1) if currency == USD else getattr(rate_in_force(currency, on), "rate", None)
-    pledge_rate = Decimal(1) if pledge_currency == USD else getattr(rate_in_force(pledge_currency, on), "rate", None)
-    if payment_rate is None or pledge_rate is None:
-        return None
-    return round_to_currency(amount / payment_rate * pledge_rate, pledge_currency)
+    conversion = convert(amount, currency, pledge_currency, on)
+    return None if conversion is None else conversion.amount
 
 
 BALANCE_FIELDS = ("amount_paid", "amount_received_usd", "fees_usd")
