@@ -309,10 +309,16 @@ def status_history(pledge, payments: list) -> list:
     for status, moment in steps:
         if status == old:
             continue
-        at = moment if at is None else max(moment, at + timedelta(seconds=1))
+        since, at = at, moment if at is None else max(moment, at + timedelta(seconds=1))
         rows.append(
             PledgeStatusChange(
-                pledge_id=pledge.id, old_status=old, new_status=status, at=at, actor_kind="system", actor_label="bench"
+                pledge_id=pledge.id,
+                old_status=old,
+                new_status=status,
+                at=at,
+                old_status_since=since,
+                actor_kind="system",
+                actor_label="bench",
             )
         )
         old = status

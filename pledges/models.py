@@ -526,6 +526,10 @@ class PledgeStatusChange(models.Model):
     old_status = models.CharField(max_length=16, choices=PledgeStatus.choices, blank=True)
     new_status = models.CharField(max_length=16, choices=PledgeStatus.choices)
     at = models.DateTimeField(default=timezone.now)
+    # When the pledge entered `old_status` (the previous row's `at`; null on
+    # the first row), so the one row whose [old_status_since, at) holds a
+    # moment says the status then, without looking at other rows.
+    old_status_since = models.DateTimeField(null=True, blank=True)
     actor_kind = models.CharField(max_length=16, choices=ActorKind.choices)
     actor_user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True)
     actor_label = models.CharField(max_length=200, blank=True)
@@ -537,7 +541,7 @@ class PledgeStatusChange(models.Model):
     class Meta:
         ordering = ["pledge", "at", "id"]
         indexes = [
-            # A pledge's status at a moment: its first change after it.
+            # A pledge's history in order; its status at a moment.
             models.Index(fields=["pledge", "at"]),
             # The pledges changed since a moment.
             models.Index(fields=["at"]),

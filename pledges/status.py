@@ -31,11 +31,16 @@ def _history_row(
     pledge: Pledge, *, old_status: str, actor: Actor, reason: str, audit: AuditEvent | None, at=None
 ) -> PledgeStatusChange:
     user = actor.user if actor.user is not None and actor.user.is_authenticated else None
+    since = None
+    if old_status:
+        # The caller holds the pledge's row lock: no change can slip in between.
+        since = pledge.status_changes.order_by("-at", "-id").values_list("at", flat=True).first()
     return PledgeStatusChange.objects.create(
         pledge=pledge,
         old_status=old_status,
         new_status=pledge.status,
         at=at or timezone.now(),
+        old_status_since=since,
         actor_kind=actor.kind,
         actor_user=user,
         actor_label=actor.label[:200],

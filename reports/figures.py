@@ -4,8 +4,8 @@ report's `as_of` moment. Nothing here writes.
 What "as it stood" means, row by row:
 
 - a pledge counts if it was created at or before `as_of`;
-- its status is the one its first status change after `as_of` started
-  from (`PledgeStatusChange.old_status`), or the current one when nothing
+- its status is the old status of the change that ended the status it
+  had at `as_of` (`PledgeStatusChange`), or the current one when nothing
   changed it since;
 - its USD value is the one of the version in force at `as_of` when its
   amount was changed since (`PledgeVersion`), else the current one (a rate
@@ -28,6 +28,7 @@ from django.db.models import (
     CharField,
     Count,
     F,
+    FilteredRelation,
     OuterRef,
     Q,
     QuerySet,
@@ -46,8 +47,6 @@ from pledges.models import (
     Payment,
     Pledge,
     PledgeStatus,
-    PledgeStatusChange,
-    PledgeVersion,
 )
 from pledges.money import USD, ZERO, format_amount, usd_text
 from pledges.payments.services import EFFECTIVE
@@ -72,20 +71,16 @@ def ratio(part: Decimal, whole: Decimal, *, cap: bool = False, empty: float | No
 
 def pledges_as_of(as_of: datetime) -> QuerySet[Pledge]:
     """Pledges created by `as_of`, annotated with `status_at`, `amount_usd_at`
-    and `received_at`: their values at that moment."""
-    changes_since = PledgeStatusChange.objects.filter(at__gt=as_of)
-    status_changed_since = changes_since.values("pledge_id")
-    status_then = Subquery(
-        changes_since.filter(pledge=OuterRef("pk")).order_by("at", "id").values("old_status")[:1],
-        output_field=CharField(),
+    and `received_at`: their values at that moment.
+
+    The status and the amount each come from at most one row joined to the
+    pledge: the status change whose [old_status_since, at) holds `as_of`
+    (its old status was the status then), and the version in force then.
+    No row joined: nothing changed since, the stored value holds."""
+    spanning = Q(status_changes__at__gt=as_of) & (
+        Q(status_changes__old_status_since__lte=as_of) | Q(status_changes__old_status_since__isnull=True)
     )
-    amount_changed_since = PledgeVersion.objects.filter(valid_until__gt=as_of).values("pledge_id")
-    amount_then = Subquery(
-        PledgeVersion.objects.filter(pledge=OuterRef("pk"), valid_from__lte=as_of, valid_until__gt=as_of)
-        .order_by("version")
-        .values("amount_usd")[:1],
-        output_field=USD_FIELD,
-    )
+    in_force = Q(versions__valid_from__lte=as_of, versions__valid_until__gt=as_of)
     paid_since = Payment.objects.filter(created_at__gt=as_of).values("pledge_id")
     received_then = Subquery(
         Payment.objects.filter(pledge=OuterRef("pk"), status__in=EFFECTIVE, created_at__lte=as_of)
@@ -97,16 +92,12 @@ def pledges_as_of(as_of: datetime) -> QuerySet[Pledge]:
     return (
         Pledge.objects.filter(created_at__lte=as_of)
         .annotate(
-            status_at=Case(
-                When(pk__in=status_changed_since, then=Coalesce(status_then, F("status"))),
-                default=F("status"),
-                output_field=CharField(),
-            ),
-            amount_usd_at=Case(
-                When(pk__in=amount_changed_since, then=Coalesce(amount_then, F("amount_usd"))),
-                default=F("amount_usd"),
-                output_field=USD_FIELD,
-            ),
+            change_then=FilteredRelation("status_changes", condition=spanning),
+            version_then=FilteredRelation("versions", condition=in_force),
+        )
+        .annotate(
+            status_at=Coalesce(F("change_then__old_status"), F("status"), output_field=CharField()),
+            amount_usd_at=Coalesce(F("version_then__amount_usd"), F("amount_usd"), output_field=USD_FIELD),
             received_at=Case(
                 When(pk__in=paid_since, then=Coalesce(received_then, Value(ZERO), output_field=USD_FIELD)),
                 default=F("amount_received_usd"),

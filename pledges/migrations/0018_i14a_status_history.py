@@ -78,6 +78,7 @@ class Migration(migrations.Migration):
                     ),
                 ),
                 ("at", models.DateTimeField(default=django.utils.timezone.now)),
+                ("old_status_since", models.DateTimeField(blank=True, null=True)),
                 (
                     "actor_kind",
                     models.CharField(

@@ -38,25 +38,27 @@ def forward(apps, schema_editor):
             "new_values",
         )
     )
-    rows, pledge_id, previous = [], None, ""
+    rows, pledge_id, previous, since = [], None, "", None
     for event_id, event_pledge, occurred_at, kind, user_id, label, reason, old_values, new_values in events.iterator(
         BATCH
     ):
         new_status = _status(new_values)
         if event_pledge != pledge_id:
-            pledge_id, previous = event_pledge, ""
+            pledge_id, previous, since = event_pledge, "", None
         if not new_status:
             continue
         old_status = previous or _status(old_values)
         previous = new_status
         if new_status == old_status:
             continue
+        since, old_status_since = occurred_at, since
         rows.append(
             PledgeStatusChange(
                 pledge_id=pledge_id,
                 old_status=old_status,
                 new_status=new_status,
                 at=occurred_at,
+                old_status_since=old_status_since,
                 actor_kind=kind,
                 actor_user_id=user_id,
                 actor_label=label,

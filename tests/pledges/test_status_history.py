@@ -130,8 +130,9 @@ def test_the_history_begins_at_creation_and_follows_confirmation_and_money(recon
         ("partially_paid", "paid", "pledge.payment.recorded"),
         ("paid", "partially_paid", "pledge.payment.reversed"),
     ]
-    first = PledgeStatusChange.objects.filter(pledge=pledge).first()
-    assert first.at == Pledge.objects.get(pk=pledge.pk).created_at
+    rows = list(PledgeStatusChange.objects.filter(pledge=pledge))
+    assert rows[0].at == Pledge.objects.get(pk=pledge.pk).created_at
+    assert [row.old_status_since for row in rows] == [None, *(row.at for row in rows[:-1])]
     last = PledgeStatusChange.objects.filter(pledge=pledge).last()
     assert (last.actor_kind, last.actor_user, last.reason) == ("staff", reconciler, "Posted twice")
 
@@ -199,10 +200,10 @@ def test_the_migration_fills_the_history_from_the_audit_trail_and_going_back_emp
     migration.forward(apps, None)
 
     rows = list(PledgeStatusChange.objects.all())
-    assert [(r.old_status, r.new_status, r.audit_event, r.at, r.reason) for r in rows] == [
-        ("", "announced", events[0], events[0].occurred_at, "step 0"),
-        ("announced", "confirmed", events[2], events[2].occurred_at, "step 2"),
-        ("confirmed", "paid", events[4], events[4].occurred_at, "step 4"),
+    assert [(r.old_status, r.new_status, r.audit_event, r.at, r.old_status_since, r.reason) for r in rows] == [
+        ("", "announced", events[0], events[0].occurred_at, None, "step 0"),
+        ("announced", "confirmed", events[2], events[2].occurred_at, events[0].occurred_at, "step 2"),
+        ("confirmed", "paid", events[4], events[4].occurred_at, events[2].occurred_at, "step 4"),
     ]
     assert {(r.pledge_id, r.actor_kind, r.actor_label) for r in rows} == {(pledge.pk, "staff", "rico")}
 

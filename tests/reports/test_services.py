@@ -117,6 +117,7 @@ def test_figures_are_those_of_the_as_of_moment(campaign, mixed_pledges):
     )
     PledgeStatusChange.objects.create(
         at=as_of + timedelta(microseconds=1),
+        old_status_since=as_of - timedelta(hours=1),
         actor_kind="system",
         pledge=qatar,
         old_status="paid",
