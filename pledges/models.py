@@ -411,6 +411,8 @@ class Payment(models.Model):
 
     class Meta:
         ordering = ["-received_on", "-created_at"]
+        # Reports look up the money recorded after their moment.
+        indexes = [models.Index(fields=["created_at"])]
         constraints = [
             # One bank transfer cannot be posted twice: its reference is
             # unique per account. Reversing entries reuse it, and a reversed

@@ -77,7 +77,11 @@ USD_FIELD = DecimalField(**USD_MONEY)
 
 
 def public_aggregates(
-    *, status: str = "status", amount_usd: str = "amount_usd", received_usd: str = "amount_received_usd"
+    *,
+    status: str = "status",
+    amount_usd: str = "amount_usd",
+    received_usd: str = "amount_received_usd",
+    where: Q | None = None,
 ) -> dict[str, Any]:
     """The sums every public figure is made of, for `QuerySet.aggregate` or
     `annotate` over pledges: their stored values by default, or the names
@@ -86,16 +90,18 @@ def public_aggregates(
     `announced` sums the indicative pledges, `pledged_firm` the firm ones
     (confirmed, partially paid, paid) and `pledged_lapsed` what lapsed
     pledges actually paid, so the two are never mixed; `received` sums the
-    money of every pledge counted. Add them with `pledged_total`.
+    money of every pledge counted. Add them with `pledged_total`. `where`
+    narrows every sum to some of the pledges (those made in a period).
     """
     zero = Value(ZERO, output_field=USD_FIELD)
+    where = where or Q()
     return {
-        "announced": Coalesce(Sum(amount_usd, filter=Q(**{f"{status}__in": ANNOUNCED_STATUSES})), zero),
-        "pledged_firm": Coalesce(Sum(amount_usd, filter=Q(**{f"{status}__in": PLEDGED_STATUSES})), zero),
-        "pledged_lapsed": Coalesce(Sum(received_usd, filter=Q(**{status: PledgeStatus.LAPSED})), zero),
-        "received": Coalesce(Sum(received_usd), zero),
-        "donors": Count("donor", distinct=True),
-        "pledges": Count("id"),
+        "announced": Coalesce(Sum(amount_usd, filter=where & Q(**{f"{status}__in": ANNOUNCED_STATUSES})), zero),
+        "pledged_firm": Coalesce(Sum(amount_usd, filter=where & Q(**{f"{status}__in": PLEDGED_STATUSES})), zero),
+        "pledged_lapsed": Coalesce(Sum(received_usd, filter=where & Q(**{status: PledgeStatus.LAPSED})), zero),
+        "received": Coalesce(Sum(received_usd, filter=where or None), zero),
+        "donors": Count("donor", distinct=True, filter=where or None),
+        "pledges": Count("id", filter=where or None),
     }
 
 

@@ -69,17 +69,28 @@ def ratio(part: Decimal, whole: Decimal, *, cap: bool = False, empty: float | No
     return float(value.quantize(Decimal("0.0001")))
 
 
+COUNTED = Q(status_at__in=PUBLIC_STATUSES)
+
+
 def pledges_as_of(as_of: datetime) -> QuerySet[Pledge]:
-    """Pledges created by `as_of`, annotated with `status_at`, `amount_usd_at`
-    and `received_at`: their values at that moment.
+    """Pledges counted at `as_of` (by their status then), annotated with
+    `status_at`, `amount_usd_at` and `received_at`: their values at that
+    moment."""
+    return pledges_made_by(as_of).filter(COUNTED)
+
+
+def pledges_made_by(as_of: datetime) -> QuerySet[Pledge]:
+    """Pledges created by `as_of`, counted then or not, annotated as
+    `pledges_as_of` does. The sums over them filter on COUNTED themselves:
+    a filter on the status then, in the WHERE clause, would leave the
+    planner guessing how many rows pass (it cannot see through COALESCE
+    of a join) and choosing nested loops over the whole table.
 
     The status and the amount each come from at most one row joined to the
     pledge: the status change whose [old_status_since, at) holds `as_of`
     (its old status was the status then), and the version in force then.
     No row joined: nothing changed since, the stored value holds."""
-    spanning = Q(status_changes__at__gt=as_of) & (
-        Q(status_changes__old_status_since__lte=as_of) | Q(status_changes__old_status_since__isnull=True)
-    )
+    spanning = _spanning(as_of, "status_changes")
     in_force = Q(versions__valid_from__lte=as_of, versions__valid_until__gt=as_of)
     paid_since = Payment.objects.filter(created_at__gt=as_of).values("pledge_id")
     received_then = Subquery(
@@ -104,17 +115,48 @@ def pledges_as_of(as_of: datetime) -> QuerySet[Pledge]:
                 output_field=USD_FIELD,
             ),
         )
-        .filter(status_at__in=PUBLIC_STATUSES)
     )
 
 
-def _aggregates() -> dict:
-    """The public sums over the values at `as_of`, and what the firm
-    pledges still owe then."""
+def _spanning(as_of: datetime, changes: str) -> Q:
+    """The status change (through the relation `changes`) whose
+    [old_status_since, at) holds `as_of`."""
+    return Q(**{f"{changes}__at__gt": as_of}) & (
+        Q(**{f"{changes}__old_status_since__lte": as_of}) | Q(**{f"{changes}__old_status_since__isnull": True})
+    )
+
+
+def _payments_counted(made: QuerySet[Pledge], as_of: datetime) -> tuple[QuerySet[Payment], Q]:
+    """The effective payments with a USD value recorded by `as_of` on the
+    pledges made by then, and the condition that their pledge was counted
+    then (for the sums' filters, as in `pledges_made_by`)."""
+    payments = (
+        Payment.objects.filter(
+            pledge__in=made.values("pk"), status__in=EFFECTIVE, created_at__lte=as_of, amount_usd__isnull=False
+        )
+        .annotate(
+            pledge_change_then=FilteredRelation(
+                "pledge__status_changes", condition=_spanning(as_of, "pledge__status_changes")
+            )
+        )
+        .annotate(
+            pledge_status_at=Coalesce(
+                F("pledge_change_then__old_status"), F("pledge__status"), output_field=CharField()
+            )
+        )
+    )
+    return payments, Q(pledge_status_at__in=PUBLIC_STATUSES)
+
+
+def _aggregates(where: Q | None = None) -> dict:
+    """The public sums over the counted pledges' values at `as_of` (and
+    `where`, when given), and what the firm pledges still owe then."""
     zero = Value(ZERO, output_field=USD_FIELD)
     owed = Greatest(F("amount_usd_at") - F("received_at"), zero, output_field=USD_FIELD)
     return {
-        **public_aggregates(status="status_at", amount_usd="amount_usd_at", received_usd="received_at"),
+        **public_aggregates(
+            status="status_at", amount_usd="amount_usd_at", received_usd="received_at", where=COUNTED & (where or Q())
+        ),
         "outstanding": Coalesce(Sum(owed, filter=Q(status_at__in=PLEDGED_STATUSES)), zero),
     }
 
@@ -137,18 +179,24 @@ def report_figures(report) -> dict[str, Any]:
     string decimals), in a stable order."""
     as_of = report.as_of
     campaign = report.campaign
-    counted = pledges_as_of(as_of).filter(campaign=campaign)
+    made = pledges_made_by(as_of).filter(campaign=campaign)
     if report.event_id:
-        counted = counted.filter(session__event=report.event)
+        made = made.filter(session__event=report.event)
+    counted = made.filter(COUNTED)
 
-    overall = counted.aggregate(**_aggregates(), awaiting_rate=Count("id", filter=Q(amount_usd_at__isnull=True)))
+    # One pass by donor type gives the headline too (every donor has one
+    # type, so its donors add up) and, for a period report, the new pledges.
+    in_period = None
+    sums = {**_aggregates(), "awaiting_rate": Count("id", filter=COUNTED & Q(amount_usd_at__isnull=True))}
+    if report.kind == "period":
+        in_period = Q(pledged_on__gte=report.period_start, pledged_on__lte=report.period_end)
+        new_sums = _aggregates(where=in_period)
+        sums |= {f"new_{name}": new_sums[name] for name in ("announced", "pledged_firm", "pledged_lapsed", "pledges")}
+    by_type_rows = {row["donor__donor_type"]: row for row in made.values("donor__donor_type").annotate(**sums)}
+    overall = {name: sum((row[name] for row in by_type_rows.values()), _zero(name)) for name in sums}
     headline = _totals(overall)
     headline["progress"] = ratio(pledged_total(overall), campaign.goal_usd, cap=True, empty=0.0)
     headline["awaiting_rate"] = overall["awaiting_rate"]
-
-    by_type_rows = {
-        row["donor__donor_type"]: row for row in counted.values("donor__donor_type").annotate(**_aggregates())
-    }
     by_donor_type = []
     for donor_type in DonorType.values:
         row = by_type_rows.get(donor_type)
@@ -158,16 +206,16 @@ def report_figures(report) -> dict[str, Any]:
     country_shown = Case(When(public_name=True, then=F("donor__country")), default=Value(""), output_field=CharField())
     by_country = [
         {"country": row["country_shown"] or None, **_totals(row)}
-        for row in counted.annotate(country_shown=country_shown).values("country_shown").annotate(**_aggregates())
+        for row in made.annotate(country_shown=country_shown).values("country_shown").annotate(**_aggregates())
+        if row["pledges"]
     ]
     by_country.sort(key=lambda row: (row["country"] is None, -Decimal(row["pledged"]), row["country"] or ""))
 
-    payments = Payment.objects.filter(
-        pledge__in=counted.values("pk"), status__in=EFFECTIVE, created_at__lte=as_of, amount_usd__isnull=False
-    )
+    payments, paid_counted = _payments_counted(made, as_of)
     over_time = []
     cumulative = ZERO
-    for row in payments.values("received_on").annotate(total=Sum("amount_usd")).order_by("received_on"):
+    days = payments.values("received_on").annotate(total=Sum("amount_usd", filter=paid_counted))
+    for row in days.filter(total__isnull=False).order_by("received_on"):
         cumulative += row["total"]
         over_time.append(
             {
@@ -201,11 +249,12 @@ def report_figures(report) -> dict[str, Any]:
 
     period = None
     listed = counted
-    if report.kind == "period":
-        in_period = counted.filter(pledged_on__gte=report.period_start, pledged_on__lte=report.period_end)
-        new = in_period.aggregate(**_aggregates())
+    if in_period is not None:
+        new = {**_empty(), **{name: overall[f"new_{name}"] for name in ("announced", "pledged_firm", "pledged_lapsed")}}
+        new["pledges"] = overall["new_pledges"]
         receipts = payments.filter(received_on__gte=report.period_start, received_on__lte=report.period_end).aggregate(
-            count=Count("id", filter=Q(amount__gt=0)), amount=Coalesce(Sum("amount_usd"), Value(ZERO))
+            count=Count("id", filter=paid_counted & Q(amount__gt=0)),
+            amount=Coalesce(Sum("amount_usd", filter=paid_counted), Value(ZERO)),
         )
         period = {
             "start": report.period_start.isoformat(),
@@ -216,7 +265,7 @@ def report_figures(report) -> dict[str, Any]:
             },
             "receipts": {"count": receipts["count"], "amount": usd_text(receipts["amount"])},
         }
-        listed = in_period
+        listed = counted.filter(in_period)
 
     sessions = []
     if report.event_id:
@@ -298,6 +347,10 @@ def report_figures(report) -> dict[str, Any]:
         "received_over_time": over_time,
         "pledged_over_time": pledged_over_time,
     }
+
+
+def _zero(name: str) -> Decimal | int:
+    return 0 if name in ("donors", "pledges", "awaiting_rate", "new_pledges") else ZERO
 
 
 def _empty() -> dict:

@@ -132,4 +132,9 @@ class Migration(migrations.Migration):
             },
         ),
         migrations.RunPython(forward, backward),
+        # Reports look up the money recorded after their moment.
+        migrations.AddIndex(
+            model_name="payment",
+            index=models.Index(fields=["created_at"], name="pledges_pay_created_421b2c_idx"),
+        ),
     ]
