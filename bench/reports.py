@@ -286,46 +286,6 @@ def generate_donors(first: int, last: int, seed: int, now: datetime) -> Iterator
         yield donors
 
 
-def status_history(pledge, payments: list) -> list:
-    """The status changes that lead a generated pledge to its status, as the
-    services write them: "" to submitted (web) or announced at creation,
-    verification, confirmation, each payment that changes the status, the
-    close; each at its row's moment, a second after the one before at least,
-    and every step allowed by PLEDGE_TRANSITIONS."""
-    from pledges.models import PledgeStatusChange
-
-    steps = [("submitted" if pledge.source == "web" else "announced", pledge.created_at)]
-    if pledge.source == "web" and pledge.verified_at is not None:
-        steps.append(("announced", pledge.verified_at))
-    if pledge.confirmed_at is not None:
-        steps.append(("confirmed", pledge.confirmed_at))
-    paid = Decimal(0)
-    for payment in payments:
-        paid += payment.amount_applied
-        steps.append(("paid" if paid >= pledge.amount else "partially_paid", payment.created_at))
-    if pledge.status in ("cancelled", "lapsed"):
-        steps.append((pledge.status, pledge.closed_at))
-    rows, old, at = [], "", None
-    for status, moment in steps:
-        if status == old:
-            continue
-        since, at = at, moment if at is None else max(moment, at + timedelta(seconds=1))
-        rows.append(
-            PledgeStatusChange(
-                pledge_id=pledge.id,
-                old_status=old,
-                new_status=status,
-                at=at,
-                old_status_since=since,
-                actor_kind="system",
-                actor_label="bench",
-            )
-        )
-        old = status
-    assert old == pledge.status, (pledge.id, steps, pledge.status)
-    return rows
-
-
 def generate_pledges(first: int, last: int, seed: int, today: date, now: datetime, campaign, sessions):
     """Pledges first..last (ids) with their payments and status history, in
     blocks: a realistic mix of statuses, donor types, currencies (one
@@ -335,6 +295,7 @@ def generate_pledges(first: int, last: int, seed: int, today: date, now: datetim
     cent."""
     from pledges.models import Payment, Pledge
     from pledges.money import minor_unit
+    from pledges.status import status_history_implied
 
     rates = {code: Decimal(rate) for code, rate in RATES.items()}
     rates["USD"] = Decimal(1)
@@ -448,7 +409,7 @@ def generate_pledges(first: int, last: int, seed: int, today: date, now: datetim
             pledge.amount_received_usd = received
             pledge.fees_usd = fees
             pledges.append(pledge)
-            changes.extend(status_history(pledge, payments[first_payment:]))
+            changes.extend(status_history_implied(pledge, payments[first_payment:], actor_label="bench"))
         yield pledges, payments, changes
 
 

@@ -7,6 +7,8 @@ reports read past statuses from. Neither queues work nor imports tasks.
 """
 
 from collections.abc import Sequence
+from datetime import timedelta
+from decimal import Decimal
 
 from django.utils import timezone
 
@@ -15,7 +17,9 @@ from pledges.errors import TransitionNotAllowed
 from pledges.models import (
     PLEDGE_START_STATUSES,
     PLEDGE_TRANSITIONS,
+    ActorKind,
     AuditEvent,
+    Payment,
     Pledge,
     PledgeSource,
     PledgeStatus,
@@ -126,3 +130,51 @@ def status_after_money(pledge: Pledge, *, money_arrived: bool) -> str:
     if pledge.verified_at is not None or pledge.source != PledgeSource.WEB:
         return PledgeStatus.ANNOUNCED
     return PledgeStatus.SUBMITTED
+
+
+def status_history_implied(
+    pledge: Pledge, payments: Sequence[Payment], *, actor_label: str
+) -> list[PledgeStatusChange]:
+    """The history rows (unsaved) the services would have written for a
+    pledge whose rows are inserted in bulk, as the benches load theirs:
+    "" to submitted (web) or announced at creation, verification,
+    confirmation, each of its `payments` (in order) that changes the status,
+    the close. Each at its moment, a second after the one before at least.
+    Raises ValueError when the steps do not end at the pledge's status or
+    one is not in PLEDGE_TRANSITIONS."""
+    steps = [
+        (PledgeStatus.SUBMITTED if pledge.source == PledgeSource.WEB else PledgeStatus.ANNOUNCED, pledge.created_at)
+    ]
+    if pledge.source == PledgeSource.WEB and pledge.verified_at is not None:
+        steps.append((PledgeStatus.ANNOUNCED, pledge.verified_at))
+    if pledge.confirmed_at is not None:
+        steps.append((PledgeStatus.CONFIRMED, pledge.confirmed_at))
+    paid = Decimal(0)
+    for payment in payments:
+        paid += payment.amount_applied
+        steps.append((PledgeStatus.PAID if paid >= pledge.amount else PledgeStatus.PARTIALLY_PAID, payment.created_at))
+    if pledge.status in (PledgeStatus.CANCELLED, PledgeStatus.LAPSED):
+        steps.append((pledge.status, pledge.closed_at))
+    rows: list[PledgeStatusChange] = []
+    old, at = "", None
+    for status, moment in steps:
+        if status == old:
+            continue
+        if old and status not in PLEDGE_TRANSITIONS[old]:
+            raise ValueError(f"pledge {pledge.pk}: {old} cannot become {status}")
+        since, at = at, moment if at is None else max(moment, at + timedelta(seconds=1))
+        rows.append(
+            PledgeStatusChange(
+                pledge_id=pledge.pk,
+                old_status=old,
+                new_status=status,
+                at=at,
+                old_status_since=since,
+                actor_kind=ActorKind.SYSTEM,
+                actor_label=actor_label,
+            )
+        )
+        old = status
+    if old != pledge.status:
+        raise ValueError(f"pledge {pledge.pk}: the steps end {old}, not {pledge.status}")
+    return rows

@@ -17,10 +17,10 @@ from django.utils import timezone
 
 from pledges.audit import Actor, audit_record
 from pledges.errors import TransitionNotAllowed
-from pledges.models import PLEDGE_TRANSITIONS, AuditEvent, Pledge, PledgeStatus, PledgeStatusChange
+from pledges.models import PLEDGE_TRANSITIONS, AuditEvent, Payment, Pledge, PledgeStatus, PledgeStatusChange
 from pledges.payments.services import PaymentDetails, payment_record, payment_reverse
 from pledges.services import PledgeTerms, pledge_confirm, pledge_record_announced
-from pledges.status import pledge_status_change
+from pledges.status import pledge_status_change, status_history_implied
 from tests.factories import CampaignFactory, DonorFactory, PledgeFactory
 
 pytestmark = pytest.mark.django_db
@@ -216,3 +216,38 @@ def test_the_migration_fills_the_history_from_the_audit_trail_and_going_back_emp
 
     assert not PledgeStatusChange.objects.exists()
     assert AuditEvent.objects.count() == len(events) + 1
+
+
+def test_bulk_loaders_get_the_history_the_services_would_have_written():
+    now = timezone.now()
+    pledge = PledgeFactory.build(
+        pk=7,
+        source="web",
+        status=PledgeStatus.PAID,
+        amount=Decimal("100.00"),
+        created_at=now - timedelta(days=10),
+        verified_at=now - timedelta(days=9),
+        confirmed_at=now - timedelta(days=8),
+    )
+    payments = [
+        Payment(amount_applied=Decimal("40.00"), created_at=now - timedelta(days=5)),
+        Payment(amount_applied=Decimal("60.00"), created_at=now - timedelta(days=8)),  # before the one above
+    ]
+
+    rows = status_history_implied(pledge, payments, actor_label="bench")
+
+    assert [(r.old_status, r.new_status) for r in rows] == [
+        ("", "submitted"),
+        ("submitted", "announced"),
+        ("announced", "confirmed"),
+        ("confirmed", "partially_paid"),
+        ("partially_paid", "paid"),
+    ]
+    assert rows[-1].at == now - timedelta(days=5, seconds=-1)  # a second after the one before
+    assert [r.old_status_since for r in rows] == [None, *(r.at for r in rows[:-1])]
+    with pytest.raises(ValueError, match="cannot become"):
+        status_history_implied(
+            PledgeFactory.build(pk=8, status=PledgeStatus.CANCELLED, closed_at=now, amount=Decimal("10.00")),
+            [Payment(amount_applied=Decimal("10.00"), created_at=now - timedelta(days=1))],
+            actor_label="bench",
+        )
