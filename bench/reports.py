@@ -176,7 +176,12 @@ RATE_DATE = date(2012, 1, 1)
 CENT = Decimal("0.01")
 BANK_ACCOUNT = "485-001802"
 BLOCK = 10_000
-RESERVE = {"donor": "bench_reserve_donor", "pledge": "bench_reserve_pledge", "payment": "bench_reserve_payment"}
+RESERVE = {
+    "donor": "bench_reserve_donor",
+    "pledge": "bench_reserve_pledge",
+    "payment": "bench_reserve_payment",
+    "status_change": "bench_reserve_statuschange",
+}
 META_TABLE = "bench_reserve_meta"
 
 
@@ -290,13 +295,15 @@ def generate_donors(first: int, last: int, seed: int, now: datetime) -> Iterator
 
 
 def generate_pledges(first: int, last: int, seed: int, today: date, now: datetime, campaign, sessions):
-    """Pledges first..last (ids) with their payments, in blocks: a realistic
-    mix of statuses, donor types, currencies (one without a rate), consent
-    flags, payments on what was paid, and the derived amounts (amount_usd,
-    amount_paid, amount_received_usd, fees_usd) consistent with the
-    payments they derive from, rounded half-up to the cent."""
+    """Pledges first..last (ids) with their payments and status history, in
+    blocks: a realistic mix of statuses, donor types, currencies (one
+    without a rate), consent flags, payments on what was paid, and the
+    derived amounts (amount_usd, amount_paid, amount_received_usd, fees_usd)
+    consistent with the payments they derive from, rounded half-up to the
+    cent."""
     from pledges.models import Payment, Pledge
     from pledges.money import minor_unit
+    from pledges.status import status_history_implied
 
     rates = {code: Decimal(rate) for code, rate in RATES.items()}
     rates["USD"] = Decimal(1)
@@ -304,7 +311,7 @@ def generate_pledges(first: int, last: int, seed: int, today: date, now: datetim
     span_days = (today - FIRST_DAY).days
     for block in range((first - 1) // BLOCK, (last - 1) // BLOCK + 1):
         rng = random.Random(f"{seed}-pledges-{block}")
-        pledges, payments = [], []
+        pledges, payments, changes = [], [], []
         for pid in range(block * BLOCK + 1, (block + 1) * BLOCK + 1):
             # Every draw happens for every id, so a row depends only on its block and id.
             status = STATUS(rng)
@@ -379,6 +386,7 @@ def generate_pledges(first: int, last: int, seed: int, today: date, now: datetim
             if status == "partially_paid" and not parts:
                 pledge.status = "confirmed"  # too small to split: nothing paid yet
             received = fees = Decimal(0)
+            first_payment = len(payments)
             pay_method = method if method in ("card", "bank_transfer", "other") else "bank_transfer"
             for k, part in enumerate(parts):
                 part_usd = (part / rate).quantize(CENT, rounding=ROUND_HALF_UP)
@@ -409,7 +417,8 @@ def generate_pledges(first: int, last: int, seed: int, today: date, now: datetim
             pledge.amount_received_usd = received
             pledge.fees_usd = fees
             pledges.append(pledge)
-        yield pledges, payments
+            changes.extend(status_history_implied(pledge, payments[first_payment:], actor_label="bench"))
+        yield pledges, payments, changes
 
 
 # --- Live tables and reserve ------------------------------------------------------
@@ -433,9 +442,14 @@ def _columns(table: str) -> list[str]:
 
 
 def _live_tables() -> dict[str, str]:
-    from pledges.models import Donor, Payment, Pledge
+    from pledges.models import Donor, Payment, Pledge, PledgeStatusChange
 
-    return {"donor": Donor._meta.db_table, "pledge": Pledge._meta.db_table, "payment": Payment._meta.db_table}
+    return {
+        "donor": Donor._meta.db_table,
+        "pledge": Pledge._meta.db_table,
+        "payment": Payment._meta.db_table,
+        "status_change": PledgeStatusChange._meta.db_table,
+    }
 
 
 def reserve_state(seed: int) -> tuple[int, date | None]:
@@ -475,7 +489,7 @@ def reserve_generate(have: int, want: int, seed: int, day: date) -> None:
     from django.db import transaction
     from django.utils import timezone
 
-    from pledges.models import Campaign, Donor, EventSession, Payment, Pledge
+    from pledges.models import Campaign, Donor, EventSession, Payment, Pledge, PledgeStatusChange
 
     started = time.perf_counter()
     now = min(timezone.now(), datetime.combine(day, datetime.max.time(), tzinfo=UTC))
@@ -487,14 +501,19 @@ def reserve_generate(have: int, want: int, seed: int, day: date) -> None:
         for donors in generate_donors(first_donor, n_donors(want), seed, now):
             copy_rows(Donor, donors, RESERVE["donor"])
     next_payment = (_execute(f"SELECT coalesce(max(id), 0) FROM {RESERVE['payment']}")[0][0] or 0) + 1
+    next_change = (_execute(f"SELECT coalesce(max(id), 0) FROM {RESERVE['status_change']}")[0][0] or 0) + 1
     done = have
-    for pledges, payments in generate_pledges(have + 1, want, seed, day, now, campaign, sessions):
+    for pledges, payments, changes in generate_pledges(have + 1, want, seed, day, now, campaign, sessions):
         for payment in payments:
             payment.id = next_payment
             next_payment += 1
+        for change in changes:
+            change.id = next_change
+            next_change += 1
         with transaction.atomic():
             copy_rows(Pledge, pledges, RESERVE["pledge"])
             copy_rows(Payment, payments, RESERVE["payment"])
+            copy_rows(PledgeStatusChange, changes, RESERVE["status_change"])
             done = pledges[-1].id
             _execute(f"UPDATE {META_TABLE} SET value = %s WHERE key = 'pledges'", [str(done)])
         elapsed = time.perf_counter() - started
@@ -517,23 +536,24 @@ def live_reset() -> None:
     """Empty the tables the data set and the bench's reports wrote. TRUNCATE
     fires no row trigger, so the append-only audit trail goes too (its
     report.requested rows, and its rows about pledges)."""
-    from pledges.models import AuditEvent, Donor, ExchangeRate, Payment, Pledge
+    from pledges.models import AuditEvent, Donor, ExchangeRate, Payment, Pledge, PledgeStatusChange
     from reports.models import Report, ReportFile
 
-    tables = [m._meta.db_table for m in (ReportFile, Report, Payment, AuditEvent, Pledge, Donor, ExchangeRate)]
+    models = (ReportFile, Report, PledgeStatusChange, Payment, AuditEvent, Pledge, Donor, ExchangeRate)
+    tables = [m._meta.db_table for m in models]
     _execute(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE")
 
 
 def live_fill(size: int) -> None:
-    """Empty the live tables and copy pledges 1..size, their donors and
-    payments from the reserve. Pledges and payments are written in the order
-    of their created_at, the order inserts over the years leave them in, so
+    """Empty the live tables and copy pledges 1..size, their donors,
+    payments and status history from the reserve. Pledges, payments and
+    status changes are written in the order of their moments, the order inserts over the years leave them in, so
     the table's physical order (which the planner's index-scan costs depend
     on) does not depend on how the rows were generated."""
     from django.core.management.color import no_style
     from django.db import connection, transaction
 
-    from pledges.models import Donor, ExchangeRate, Payment, Pledge
+    from pledges.models import Donor, ExchangeRate, Payment, Pledge, PledgeStatusChange
 
     live = _live_tables()
     live_reset()
@@ -548,6 +568,7 @@ def live_fill(size: int) -> None:
         "donor": ("id <= %s", n_donors(size), "id"),
         "pledge": ("id <= %s", size, "created_at, id"),
         "payment": ("pledge_id <= %s", size, "created_at, id"),
+        "status_change": ("pledge_id <= %s", size, "at, id"),
     }
     with transaction.atomic():
         # The reserve's rows were generated consistent (every donor, campaign
@@ -555,7 +576,7 @@ def live_fill(size: int) -> None:
         # which were most of the copy's time. Needs a superuser, as the
         # local `postgres` is.
         _execute("SET LOCAL session_replication_role = replica")
-        for kind in ("donor", "pledge", "payment"):
+        for kind in ("donor", "pledge", "payment", "status_change"):
             where, bound, order = selections[kind]
             columns = ", ".join(connection.ops.quote_name(c) for c in _columns(live[kind]))
             started = time.perf_counter()
@@ -566,7 +587,9 @@ def live_fill(size: int) -> None:
             )
             log(f"    {kind}s copied in {time.perf_counter() - started:.1f} s")
     with connection.cursor() as cursor:
-        for statement in connection.ops.sequence_reset_sql(no_style(), [ExchangeRate, Donor, Pledge, Payment]):
+        for statement in connection.ops.sequence_reset_sql(
+            no_style(), [ExchangeRate, Donor, Pledge, Payment, PledgeStatusChange]
+        ):
             cursor.execute(statement)
     started = time.perf_counter()
     for table in live.values():

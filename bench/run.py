@@ -208,8 +208,18 @@ def dataset_load(n_pledges: int, seed: int) -> None:
     from django.db import connection
     from django.utils import timezone
 
-    from pledges.models import Campaign, Donor, EventSession, ExchangeRate, Instalment, Payment, Pledge
+    from pledges.models import (
+        Campaign,
+        Donor,
+        EventSession,
+        ExchangeRate,
+        Instalment,
+        Payment,
+        Pledge,
+        PledgeStatusChange,
+    )
     from pledges.money import minor_unit
+    from pledges.status import status_history_implied
 
     rng = random.Random(seed)
     started = time.perf_counter()
@@ -245,10 +255,10 @@ def dataset_load(n_pledges: int, seed: int) -> None:
     log(f"  donors {n_donors:>7} ({time.perf_counter() - started:5.1f} s)")
 
     span_days = (today - FIRST_DAY).days
-    instalment_id = payment_id = 0
+    instalment_id = payment_id = change_id = 0
     for batch_start in range(1, n_pledges + 1, BATCH):
         batch_end = min(batch_start + BATCH, n_pledges + 1)
-        pledges, instalments, payments = [], [], []
+        pledges, instalments, payments, changes = [], [], [], []
         for pid in range(batch_start, batch_end):
             status = _choices(rng, STATUS_WEIGHTS, 1)[0]
             currency = _choices(rng, CURRENCY_WEIGHTS, 1)[0]
@@ -331,6 +341,7 @@ def dataset_load(n_pledges: int, seed: int) -> None:
             if status == "partially_paid" and not parts:
                 pledge.status = "confirmed"  # too small to split: nothing paid yet
             received = fees = Decimal(0)
+            first_payment = len(payments)
             for k, part in enumerate(parts):
                 payment_id += 1
                 pay_method = method if method in ("card", "bank_transfer", "other") else "bank_transfer"
@@ -362,10 +373,16 @@ def dataset_load(n_pledges: int, seed: int) -> None:
             pledge.amount_received_usd = received
             pledge.fees_usd = fees
             pledges.append(pledge)
+            # The status history the services would have written, as the reports read it.
+            for change in status_history_implied(pledge, payments[first_payment:], actor_label="bench"):
+                change_id += 1
+                change.id = change_id
+                changes.append(change)
 
         copy_rows(Pledge, pledges)
         copy_rows(Instalment, instalments)
         copy_rows(Payment, payments)
+        copy_rows(PledgeStatusChange, changes)
         log(
             f"  pledges {batch_end - 1:>7}/{n_pledges} "
             f"(+{len(instalments)} instalments, +{len(payments)} payments, {time.perf_counter() - started:5.1f} s)"
@@ -373,7 +390,7 @@ def dataset_load(n_pledges: int, seed: int) -> None:
 
     with connection.cursor() as cursor:
         for statement in connection.ops.sequence_reset_sql(
-            no_style(), [ExchangeRate, Donor, Pledge, Instalment, Payment]
+            no_style(), [ExchangeRate, Donor, Pledge, Instalment, Payment, PledgeStatusChange]
         ):
             cursor.execute(statement)
         log("  VACUUM ANALYZE")

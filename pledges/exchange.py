@@ -1,4 +1,5 @@
-"""USD conversion through the exchange-rate table.
+"""Conversion between currencies through the exchange-rate table: the one
+place an amount in one currency becomes an amount in another.
 
 Rates are UN operational rates of exchange: currency units per one USD, in
 force from their `valid_from` date until the next one. A missing rate gives
@@ -7,35 +8,60 @@ no conversion; callers store that as a flag, never as a rate of 1.
 
 from dataclasses import dataclass
 from datetime import date
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 
 from pledges.models import ExchangeRate
-from pledges.money import USD
+from pledges.money import USD, round_to_currency
 
-CENT = Decimal("0.01")
+ONE = Decimal(1)
 
 
 @dataclass(frozen=True)
-class UsdConversion:
-    amount_usd: Decimal
+class Conversion:
+    """An amount converted, rounded half-up to the target's minor units, with
+    the rate used (units of the source currency per unit of the target: the
+    UN rate itself when the target is USD) and the date that rate took
+    effect."""
+
+    amount: Decimal
     rate: Decimal
     rate_date: date
+
+    @property
+    def amount_usd(self) -> Decimal:
+        return self.amount
 
 
 def rate_in_force(currency: str, on: date) -> ExchangeRate | None:
     return ExchangeRate.objects.filter(currency=currency, valid_from__lte=on).order_by("-valid_from").first()
 
 
-def convert_to_usd(amount: Decimal, currency: str, on: date) -> UsdConversion | None:
+def _per_usd(currency: str, on: date) -> tuple[Decimal, date] | None:
+    if currency == USD:
+        return ONE, on
+    rate = rate_in_force(currency, on)
+    return None if rate is None else (rate.rate, rate.valid_from)
+
+
+def convert(amount: Decimal, currency: str, to: str, on: date) -> Conversion | None:
+    """`amount` of `currency` in `to` at the rates in force on a date, through
+    USD; None when a rate is missing. The same currency is only rounded."""
+    if currency == to:
+        return Conversion(amount=round_to_currency(amount, to), rate=ONE, rate_date=on)
+    source, target = _per_usd(currency, on), _per_usd(to, on)
+    if source is None or target is None:
+        return None
+    (source_rate, source_date), (target_rate, target_date) = source, target
+    # The pair's rate is in force since the later of its table rates took effect.
+    rate_date = max(d for code, d in ((currency, source_date), (to, target_date)) if code != USD)
+    return Conversion(
+        amount=round_to_currency(amount / source_rate * target_rate, to),
+        rate=source_rate / target_rate,
+        rate_date=rate_date,
+    )
+
+
+def convert_to_usd(amount: Decimal, currency: str, on: date) -> Conversion | None:
     """The USD value of an amount at the rate in force on a date, with the
     rate and the date it took effect; None when no rate covers that date."""
-    if currency == USD:
-        return UsdConversion(amount_usd=amount.quantize(CENT, rounding=ROUND_HALF_UP), rate=Decimal(1), rate_date=on)
-    rate = rate_in_force(currency, on)
-    if rate is None:
-        return None
-    return UsdConversion(
-        amount_usd=(amount / rate.rate).quantize(CENT, rounding=ROUND_HALF_UP),
-        rate=rate.rate,
-        rate_date=rate.valid_from,
-    )
+    return convert(amount, currency, USD, on)

@@ -129,7 +129,7 @@ def usd_values_refresh(*, currency: str, valid_from: date, actor: Actor) -> int:
             pledge.usd_rate_fixed = pledge.confirmed_on is not None and pledge.amount_usd is not None
             pledge.save(update_fields=["amount_usd", "usd_rate", "usd_rate_date", "usd_rate_fixed"])
         if pledge_id in touched:
-            pledge_money_refresh(pledge, money_arrived=False)
+            pledge_money_refresh(pledge, money_arrived=False, actor=actor)
         if (pledge.amount_usd, pledge.amount_received_usd) != before:
             changed += 1
             audit_record(

@@ -181,6 +181,11 @@ PLEDGE_TRANSITIONS: dict[str, frozenset[str]] = {
     PledgeStatus.CANCELLED: frozenset(),
 }
 
+# A pledge begins in one of these: a web submission, or an announcement
+# (from the floor or recorded by staff). The history's first row goes from ""
+# to it.
+PLEDGE_START_STATUSES = frozenset({PledgeStatus.SUBMITTED, PledgeStatus.ANNOUNCED})
+
 # Statuses that count in the public figures, and how.
 ANNOUNCED_STATUSES = (PledgeStatus.ANNOUNCED,)
 PLEDGED_STATUSES = (PledgeStatus.CONFIRMED, PledgeStatus.PARTIALLY_PAID, PledgeStatus.PAID)
@@ -407,6 +412,8 @@ class Payment(models.Model):
 
     class Meta:
         ordering = ["-received_on", "-created_at"]
+        # Reports look up the money recorded after their moment.
+        indexes = [models.Index(fields=["created_at"])]
         constraints = [
             # One bank transfer cannot be posted twice: its reference is
             # unique per account. Reversing entries reuse it, and a reversed
@@ -498,6 +505,64 @@ class AuditEvent(models.Model):
 
     def delete(self, *args, **kwargs):
         raise ValidationError("The audit trail is append-only.")
+
+
+class PledgeStatusChangeQuerySet(models.QuerySet):
+    def update(self, **kwargs):
+        raise ValidationError("The status history is append-only.")
+
+    def delete(self):
+        raise ValidationError("The status history is append-only.")
+
+
+class PledgeStatusChange(models.Model):
+    """One change of a pledge's status, from its first ("" to its starting
+    status) on: old, new, who, why, when (healthchecks' `Flip`). Written only
+    by `pledges.status`, in the transaction of the change and next to its
+    audit record; the reports read past statuses from these rows.
+
+    Append-only like the audit trail: the model refuses updates and deletes,
+    and on PostgreSQL a trigger refuses them in the database too.
+    """
+
+    pledge = models.ForeignKey(Pledge, on_delete=models.PROTECT, related_name="status_changes")
+    old_status = models.CharField(max_length=16, choices=PledgeStatus.choices, blank=True)
+    new_status = models.CharField(max_length=16, choices=PledgeStatus.choices)
+    at = models.DateTimeField(default=timezone.now)
+    # When the pledge entered `old_status` (the previous row's `at`; null on
+    # the first row), so the one row whose [old_status_since, at) holds a
+    # moment says the status then, without looking at other rows.
+    old_status_since = models.DateTimeField(null=True, blank=True)
+    actor_kind = models.CharField(max_length=16, choices=ActorKind.choices)
+    actor_user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True)
+    actor_label = models.CharField(max_length=200, blank=True)
+    reason = models.TextField(blank=True)
+    audit_event = models.ForeignKey(AuditEvent, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+
+    objects = PledgeStatusChangeQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["pledge", "at", "id"]
+        indexes = [
+            # A pledge's history in order; its status at a moment.
+            models.Index(fields=["pledge", "at"]),
+            # The pledges changed since a moment.
+            models.Index(fields=["at"]),
+        ]
+        constraints = [
+            models.CheckConstraint(condition=~Q(old_status=models.F("new_status")), name="status_change_changes"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.at:%Y-%m-%d %H:%M} {self.old_status or '-'} -> {self.new_status}"
+
+    def save(self, *args, **kwargs):
+        if self.pk is not None:
+            raise ValidationError("The status history is append-only.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise ValidationError("The status history is append-only.")
 
 
 class IdempotencyRecord(models.Model):

@@ -11,6 +11,8 @@ import iso4217
 
 ZERO = Decimal("0")
 USD = "USD"
+# The cent: USD amounts are stored and published to it.
+CENT = Decimal("0.01")
 # Rates are stored with this many decimals (UN operational rates publish up
 # to six significant decimals; eight leaves room).
 RATE_DECIMALS = 8
@@ -91,3 +93,9 @@ def format_amount(amount: Decimal, currency: str) -> str:
     """An amount as the API shows it: a plain decimal string with exactly
     the currency's minor units ("250000.00" USD, "5000000" JPY, "1.500" KWD)."""
     return str(amount.quantize(minor_unit(currency)))
+
+
+def usd_text(value: Decimal | None) -> str:
+    """A USD figure as the public totals and the reports publish it: a plain
+    decimal string to the cent, "0.00" for nothing."""
+    return str((value or ZERO).quantize(CENT))

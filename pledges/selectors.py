@@ -6,7 +6,21 @@ from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
-from django.db.models import BooleanField, Case, Count, F, Max, OuterRef, Q, QuerySet, Subquery, Sum, Value, When
+from django.db.models import (
+    BooleanField,
+    Case,
+    Count,
+    DecimalField,
+    F,
+    Max,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Sum,
+    Value,
+    When,
+)
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -15,6 +29,7 @@ from pledges.models import (
     ANNOUNCED_STATUSES,
     PLEDGED_STATUSES,
     PUBLIC_STATUSES,
+    USD_MONEY,
     Campaign,
     DonorType,
     EventSession,
@@ -22,7 +37,7 @@ from pledges.models import (
     Pledge,
     PledgeStatus,
 )
-from pledges.money import USD, ZERO, format_amount
+from pledges.money import USD, ZERO, format_amount, usd_text
 
 ANONYMOUS_DONOR = "Anonymous donor"
 
@@ -58,8 +73,41 @@ def session_get(campaign: Campaign, slug: str) -> EventSession:
     return sessions[0]
 
 
-def _money(value: Decimal | None) -> str:
-    return str((value or ZERO).quantize(Decimal("0.01")))
+USD_FIELD = DecimalField(**USD_MONEY)
+
+
+def public_aggregates(
+    *,
+    status: str = "status",
+    amount_usd: str = "amount_usd",
+    received_usd: str = "amount_received_usd",
+    where: Q | None = None,
+) -> dict[str, Any]:
+    """The sums every public figure is made of, for `QuerySet.aggregate` or
+    `annotate` over pledges: their stored values by default, or the names
+    of annotations holding their values at a moment (the reports).
+
+    `announced` sums the indicative pledges, `pledged_firm` the firm ones
+    (confirmed, partially paid, paid) and `pledged_lapsed` what lapsed
+    pledges actually paid, so the two are never mixed; `received` sums the
+    money of every pledge counted. Add them with `pledged_total`. `where`
+    narrows every sum to some of the pledges (those made in a period).
+    """
+    zero = Value(ZERO, output_field=USD_FIELD)
+    where = where or Q()
+    return {
+        "announced": Coalesce(Sum(amount_usd, filter=where & Q(**{f"{status}__in": ANNOUNCED_STATUSES})), zero),
+        "pledged_firm": Coalesce(Sum(amount_usd, filter=where & Q(**{f"{status}__in": PLEDGED_STATUSES})), zero),
+        "pledged_lapsed": Coalesce(Sum(received_usd, filter=where & Q(**{status: PledgeStatus.LAPSED})), zero),
+        "received": Coalesce(Sum(received_usd, filter=where or None), zero),
+        "donors": Count("donor", distinct=True, filter=where or None),
+        "pledges": Count("id", filter=where or None),
+    }
+
+
+def pledged_total(row: dict[str, Any]) -> Decimal:
+    """What is pledged: the firm pledges and what lapsed ones paid."""
+    return row["pledged_firm"] + row["pledged_lapsed"]
 
 
 def public_totals(campaign: Campaign) -> dict[str, Any]:
@@ -73,18 +121,7 @@ def public_totals(campaign: Campaign) -> dict[str, Any]:
     `awaiting_rate`, not converted at a guess.
     """
     counted = Pledge.objects.filter(campaign=campaign, status__in=PUBLIC_STATUSES)
-    announced = Q(status__in=ANNOUNCED_STATUSES)
-    pledged = Q(status__in=PLEDGED_STATUSES)
-    lapsed = Q(status=PledgeStatus.LAPSED)
-    aggregates = {
-        "announced": Coalesce(Sum("amount_usd", filter=announced), Value(ZERO)),
-        "pledged_firm": Coalesce(Sum("amount_usd", filter=pledged), Value(ZERO)),
-        "pledged_lapsed": Coalesce(Sum("amount_received_usd", filter=lapsed), Value(ZERO)),
-        "received": Coalesce(Sum("amount_received_usd"), Value(ZERO)),
-        "fees": Coalesce(Sum("fees_usd"), Value(ZERO)),
-        "donors": Count("donor", distinct=True),
-        "pledges": Count("id"),
-    }
+    aggregates = {**public_aggregates(), "fees": Coalesce(Sum("fees_usd"), Value(ZERO, output_field=USD_FIELD))}
     overall = counted.aggregate(
         **aggregates,
         updated_at=Max("updated_at"),
@@ -93,30 +130,26 @@ def public_totals(campaign: Campaign) -> dict[str, Any]:
     by_type = {row["donor__donor_type"]: row for row in counted.values("donor__donor_type").annotate(**aggregates)}
     awaiting_currencies = sorted(counted.filter(amount_usd__isnull=True).values_list("currency", flat=True).distinct())
 
-    pledged_total = overall["pledged_firm"] + overall["pledged_lapsed"]
-    progress = min(Decimal(1), pledged_total / campaign.goal_usd) if campaign.goal_usd else Decimal(0)
+    pledged = pledged_total(overall)
+    progress = min(Decimal(1), pledged / campaign.goal_usd) if campaign.goal_usd else Decimal(0)
     return {
         "campaign": campaign.slug,
         "title": campaign.title,
         "currency": USD,
-        "goal": _money(campaign.goal_usd),
-        "announced": _money(overall["announced"]),
-        "pledged": _money(pledged_total),
-        "received": _money(overall["received"]),
-        "fees": _money(overall["fees"]),
+        "goal": usd_text(campaign.goal_usd),
+        "announced": usd_text(overall["announced"]),
+        "pledged": usd_text(pledged),
+        "received": usd_text(overall["received"]),
+        "fees": usd_text(overall["fees"]),
         "donors": overall["donors"],
         "pledges": overall["pledges"],
         "progress": float(progress.quantize(Decimal("0.0001"))),
         "by_donor_type": [
             {
                 "type": donor_type,
-                "announced": _money(by_type.get(donor_type, {}).get("announced")),
-                "pledged": _money(
-                    by_type[donor_type]["pledged_firm"] + by_type[donor_type]["pledged_lapsed"]
-                    if donor_type in by_type
-                    else ZERO
-                ),
-                "received": _money(by_type.get(donor_type, {}).get("received")),
+                "announced": usd_text(by_type.get(donor_type, {}).get("announced")),
+                "pledged": usd_text(pledged_total(by_type[donor_type]) if donor_type in by_type else ZERO),
+                "received": usd_text(by_type.get(donor_type, {}).get("received")),
                 "donors": by_type.get(donor_type, {}).get("donors", 0),
             }
             for donor_type in DonorType.values

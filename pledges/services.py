@@ -34,6 +34,7 @@ from pledges.models import (
 from pledges.money import CurrencyError, check_amount, currency_minor_units, format_amount
 from pledges.outbox import task_enqueue
 from pledges.references import reference_new
+from pledges.status import pledge_status_begun, pledge_status_change, status_after_money
 
 # The most instalments one pledge may be split into (ten years, monthly).
 MAX_INSTALMENTS = 120
@@ -264,7 +265,8 @@ def pledge_submit(
             Instalment(pledge=pledge, due_date=i.due_date, amount=i.amount)
             for i in sorted(terms.instalments, key=lambda i: i.due_date)
         )
-        audit_record(actor=actor, action="pledge.submitted", obj=pledge, new=pledge_snapshot(pledge))
+        event = audit_record(actor=actor, action="pledge.submitted", obj=pledge, new=pledge_snapshot(pledge))
+        pledge_status_begun(pledge, actor=actor, audit=event)
         # Robust: the pledge is made whatever happens to the e-mail (with
         # tasks run in-process, a mail server error would surface here).
         task_enqueue("pledges.tasks.pledge_acknowledge", pledge.pk)
@@ -337,26 +339,6 @@ def _locked(pledge_id: int) -> Pledge:
     return Pledge.objects.select_for_update().get(pk=pledge_id)
 
 
-def _refuse_transition(pledge: Pledge, target: str, why: str = "") -> None:
-    if not pledge.can_become(target):
-        raise TransitionNotAllowed(
-            why or f"A {pledge.get_status_display().lower()} pledge cannot become {PledgeStatus(target).label.lower()}."
-        )
-
-
-def _save_status(pledge: Pledge, *, actor: Actor, action: str, old_status: str, reason: str = "", fields=()) -> None:
-    pledge.updated_at = timezone.now()
-    pledge.save(update_fields=["status", "updated_at", *fields])
-    audit_record(
-        actor=actor,
-        action=action,
-        obj=pledge,
-        old={"status": old_status},
-        new={"status": pledge.status, **{name: getattr(pledge, name) for name in fields}},
-        reason=reason,
-    )
-
-
 def pledge_record_announced(
     *,
     donor: Donor | DonorDetails,
@@ -412,7 +394,8 @@ def pledge_record_announced(
         Instalment.objects.bulk_create(
             Instalment(pledge=pledge, due_date=i.due_date, amount=i.amount) for i in terms.instalments
         )
-        audit_record(actor=actor, action="pledge.announced", obj=pledge, new=pledge_snapshot(pledge))
+        event = audit_record(actor=actor, action="pledge.announced", obj=pledge, new=pledge_snapshot(pledge))
+        pledge_status_begun(pledge, actor=actor, audit=event)
     return pledge
 
 
@@ -424,14 +407,13 @@ def pledge_verify(*, pledge: Pledge, actor: Actor, reason: str = "") -> Pledge:
         pledge = _locked(pledge.pk)
         if pledge.verified_at is not None:
             return pledge
-        old_status = pledge.status
-        pledge.verified_at = timezone.now()
-        if pledge.status == PledgeStatus.SUBMITTED:
-            pledge.status = PledgeStatus.ANNOUNCED
-        elif pledge.status not in (PledgeStatus.PARTIALLY_PAID, PledgeStatus.PAID):
+        if pledge.status not in (PledgeStatus.SUBMITTED, PledgeStatus.PARTIALLY_PAID, PledgeStatus.PAID):
             raise TransitionNotAllowed(f"A {pledge.get_status_display().lower()} pledge cannot be verified.")
-        _save_status(
-            pledge, actor=actor, action="pledge.verified", old_status=old_status, reason=reason, fields=["verified_at"]
+        pledge.verified_at = timezone.now()
+        # Money already made it (partially) paid: it keeps that status.
+        status = PledgeStatus.ANNOUNCED if pledge.status == PledgeStatus.SUBMITTED else pledge.status
+        pledge_status_change(
+            pledge, status, actor=actor, action="pledge.verified", reason=reason, fields=["verified_at"]
         )
     return pledge
 
@@ -455,19 +437,19 @@ def pledge_confirm(*, pledge: Pledge, actor: Actor, confirmed_on: date | None = 
             return pledge
         if confirmed_on < pledge.pledged_on:
             raise InvalidInput({"confirmed_on": ["A pledge cannot be confirmed before it was made."]})
-        old_status = pledge.status
-        if pledge.status in (PledgeStatus.SUBMITTED, PledgeStatus.ANNOUNCED):
-            pledge.status = PledgeStatus.CONFIRMED
+        # Paid in part or whole: it keeps its payment status, marked confirmed.
+        paying = pledge.status in (PledgeStatus.PARTIALLY_PAID, PledgeStatus.PAID)
+        status = pledge.status if paying else PledgeStatus.CONFIRMED
         pledge.verified_at = pledge.verified_at or timezone.now()
         pledge.confirmed_at = timezone.now()
         pledge.confirmed_on = confirmed_on
         pledge_usd_value_set(pledge, on=confirmed_on)
         pledge.usd_rate_fixed = pledge.amount_usd is not None
-        _save_status(
+        pledge_status_change(
             pledge,
+            status,
             actor=actor,
             action="pledge.confirmed",
-            old_status=old_status,
             reason=reason,
             fields=[
                 "verified_at",
@@ -494,21 +476,18 @@ def pledge_cancel(*, pledge: Pledge, actor: Actor, reason: str) -> Pledge:
             return pledge
         if pledge.payments.exists():
             raise TransitionNotAllowed("This pledge has money applied: lapse its remainder instead of cancelling it.")
-        _refuse_transition(pledge, PledgeStatus.CANCELLED)
-        old_status = pledge.status
-        pledge.status = PledgeStatus.CANCELLED
         pledge.closed_at = timezone.now()
         pledge.close_reason = reason
-        # A card payment form left open must not take money any more.
-        task_enqueue("pledges.tasks.card_payment_intents_cancel", pledge.pk)
-        _save_status(
+        pledge_status_change(
             pledge,
+            PledgeStatus.CANCELLED,
             actor=actor,
             action="pledge.cancelled",
-            old_status=old_status,
             reason=reason,
             fields=["closed_at", "close_reason"],
         )
+        # A card payment form left open must not take money any more.
+        task_enqueue("pledges.tasks.card_payment_intents_cancel", pledge.pk)
     return pledge
 
 
@@ -521,16 +500,13 @@ def pledge_lapse(*, pledge: Pledge, actor: Actor, reason: str) -> Pledge:
         pledge = _locked(pledge.pk)
         if pledge.status == PledgeStatus.LAPSED:
             return pledge
-        _refuse_transition(pledge, PledgeStatus.LAPSED)
-        old_status = pledge.status
-        pledge.status = PledgeStatus.LAPSED
         pledge.closed_at = timezone.now()
         pledge.close_reason = reason
-        _save_status(
+        pledge_status_change(
             pledge,
+            PledgeStatus.LAPSED,
             actor=actor,
             action="pledge.lapsed",
-            old_status=old_status,
             reason=reason,
             fields=["closed_at", "close_reason"],
         )
@@ -588,36 +564,21 @@ def pledge_amount_change(
             Instalment.objects.bulk_create(
                 Instalment(pledge=pledge, due_date=i.due_date, amount=i.amount) for i in instalments
             )
-        pledge.status = status_after_money(pledge, money_arrived=False)
-        pledge.updated_at = now
-        pledge.save()
-        audit_record(
-            actor=actor, action="pledge.amount.changed", obj=pledge, old=old, new=pledge_snapshot(pledge), reason=reason
+        status = status_after_money(pledge, money_arrived=False)
+        event = audit_record(
+            actor=actor,
+            action="pledge.amount.changed",
+            obj=pledge,
+            old=old,
+            new={**pledge_snapshot(pledge), "status": status},
+            reason=reason,
+        )
+        pledge_status_change(
+            pledge,
+            status,
+            actor=actor,
+            reason=reason,
+            fields=["amount", "version", "amount_usd", "usd_rate", "usd_rate_date"],
+            audit=event,
         )
     return pledge
-
-
-def status_after_money(pledge: Pledge, *, money_arrived: bool) -> str:
-    """The status that follows from the money applied to a pledge.
-
-    Paid in full (or over) is `paid`, in part `partially_paid`; with no
-    money left the pledge falls back to the commitment it rests on
-    (confirmed, announced or submitted). A lapsed pledge stays lapsed when
-    money goes out, and reopens when money arrives. Cancelled pledges take
-    no money.
-    """
-    if pledge.status == PledgeStatus.CANCELLED:
-        # Terminal: money that still arrives (a card paid on a form left
-        # open) is recorded and flagged by the caller, never reopens it.
-        return PledgeStatus.CANCELLED
-    if pledge.status == PledgeStatus.LAPSED and not money_arrived:
-        return PledgeStatus.LAPSED
-    if pledge.amount_paid > 0:
-        return PledgeStatus.PAID if pledge.amount_paid >= pledge.amount else PledgeStatus.PARTIALLY_PAID
-    if pledge.status == PledgeStatus.LAPSED:
-        return PledgeStatus.LAPSED
-    if pledge.confirmed_at is not None:
-        return PledgeStatus.CONFIRMED
-    if pledge.verified_at is not None or pledge.source != PledgeSource.WEB:
-        return PledgeStatus.ANNOUNCED
-    return PledgeStatus.SUBMITTED

@@ -4,8 +4,9 @@ report's `as_of` moment. Nothing here writes.
 What "as it stood" means, row by row:
 
 - a pledge counts if it was created at or before `as_of`;
-- its status is the last status its audit trail recorded at or before
-  `as_of` (the current status when nothing changed it since);
+- its status is the old status of the change that ended the status it
+  had at `as_of` (`PledgeStatusChange`), or the current one when nothing
+  changed it since;
 - its USD value is the one of the version in force at `as_of` when its
   amount was changed since (`PledgeVersion`), else the current one (a rate
   fixed at confirmation after `as_of` is not undone: a documented
@@ -26,8 +27,8 @@ from django.db.models import (
     Case,
     CharField,
     Count,
-    DecimalField,
     F,
+    FilteredRelation,
     OuterRef,
     Q,
     QuerySet,
@@ -36,34 +37,25 @@ from django.db.models import (
     Value,
     When,
 )
-from django.db.models.fields.json import KeyTextTransform
-from django.db.models.functions import Cast, Coalesce, Greatest
+from django.db.models.functions import Coalesce, Greatest
 
 from pledges.models import (
-    ANNOUNCED_STATUSES,
     PLEDGED_STATUSES,
     PUBLIC_STATUSES,
-    AuditEvent,
     DonorType,
     EventSession,
     Payment,
     Pledge,
     PledgeStatus,
-    PledgeVersion,
 )
-from pledges.money import USD, ZERO, format_amount
+from pledges.money import USD, ZERO, format_amount, usd_text
 from pledges.payments.services import EFFECTIVE
+from pledges.selectors import USD_FIELD, pledged_total, public_aggregates
 from pledges.translation import titles_by_language
 
 # 2: rates of nothing are null (were 0.0); pledged_over_time; each named
 # pledge's earmark.
 SCHEMA_VERSION = 2
-CENT = Decimal("0.01")
-USD_FIELD = DecimalField(max_digits=19, decimal_places=2)
-
-
-def money(value: Decimal | None) -> str:
-    return str((value or ZERO).quantize(CENT))
 
 
 def ratio(part: Decimal, whole: Decimal, *, cap: bool = False, empty: float | None = None) -> float | None:
@@ -77,30 +69,29 @@ def ratio(part: Decimal, whole: Decimal, *, cap: bool = False, empty: float | No
     return float(value.quantize(Decimal("0.0001")))
 
 
+COUNTED = Q(status_at__in=PUBLIC_STATUSES)
+
+
 def pledges_as_of(as_of: datetime) -> QuerySet[Pledge]:
-    """Pledges created by `as_of`, annotated with `status_at`, `amount_usd_at`
-    and `received_at`: their values at that moment."""
-    status_events = (
-        AuditEvent.objects.filter(object_type__in=("pledge", "payment"))
-        # Cast to plain text: on SQLite an `in` lookup on a JSON key
-        # would compare against the values parsed as JSON.
-        .annotate(pledge_status=Cast(KeyTextTransform("status", "new_values"), CharField()))
-        .filter(pledge_status__in=PledgeStatus.values)
-    )
-    status_changed_since = status_events.filter(pledge__isnull=False, occurred_at__gt=as_of).values("pledge_id")
-    status_then = Subquery(
-        status_events.filter(pledge=OuterRef("pk"), occurred_at__lte=as_of)
-        .order_by("-occurred_at", "-id")
-        .values("pledge_status")[:1],
-        output_field=CharField(),
-    )
-    amount_changed_since = PledgeVersion.objects.filter(valid_until__gt=as_of).values("pledge_id")
-    amount_then = Subquery(
-        PledgeVersion.objects.filter(pledge=OuterRef("pk"), valid_from__lte=as_of, valid_until__gt=as_of)
-        .order_by("version")
-        .values("amount_usd")[:1],
-        output_field=USD_FIELD,
-    )
+    """Pledges counted at `as_of` (by their status then), annotated with
+    `status_at`, `amount_usd_at` and `received_at`: their values at that
+    moment."""
+    return pledges_made_by(as_of).filter(COUNTED)
+
+
+def pledges_made_by(as_of: datetime) -> QuerySet[Pledge]:
+    """Pledges created by `as_of`, counted then or not, annotated as
+    `pledges_as_of` does. The sums over them filter on COUNTED themselves:
+    a filter on the status then, in the WHERE clause, would leave the
+    planner guessing how many rows pass (it cannot see through COALESCE
+    of a join) and choosing nested loops over the whole table.
+
+    The status and the amount each come from at most one row joined to the
+    pledge: the status change whose [old_status_since, at) holds `as_of`
+    (its old status was the status then), and the version in force then.
+    No row joined: nothing changed since, the stored value holds."""
+    spanning = _spanning(as_of, "status_changes")
+    in_force = Q(versions__valid_from__lte=as_of, versions__valid_until__gt=as_of)
     paid_since = Payment.objects.filter(created_at__gt=as_of).values("pledge_id")
     received_then = Subquery(
         Payment.objects.filter(pledge=OuterRef("pk"), status__in=EFFECTIVE, created_at__lte=as_of)
@@ -112,51 +103,71 @@ def pledges_as_of(as_of: datetime) -> QuerySet[Pledge]:
     return (
         Pledge.objects.filter(created_at__lte=as_of)
         .annotate(
-            status_at=Case(
-                When(pk__in=status_changed_since, then=Coalesce(status_then, F("status"))),
-                default=F("status"),
-                output_field=CharField(),
-            ),
-            amount_usd_at=Case(
-                When(pk__in=amount_changed_since, then=Coalesce(amount_then, F("amount_usd"))),
-                default=F("amount_usd"),
-                output_field=USD_FIELD,
-            ),
+            change_then=FilteredRelation("status_changes", condition=spanning),
+            version_then=FilteredRelation("versions", condition=in_force),
+        )
+        .annotate(
+            status_at=Coalesce(F("change_then__old_status"), F("status"), output_field=CharField()),
+            amount_usd_at=Coalesce(F("version_then__amount_usd"), F("amount_usd"), output_field=USD_FIELD),
             received_at=Case(
                 When(pk__in=paid_since, then=Coalesce(received_then, Value(ZERO), output_field=USD_FIELD)),
                 default=F("amount_received_usd"),
                 output_field=USD_FIELD,
             ),
         )
-        .filter(status_at__in=PUBLIC_STATUSES)
     )
 
 
-def _aggregates() -> dict:
-    announced = Q(status_at__in=ANNOUNCED_STATUSES)
-    firm = Q(status_at__in=PLEDGED_STATUSES)
-    lapsed = Q(status_at=PledgeStatus.LAPSED)
+def _spanning(as_of: datetime, changes: str) -> Q:
+    """The status change (through the relation `changes`) whose
+    [old_status_since, at) holds `as_of`."""
+    return Q(**{f"{changes}__at__gt": as_of}) & (
+        Q(**{f"{changes}__old_status_since__lte": as_of}) | Q(**{f"{changes}__old_status_since__isnull": True})
+    )
+
+
+def _payments_counted(made: QuerySet[Pledge], as_of: datetime) -> tuple[QuerySet[Payment], Q]:
+    """The effective payments with a USD value recorded by `as_of` on the
+    pledges made by then, and the condition that their pledge was counted
+    then (for the sums' filters, as in `pledges_made_by`)."""
+    payments = (
+        Payment.objects.filter(
+            pledge__in=made.values("pk"), status__in=EFFECTIVE, created_at__lte=as_of, amount_usd__isnull=False
+        )
+        .annotate(
+            pledge_change_then=FilteredRelation(
+                "pledge__status_changes", condition=_spanning(as_of, "pledge__status_changes")
+            )
+        )
+        .annotate(
+            pledge_status_at=Coalesce(
+                F("pledge_change_then__old_status"), F("pledge__status"), output_field=CharField()
+            )
+        )
+    )
+    return payments, Q(pledge_status_at__in=PUBLIC_STATUSES)
+
+
+def _aggregates(where: Q | None = None) -> dict:
+    """The public sums over the counted pledges' values at `as_of` (and
+    `where`, when given), and what the firm pledges still owe then."""
     zero = Value(ZERO, output_field=USD_FIELD)
+    owed = Greatest(F("amount_usd_at") - F("received_at"), zero, output_field=USD_FIELD)
     return {
-        "announced": Coalesce(Sum("amount_usd_at", filter=announced), zero),
-        "pledged_firm": Coalesce(Sum("amount_usd_at", filter=firm), zero),
-        "pledged_lapsed": Coalesce(Sum("received_at", filter=lapsed), zero),
-        "received": Coalesce(Sum("received_at"), zero),
-        "outstanding": Coalesce(
-            Sum(Greatest(F("amount_usd_at") - F("received_at"), zero, output_field=USD_FIELD), filter=firm), zero
+        **public_aggregates(
+            status="status_at", amount_usd="amount_usd_at", received_usd="received_at", where=COUNTED & (where or Q())
         ),
-        "donors": Count("donor", distinct=True),
-        "pledges": Count("id"),
+        "outstanding": Coalesce(Sum(owed, filter=Q(status_at__in=PLEDGED_STATUSES)), zero),
     }
 
 
 def _totals(row: dict) -> dict[str, Any]:
-    pledged = row["pledged_firm"] + row["pledged_lapsed"]
+    pledged = pledged_total(row)
     return {
-        "announced": money(row["announced"]),
-        "pledged": money(pledged),
-        "received": money(row["received"]),
-        "outstanding": money(row["outstanding"]),
+        "announced": usd_text(row["announced"]),
+        "pledged": usd_text(pledged),
+        "received": usd_text(row["received"]),
+        "outstanding": usd_text(row["outstanding"]),
         "fulfilment_rate": ratio(row["received"], pledged),
         "donors": row["donors"],
         "pledges": row["pledges"],
@@ -168,19 +179,24 @@ def report_figures(report) -> dict[str, Any]:
     string decimals), in a stable order."""
     as_of = report.as_of
     campaign = report.campaign
-    counted = pledges_as_of(as_of).filter(campaign=campaign)
+    made = pledges_made_by(as_of).filter(campaign=campaign)
     if report.event_id:
-        counted = counted.filter(session__event=report.event)
+        made = made.filter(session__event=report.event)
+    counted = made.filter(COUNTED)
 
-    overall = counted.aggregate(**_aggregates(), awaiting_rate=Count("id", filter=Q(amount_usd_at__isnull=True)))
+    # One pass by donor type gives the headline too (every donor has one
+    # type, so its donors add up) and, for a period report, the new pledges.
+    in_period = None
+    sums = {**_aggregates(), "awaiting_rate": Count("id", filter=COUNTED & Q(amount_usd_at__isnull=True))}
+    if report.kind == "period":
+        in_period = Q(pledged_on__gte=report.period_start, pledged_on__lte=report.period_end)
+        new_sums = _aggregates(where=in_period)
+        sums |= {f"new_{name}": new_sums[name] for name in ("announced", "pledged_firm", "pledged_lapsed", "pledges")}
+    by_type_rows = {row["donor__donor_type"]: row for row in made.values("donor__donor_type").annotate(**sums)}
+    overall = {name: sum((row[name] for row in by_type_rows.values()), _zero(name)) for name in sums}
     headline = _totals(overall)
-    pledged_total = overall["pledged_firm"] + overall["pledged_lapsed"]
-    headline["progress"] = ratio(pledged_total, campaign.goal_usd, cap=True, empty=0.0)
+    headline["progress"] = ratio(pledged_total(overall), campaign.goal_usd, cap=True, empty=0.0)
     headline["awaiting_rate"] = overall["awaiting_rate"]
-
-    by_type_rows = {
-        row["donor__donor_type"]: row for row in counted.values("donor__donor_type").annotate(**_aggregates())
-    }
     by_donor_type = []
     for donor_type in DonorType.values:
         row = by_type_rows.get(donor_type)
@@ -190,19 +206,23 @@ def report_figures(report) -> dict[str, Any]:
     country_shown = Case(When(public_name=True, then=F("donor__country")), default=Value(""), output_field=CharField())
     by_country = [
         {"country": row["country_shown"] or None, **_totals(row)}
-        for row in counted.annotate(country_shown=country_shown).values("country_shown").annotate(**_aggregates())
+        for row in made.annotate(country_shown=country_shown).values("country_shown").annotate(**_aggregates())
+        if row["pledges"]
     ]
     by_country.sort(key=lambda row: (row["country"] is None, -Decimal(row["pledged"]), row["country"] or ""))
 
-    payments = Payment.objects.filter(
-        pledge__in=counted.values("pk"), status__in=EFFECTIVE, created_at__lte=as_of, amount_usd__isnull=False
-    )
+    payments, paid_counted = _payments_counted(made, as_of)
     over_time = []
     cumulative = ZERO
-    for row in payments.values("received_on").annotate(total=Sum("amount_usd")).order_by("received_on"):
+    days = payments.values("received_on").annotate(total=Sum("amount_usd", filter=paid_counted))
+    for row in days.filter(total__isnull=False).order_by("received_on"):
         cumulative += row["total"]
         over_time.append(
-            {"date": row["received_on"].isoformat(), "received": money(row["total"]), "cumulative": money(cumulative)}
+            {
+                "date": row["received_on"].isoformat(),
+                "received": usd_text(row["total"]),
+                "cumulative": usd_text(cumulative),
+            }
         )
 
     # Pledged over time: each pledge counts from its confirmation (its date
@@ -224,16 +244,17 @@ def report_figures(report) -> dict[str, Any]:
     ):
         cumulative += row["total"]
         pledged_over_time.append(
-            {"date": row["firm_on"].isoformat(), "pledged": money(row["total"]), "cumulative": money(cumulative)}
+            {"date": row["firm_on"].isoformat(), "pledged": usd_text(row["total"]), "cumulative": usd_text(cumulative)}
         )
 
     period = None
     listed = counted
-    if report.kind == "period":
-        in_period = counted.filter(pledged_on__gte=report.period_start, pledged_on__lte=report.period_end)
-        new = in_period.aggregate(**_aggregates())
+    if in_period is not None:
+        new = {**_empty(), **{name: overall[f"new_{name}"] for name in ("announced", "pledged_firm", "pledged_lapsed")}}
+        new["pledges"] = overall["new_pledges"]
         receipts = payments.filter(received_on__gte=report.period_start, received_on__lte=report.period_end).aggregate(
-            count=Count("id", filter=Q(amount__gt=0)), amount=Coalesce(Sum("amount_usd"), Value(ZERO))
+            count=Count("id", filter=paid_counted & Q(amount__gt=0)),
+            amount=Coalesce(Sum("amount_usd", filter=paid_counted), Value(ZERO)),
         )
         period = {
             "start": report.period_start.isoformat(),
@@ -242,9 +263,9 @@ def report_figures(report) -> dict[str, Any]:
                 "count": new["pledges"],
                 **{k: v for k, v in _totals(new).items() if k in ("announced", "pledged")},
             },
-            "receipts": {"count": receipts["count"], "amount": money(receipts["amount"])},
+            "receipts": {"count": receipts["count"], "amount": usd_text(receipts["amount"])},
         }
-        listed = in_period
+        listed = counted.filter(in_period)
 
     sessions = []
     if report.event_id:
@@ -264,7 +285,7 @@ def report_figures(report) -> dict[str, Any]:
                     "title": session.title,
                     "titles": titles_by_language(session),  # i10: each language's, for render
                     "starts_at": session.starts_at.isoformat(),
-                    "announced_then": money(row["total_announced"]),
+                    "announced_then": usd_text(row["total_announced"]),
                     "still_announced": totals["announced"],
                     "pledged": totals["pledged"],
                     "received": totals["received"],
@@ -292,8 +313,8 @@ def report_figures(report) -> dict[str, Any]:
                 "earmark": pledge.earmark,
                 "amount": format_amount(pledge.amount, pledge.currency) if shown else None,
                 "currency": pledge.currency if shown else None,
-                "amount_usd": money(pledge.amount_usd_at) if shown and pledge.amount_usd_at is not None else None,
-                "received_usd": money(pledge.received_at) if shown else None,
+                "amount_usd": usd_text(pledge.amount_usd_at) if shown and pledge.amount_usd_at is not None else None,
+                "received_usd": usd_text(pledge.received_at) if shown else None,
             }
         )
     anonymous = listed.filter(public_name=False).aggregate(pledges=Count("id"), donors=Count("donor", distinct=True))
@@ -315,7 +336,7 @@ def report_figures(report) -> dict[str, Any]:
             "as_of": as_of.isoformat(),
             "replaces": report.replaces_id,
             "currency": USD,
-            "goal": money(campaign.goal_usd),
+            "goal": usd_text(campaign.goal_usd),
         },
         "headline": headline,
         "period": period,
@@ -326,6 +347,10 @@ def report_figures(report) -> dict[str, Any]:
         "received_over_time": over_time,
         "pledged_over_time": pledged_over_time,
     }
+
+
+def _zero(name: str) -> Decimal | int:
+    return 0 if name in ("donors", "pledges", "awaiting_rate", "new_pledges") else ZERO
 
 
 def _empty() -> dict:

@@ -31,7 +31,7 @@ from pledges.models import (
     StripeEventStatus,
     StripeSyncRun,
 )
-from pledges.money import ZERO, format_amount, round_to_currency
+from pledges.money import CENT, ZERO, format_amount, round_to_currency
 from pledges.outbox import task_enqueue
 from pledges.payments import stripe as stripe_api
 from pledges.payments.services import amount_in_pledge_currency, payment_apply
@@ -39,7 +39,6 @@ from pledges.payments.services import amount_in_pledge_currency, payment_apply
 logger = logging.getLogger(__name__)
 
 STRIPE_ACCOUNT = "stripe"
-CENT = Decimal("0.01")
 OPEN_INTENT_STATUSES = frozenset({"requires_payment_method", "requires_confirmation", "requires_action", "processing"})
 
 
@@ -511,9 +510,7 @@ def _money_out(payment: Payment, *, reference: str, amount: Decimal, action: str
                 amount=-amount,
                 currency=payment.currency,
                 amount_applied=-round_to_currency(payment.amount_applied * share, pledge.currency),
-                amount_usd=None
-                if payment.amount_usd is None
-                else -(payment.amount_usd * share).quantize(Decimal("0.01")),
+                amount_usd=None if payment.amount_usd is None else -(payment.amount_usd * share).quantize(CENT),
                 fee=ZERO,
                 received_on=timezone.localdate(),
                 bank_account=STRIPE_ACCOUNT,

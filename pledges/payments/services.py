@@ -13,11 +13,11 @@ from django.utils import timezone
 
 from pledges.audit import Actor, audit_record
 from pledges.errors import DomainError, InvalidInput, TransitionNotAllowed
-from pledges.exchange import convert_to_usd, rate_in_force
-from pledges.models import Payment, PaymentMethod, PaymentStatus, Pledge, PledgeStatus
-from pledges.money import USD, ZERO, CurrencyError, check_amount, currency_minor_units, format_amount, round_to_currency
+from pledges.exchange import convert, convert_to_usd
+from pledges.models import AuditEvent, Payment, PaymentMethod, PaymentStatus, Pledge, PledgeStatus
+from pledges.money import ZERO, CurrencyError, check_amount, currency_minor_units, format_amount
 from pledges.outbox import task_enqueue
-from pledges.services import status_after_money
+from pledges.status import pledge_status_change, status_after_money
 
 # Payments whose money counts: a reversed entry still counts, its reversing
 # entry (negative) takes it back out.
@@ -74,20 +74,21 @@ def payment_details_errors(details: PaymentDetails, *, pledge_currency: str) -> 
 
 
 def amount_in_pledge_currency(amount: Decimal, currency: str, *, pledge_currency: str, on: date) -> Decimal | None:
-    """Convert between two currencies through USD at the rates in force on
-    a date; None when either rate is missing."""
+    """What an amount settles of a pledge in the pledge's currency, at the
+    rates in force on a date (`pledges.exchange.convert`); None when a rate
+    is missing."""
     if currency == pledge_currency:
         return amount
-    payment_rate = Decimal(1) if currency == USD else getattr(rate_in_force(currency, on), "rate", None)
-    pledge_rate = Decimal(1) if pledge_currency == USD else getattr(rate_in_force(pledge_currency, on), "rate", None)
-    if payment_rate is None or pledge_rate is None:
-        return None
-    return round_to_currency(amount / payment_rate * pledge_rate, pledge_currency)
+    conversion = convert(amount, currency, pledge_currency, on)
+    return None if conversion is None else conversion.amount
 
 
-def pledge_money_refresh(pledge: Pledge, *, money_arrived: bool) -> None:
-    """Recompute (and save) a locked pledge's balances from its payments,
-    and the payment status that follows."""
+BALANCE_FIELDS = ("amount_paid", "amount_received_usd", "fees_usd")
+
+
+def _balances_set(pledge: Pledge, *, money_arrived: bool) -> str:
+    """Recompute (not save) a locked pledge's balances from its payments;
+    returns the status they give."""
     sums = pledge.payments.filter(status__in=EFFECTIVE).aggregate(
         paid=Sum("amount_applied", default=ZERO),
         received_usd=Sum("amount_usd", default=ZERO),
@@ -96,14 +97,29 @@ def pledge_money_refresh(pledge: Pledge, *, money_arrived: bool) -> None:
     pledge.amount_paid = sums["paid"]
     pledge.amount_received_usd = sums["received_usd"]
     pledge.fees_usd = sums["fees_usd"]
-    pledge.status = status_after_money(pledge, money_arrived=money_arrived)
-    pledge.updated_at = timezone.now()
-    pledge.save(update_fields=["amount_paid", "amount_received_usd", "fees_usd", "status", "updated_at"])
+    return status_after_money(pledge, money_arrived=money_arrived)
 
 
-def _money_snapshot(pledge: Pledge) -> dict:
+def _balances_save(pledge: Pledge, status: str, *, actor: Actor, audit: AuditEvent | None = None) -> None:
+    """Save the balances in one UPDATE, through the status writer when the
+    status they give is a new one (its history row points at `audit`)."""
+    if status == pledge.status:
+        pledge.updated_at = timezone.now()
+        pledge.save(update_fields=[*BALANCE_FIELDS, "updated_at"])
+    else:
+        reason = audit.reason if audit is not None else ""
+        pledge_status_change(pledge, status, actor=actor, reason=reason, fields=BALANCE_FIELDS, audit=audit)
+
+
+def pledge_money_refresh(pledge: Pledge, *, money_arrived: bool, actor: Actor) -> None:
+    """Recompute and save a locked pledge's balances from its payments, and
+    the payment status that follows."""
+    _balances_save(pledge, _balances_set(pledge, money_arrived=money_arrived), actor=actor)
+
+
+def _money_snapshot(pledge: Pledge, status: str | None = None) -> dict:
     return {
-        "status": pledge.status,
+        "status": status or pledge.status,
         "amount_paid": format_amount(pledge.amount_paid, pledge.currency),
         "amount_received_usd": str(pledge.amount_received_usd),
     }
@@ -185,15 +201,15 @@ def payment_apply(
         raise DuplicatePayment(
             f"The reference {entry.external_reference!r} is already posted on account {entry.bank_account or '-'}."
         ) from None
-    pledge_money_refresh(pledge, money_arrived=entry.amount > 0)
-    audit_record(
+    status = _balances_set(pledge, money_arrived=entry.amount > 0)
+    event = audit_record(
         actor=actor,
         action=action,
         obj=entry,
         pledge=pledge,
         old=old,
         new={
-            **_money_snapshot(pledge),
+            **_money_snapshot(pledge, status),
             "payment_id": entry.pk,
             "method": entry.method,
             "amount": format_amount(entry.amount, entry.currency),
@@ -206,6 +222,7 @@ def payment_apply(
         },
         reason=reason or entry.note,
     )
+    _balances_save(pledge, status, actor=actor, audit=event)
     if entry.amount > 0:
         # The donor is thanked once the money is committed, never for a rollback.
         task_enqueue("pledges.tasks.payment_thank", entry.pk)
@@ -247,14 +264,15 @@ def payment_reverse(*, payment: Payment, actor: Actor, reason: str) -> Payment:
         )
         payment.status = PaymentStatus.REVERSED
         payment.save(update_fields=["status"])
-        pledge_money_refresh(pledge, money_arrived=False)
-        audit_record(
+        status = _balances_set(pledge, money_arrived=False)
+        event = audit_record(
             actor=actor,
             action="pledge.payment.reversed",
             obj=payment,
             pledge=pledge,
             old=old,
-            new={**_money_snapshot(pledge), "payment_id": payment.pk, "reversal_id": reversal.pk},
+            new={**_money_snapshot(pledge, status), "payment_id": payment.pk, "reversal_id": reversal.pk},
             reason=reason,
         )
+        _balances_save(pledge, status, actor=actor, audit=event)
     return reversal

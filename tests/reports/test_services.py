@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from pledges.audit import Actor
 from pledges.errors import InvalidInput
-from pledges.models import AuditEvent, PledgeStatus
+from pledges.models import PledgeStatus, PledgeStatusChange
 from pledges.selectors import public_totals
 from reports import services
 from reports.figures import report_figures
@@ -106,29 +106,22 @@ def test_figures_are_those_of_the_as_of_moment(campaign, mixed_pledges):
     report = period_report(campaign, as_of=as_of)
     before = report_figures(report)
 
-    # After as_of: a new pledge, more money, and a status change in the audit trail.
+    # After as_of: a new pledge, more money, and a status change in the history.
     PledgeFactory(
         campaign=campaign, donor=DonorFactory(name="Latecomer"), status=PledgeStatus.CONFIRMED, public_name=True
     )
     paid(mixed_pledges["norway"], "600.00")
     qatar = mixed_pledges["qatar"]
-    AuditEvent.objects.create(
-        occurred_at=as_of - timedelta(hours=1),
-        actor_kind="system",
-        action="pledge.paid",
-        object_type="pledge",
-        object_id=str(qatar.pk),
-        pledge=qatar,
-        new_values={"status": "paid"},
+    PledgeStatusChange.objects.create(
+        at=as_of - timedelta(hours=1), actor_kind="system", pledge=qatar, old_status="confirmed", new_status="paid"
     )
-    AuditEvent.objects.create(
-        occurred_at=as_of + timedelta(microseconds=1),
+    PledgeStatusChange.objects.create(
+        at=as_of + timedelta(microseconds=1),
+        old_status_since=as_of - timedelta(hours=1),
         actor_kind="system",
-        action="pledge.cancelled",
-        object_type="pledge",
-        object_id=str(qatar.pk),
         pledge=qatar,
-        new_values={"status": "cancelled"},
+        old_status="paid",
+        new_status="cancelled",
     )
     qatar.status = PledgeStatus.CANCELLED
     qatar.save(update_fields=["status"])
