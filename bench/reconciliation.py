@@ -595,7 +595,8 @@ def reconciliation_reset() -> None:
                 f"FROM {SNAPSHOT_TABLE} s WHERE p.id = s.id"
             )
         tables = [m._meta.db_table for m in (LineMatch, StatementLine, BankStatement, AuditEvent)]
-        cursor.execute(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY")
+        # CASCADE: the import jobs' link table refers to the statements.
+        cursor.execute(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE")
         cursor.execute(f"DELETE FROM {payment_table} WHERE note LIKE 'Statement %%'")
 
 
