@@ -214,29 +214,35 @@ def propose_by_donor_and_amount(line: StatementLine) -> Proposal | None:
 @dataclass
 class DonorCandidates:
     """What rule 2 found for one line of a batch, before the batch's own
-    payments: pledge pk -> donor name by the pledge's amount and by an
-    instalment (closest first), whether either list was cut at
-    MAX_CANDIDATES, and (PostgreSQL) pledges in the band whose donor's name
-    is trigram-similar to the debtor's, which a cut list may have left out."""
+    payments: (pledge pk, donor name) by the pledge's amount and by an
+    instalment, closest first, a few more than MAX_CANDIDATES of each so
+    that pledges the batch pays can drop out; whether there were more still;
+    and (PostgreSQL) pledges in the band whose donor's name is
+    trigram-similar to the debtor's, which a cut list may have left out."""
 
-    by_amount: dict[int, str] = field(default_factory=dict)
-    by_instalment: dict[int, str] = field(default_factory=dict)
-    amount_cut: bool = False
-    instalment_cut: bool = False
+    by_amount: list[tuple[int, str]] = field(default_factory=list)
+    by_instalment: list[tuple[int, str]] = field(default_factory=list)
+    amount_more: bool = False
+    instalment_more: bool = False
     named: dict[int, str] = field(default_factory=dict)
 
 
+# Candidates read beyond MAX_CANDIDATES, to stand in for those the batch pays.
+SPARE_CANDIDATES = 100
+_OPEN = ", ".join(f"'{status}'" for status in OPEN_STATUSES)
 _LINES = (
     "unnest(%s::bigint[], %s::text[], %s::numeric[], %s::numeric[], %s::numeric[], %s::text[])"
     " AS l(line_id, currency, low, high, gross, debtor)"
 )
+# The statuses are written out (not parameters) so that PostgreSQL can use
+# the partial indexes of migration 0018, whose conditions name them.
 _BY_AMOUNT = """
 SELECT l.line_id, c.id, d.name
 FROM {lines}
 CROSS JOIN LATERAL (
     SELECT p.id, p.donor_id, abs(p.amount - l.gross) AS distance
     FROM {pledge} p
-    WHERE p.currency = l.currency AND p.status = ANY(%s) AND p.amount_paid = 0
+    WHERE p.currency = l.currency AND p.status IN ({open}) AND p.amount_paid = 0
       AND p.amount BETWEEN l.low AND l.high
     ORDER BY distance, p.id
     LIMIT %s
@@ -248,14 +254,15 @@ _BY_INSTALMENT = """
 SELECT l.line_id, c.pledge_id, d.name
 FROM {lines}
 CROSS JOIN LATERAL (
-    SELECT i.pledge_id
+    SELECT i.pledge_id, abs(i.amount - l.gross) AS distance, i.id
     FROM {instalment} i JOIN {pledge} p ON p.id = i.pledge_id
-    WHERE p.currency = l.currency AND p.status = ANY(%s) AND i.amount BETWEEN l.low AND l.high
-    ORDER BY abs(i.amount - l.gross), i.id
+    WHERE p.currency = l.currency AND p.status IN ({open}) AND i.amount BETWEEN l.low AND l.high
+    ORDER BY distance, i.id
     LIMIT %s
 ) c
 JOIN {pledge} p ON p.id = c.pledge_id
 JOIN {donor} d ON d.id = p.donor_id
+ORDER BY l.line_id, c.distance, c.id
 """
 # Through the trigram index on the donor's name (migration 0018).
 _BY_NAME = """
@@ -263,7 +270,7 @@ SELECT l.line_id, p.id, d.name
 FROM {lines}
 JOIN {donor} d ON d.name %% l.debtor
 JOIN {pledge} p ON p.donor_id = d.id
-WHERE p.currency = l.currency AND p.status = ANY(%s)
+WHERE p.currency = l.currency AND p.status IN ({open})
   AND ((p.amount_paid = 0 AND p.amount BETWEEN l.low AND l.high)
        OR EXISTS (SELECT 1 FROM {instalment} i WHERE i.pledge_id = p.id AND i.amount BETWEEN l.low AND l.high))
 ORDER BY l.line_id, p.id
@@ -288,6 +295,7 @@ def _rows(sql: str, params: list) -> list[tuple]:
         "pledge": Pledge._meta.db_table,
         "donor": Donor._meta.db_table,
         "instalment": Instalment._meta.db_table,
+        "open": _OPEN,
     }
     with connection.cursor() as cursor:
         cursor.execute(sql.format(**tables), params)
@@ -296,30 +304,34 @@ def _rows(sql: str, params: list) -> list[tuple]:
 
 def donor_candidates_for(lines: list[StatementLine]) -> dict[int, DonorCandidates]:
     """Rule 2's candidates for many lines (those with a debtor's name), in
-    three queries on PostgreSQL (a query or two a line elsewhere), as the
-    database stands at the start of the batch."""
+    two or three queries on PostgreSQL (a query or two a line elsewhere), as
+    the database stands at the start of the batch."""
     lines = [line for line in lines if line.debtor_name.strip()]
     found = {line.pk: DonorCandidates() for line in lines}
     if not lines:
         return found
     if connection.vendor != "postgresql":
         for line in lines:
-            found[line.pk].by_amount = donor_candidates(line)
+            found[line.pk].by_amount = list(donor_candidates(line).items())
         return found
-    params = _lines_params(lines)
-    statuses = list(OPEN_STATUSES)
-    for line_pk, pledge_pk, name in _rows(_BY_AMOUNT, [*params, statuses, MAX_CANDIDATES]):
-        found[line_pk].by_amount[pledge_pk] = name
-    counts: dict[int, int] = {}
-    for line_pk, pledge_pk, name in _rows(_BY_INSTALMENT, [*params, statuses, MAX_CANDIDATES]):
-        found[line_pk].by_instalment[pledge_pk] = name
-        counts[line_pk] = counts.get(line_pk, 0) + 1
-    for line_pk, candidates in found.items():
-        candidates.amount_cut = len(candidates.by_amount) >= MAX_CANDIDATES
-        candidates.instalment_cut = counts.get(line_pk, 0) >= MAX_CANDIDATES
-    cut = [line for line in lines if found[line.pk].amount_cut or found[line.pk].instalment_cut]
+    with connection.cursor() as cursor:
+        # Compiling these short queries costs more than running them.
+        cursor.execute("SET LOCAL jit = off")
+    params, limit = _lines_params(lines), MAX_CANDIDATES + SPARE_CANDIDATES
+    for line_pk, pledge_pk, name in _rows(_BY_AMOUNT, [*params, limit]):
+        found[line_pk].by_amount.append((pledge_pk, name))
+    for line_pk, pledge_pk, name in _rows(_BY_INSTALMENT, [*params, limit]):
+        found[line_pk].by_instalment.append((pledge_pk, name))
+    for candidates in found.values():
+        candidates.amount_more = len(candidates.by_amount) >= limit
+        candidates.instalment_more = len(candidates.by_instalment) >= limit
+    cut = [
+        line
+        for line in lines
+        if len(found[line.pk].by_amount) > MAX_CANDIDATES or len(found[line.pk].by_instalment) > MAX_CANDIDATES
+    ]
     if cut:
-        for line_pk, pledge_pk, name in _rows(_BY_NAME, [*_lines_params(cut), statuses]):
+        for line_pk, pledge_pk, name in _rows(_BY_NAME, _lines_params(cut)):
             found[line_pk].named[pledge_pk] = name
     return found
 
@@ -327,17 +339,20 @@ def donor_candidates_for(lines: list[StatementLine]) -> dict[int, DonorCandidate
 def donor_names(
     line: StatementLine, found: DonorCandidates, *, paid: Collection[int], closed: Collection[int]
 ) -> dict[int, str]:
-    """The candidates of `line` once the batch's earlier payments are
-    counted: `paid` pledges took money in this batch (so no longer match by
-    their amount), `closed` ones were paid in full. A list that was cut and
-    lost a candidate is asked again (the candidate after the cut moves in)."""
-    if (found.amount_cut and any(pk in paid for pk in found.by_amount)) or (
-        found.instalment_cut and any(pk in closed for pk in found.by_instalment)
+    """The candidates of `line` once the batch's earlier payments count:
+    `paid` pledges took money in this batch (so no longer match by their
+    amount), `closed` ones are no longer open. The first MAX_CANDIDATES
+    left of each list are what `donor_candidates` would read now; when the
+    spares ran out, it is asked."""
+    by_amount = [(pk, name) for pk, name in found.by_amount if pk not in paid]
+    by_instalment = [(pk, name) for pk, name in found.by_instalment if pk not in closed]
+    if (found.amount_more and len(by_amount) < MAX_CANDIDATES) or (
+        found.instalment_more and len(by_instalment) < MAX_CANDIDATES
     ):
         names = donor_candidates(line, paid=paid, closed=closed)
     else:
-        names = {pk: name for pk, name in found.by_amount.items() if pk not in paid}
-        names.update((pk, name) for pk, name in found.by_instalment.items() if pk not in closed)
+        names = dict(by_amount[:MAX_CANDIDATES])
+        names.update(by_instalment[:MAX_CANDIDATES])
     for pk, name in found.named.items():
         if pk not in names and pk not in paid:
             names[pk] = name

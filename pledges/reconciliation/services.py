@@ -9,7 +9,7 @@ from decimal import Decimal
 from typing import BinaryIO
 
 from django.conf import settings
-from django.db import IntegrityError, models, transaction
+from django.db import IntegrityError, connection, models, transaction
 from django.db.models import Count, Sum
 from django.utils import timezone
 
@@ -32,6 +32,7 @@ from pledges.models import (
     StatementLine,
 )
 from pledges.money import ZERO, CurrencyError, check_amount, format_amount, round_to_currency
+from pledges.outbox import outbox_enqueue_many
 from pledges.payments.services import (
     EFFECTIVE,
     DuplicatePayment,
@@ -309,12 +310,16 @@ class _ImportRun:
         returns how many were skipped as already on the account."""
         for line in parsed:
             self._statement(line.account, line.statement_id, self.source.file_format)
+        # No default ordering, nor the join it brings; and the empty reference
+        # left out, so PostgreSQL can use the partial unique index.
         known = {
             (line.account, line.bank_reference): line
             for line in StatementLine.objects.filter(
                 account__in={line.account for line in parsed},
                 bank_reference__in=[line.bank_reference for line in parsed],
-            ).select_related("statement")
+            )
+            .exclude(bank_reference="")
+            .order_by()
         }
         fresh = []
         for line in parsed:
@@ -325,9 +330,7 @@ class _ImportRun:
                 self.conflicts[f"lines.{line.position}.bank_reference"] = [_conflict(existing, line)]
         if self.conflicts:
             return 0
-        StatementLine.objects.bulk_create(
-            _line_row(self.statements[(line.account, line.statement_id)], line) for line in fresh
-        )
+        _lines_insert([_line_values(self.statements[(line.account, line.statement_id)], line) for line in fresh])
         return len(parsed) - len(fresh)
 
     def conflicts_raise(self) -> None:
@@ -393,7 +396,8 @@ def _conflict(existing: StatementLine, line: ParsedLine) -> str:
     )
 
 
-def _line_row(statement: BankStatement, line: ParsedLine) -> StatementLine:
+def _line_values(statement: BankStatement, line: ParsedLine) -> dict:
+    """A parsed line as the columns of its row, debits and zero amounts excluded."""
     direction = line.direction.lower()
     if direction != "credit":
         status, note = LineStatus.EXCLUDED, "A debit: not money for the Fund."
@@ -401,23 +405,42 @@ def _line_row(statement: BankStatement, line: ParsedLine) -> StatementLine:
         status, note = LineStatus.EXCLUDED, "A zero amount: no money moved."
     else:
         status, note = LineStatus.UNMATCHED, ""
-    return StatementLine(
-        statement=statement,
-        position=line.position,
-        account=line.account,
-        bank_reference=line.bank_reference,
-        direction=direction,
-        amount=line.amount,
-        currency=line.currency,
-        charges=line.charges,
-        booking_date=line.booking_date,
-        value_date=line.value_date,
-        debtor_name=line.debtor_name,
-        remittance=line.remittance,
-        creditor_reference=line.creditor_reference,
-        status=status,
-        note=note,
-    )
+    return {
+        "statement_id": statement.pk,
+        "position": line.position,
+        "account": line.account,
+        "bank_reference": line.bank_reference,
+        "direction": direction,
+        "amount": line.amount,
+        "currency": line.currency,
+        "charges": line.charges,
+        "booking_date": line.booking_date,
+        "value_date": line.value_date,
+        "debtor_name": line.debtor_name,
+        "remittance": line.remittance,
+        "creditor_reference": line.creditor_reference,
+        "status": status,
+        "note": note,
+    }
+
+
+def _lines_insert(rows: list[dict]) -> None:
+    """Store lines: on PostgreSQL with one COPY (the parsed values go as
+    they are, no model instances), elsewhere with bulk_create. The unique
+    constraints hold either way."""
+    if not rows:
+        return
+    if connection.vendor != "postgresql":
+        StatementLine.objects.bulk_create((StatementLine(**row) for row in rows), batch_size=BATCH)
+        return
+    now = timezone.now()
+    names = [*rows[0], "updated_at"]
+    columns = ", ".join(connection.ops.quote_name(StatementLine._meta.get_field(n).column) for n in names)
+    copy_sql = f"COPY {StatementLine._meta.db_table} ({columns}) FROM STDIN"
+    # The raw psycopg cursor, its errors translated (a unique violation is an IntegrityError).
+    with connection.wrap_database_errors, connection.cursor() as cursor, cursor.cursor.copy(copy_sql) as copy:
+        for row in rows:
+            copy.write_row([*row.values(), now])
 
 
 def _race_explained(error: IntegrityError, run: _ImportRun) -> DomainError:
@@ -787,9 +810,8 @@ class _BatchWrites:
         if self.payments:
             from pledges.tasks import payment_thank
 
-            for payment in self.payments:
-                # The donor is thanked once the money is committed, never for a rollback.
-                payment_thank.delay_durable(payment.pk)
+            # Each donor is thanked once the money is committed, never for a rollback.
+            outbox_enqueue_many(payment_thank.name, [(payment.pk,) for payment in self.payments])
             # bulk_create sends no post_save, so the public figures are refreshed here.
             transaction.on_commit(public_cache_invalidate)
 
