@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from pledges.audit import Actor, audit_record
 from pledges.errors import DomainError, InvalidInput, TransitionNotAllowed
-from pledges.exchange import convert_to_usd
+from pledges.exchange import convert_to_usd, rates_read_once
 from pledges.models import (
     AuditEvent,
     BankStatement,
@@ -502,6 +502,26 @@ def statement_match(*, statement: BankStatement, actor: Actor | None = None) -> 
     return report
 
 
+_PLEDGES_MONEY_UPDATE = (
+    "UPDATE {table} p SET amount_paid = v.paid, amount_received_usd = v.received_usd, fees_usd = v.fees_usd, "
+    "status = v.status, updated_at = %s "
+    "FROM unnest(%s::bigint[], %s::numeric[], %s::numeric[], %s::numeric[], %s::text[]) "
+    "AS v(id, paid, received_usd, fees_usd, status) WHERE p.id = v.id"
+)
+
+
+def _pledges_money_update(pledges: list[Pledge], now) -> None:
+    """Save the pledges' balances and status: on PostgreSQL in one UPDATE
+    from arrays (bulk_update's CASE per field costs more to build than to run)."""
+    fields = ["amount_paid", "amount_received_usd", "fees_usd", "status"]
+    if connection.vendor != "postgresql":
+        Pledge.objects.bulk_update(pledges, [*fields, "updated_at"], batch_size=500)
+        return
+    sql = _PLEDGES_MONEY_UPDATE.format(table=Pledge._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [now, [p.pk for p in pledges], *([getattr(p, f) for p in pledges] for f in fields)])
+
+
 def _line_counts(statement: BankStatement) -> dict[str, int]:
     """What became of the statement's lines, from their statuses (so a
     second matching run reports the whole statement, not just itself)."""
@@ -522,6 +542,11 @@ def _batch_match(batch: list[StatementLine], statement: BankStatement, actor: Ac
     statement per table."""
     for line in batch:
         line.statement = statement
+    with rates_read_once():
+        _batch_decide(batch, actor)
+
+
+def _batch_decide(batch: list[StatementLine], actor: Actor) -> None:
     references = {
         line.pk: [*find_references(line.creditor_reference), *find_references(line.remittance)] for line in batch
     }
@@ -790,10 +815,7 @@ class _BatchWrites:
                 raise DuplicatePayment(
                     "A bank reference of this batch was posted on its account by someone else at the same moment."
                 ) from None
-            paid = [self.pledges[pk] for pk in self.paid]
-            Pledge.objects.bulk_update(
-                paid, ["amount_paid", "amount_received_usd", "fees_usd", "status", "updated_at"], batch_size=500
-            )
+            _pledges_money_update([self.pledges[pk] for pk in self.paid], self.now)
         LineMatch.objects.bulk_create(self.matches)
         for status, pks in self.statuses.items():
             if pks:
