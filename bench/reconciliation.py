@@ -1039,6 +1039,8 @@ class StageTimer:
 
 
 def run(args: argparse.Namespace) -> tuple[list[str], list[Op], list[str], list[str]]:
+    import importlib
+
     import django
     from django.core.management import call_command
 
@@ -1056,6 +1058,9 @@ def run(args: argparse.Namespace) -> tuple[list[str], list[Op], list[str], list[
     from pledges.reconciliation.parsing import LineError
     from pledges.reconciliation.services import statement_import, statement_match
 
+    # Imported here, untimed: the services import the tasks (and with them
+    # the Stripe SDK, seconds of imports) on their first call only.
+    importlib.import_module("pledges.tasks")
     assert not settings.CELERY_TASK_ALWAYS_EAGER and settings.CELERY_BROKER_URL.startswith("memory://")
     log(f"Migrating {settings.DATABASES['default']['NAME']}")
     call_command("migrate", verbosity=0, interactive=False)

@@ -11,6 +11,7 @@ from django.db import connection
 from django.utils import timezone
 from stdnum import iso11649
 
+from pledges.exchange import rate_in_force, rates_read_once
 from pledges.models import (
     AuditEvent,
     BankStatement,
@@ -23,7 +24,7 @@ from pledges.models import (
 )
 from pledges.reconciliation import services
 from tests.conftest import run_at_once
-from tests.factories import DonorFactory, PledgeFactory
+from tests.factories import DonorFactory, ExchangeRateFactory, PledgeFactory
 from tests.pledges.test_reconciliation_import import FUND_IBAN, Entry, confirmed_pledge, days_ago, line_of
 from tests.pledges.test_reconciliation_matching import imported
 
@@ -107,6 +108,20 @@ def test_a_donor_named_alike_is_found_although_many_closer_amounts_crowd_the_ban
     match = line_of(entry).matches.get()
     assert (match.rule, match.pledge, match.status) == ("donor_amount", japan, MatchStatus.PROPOSED)
     assert "Ministry of Foreign Affairs of Japan" in match.explanation
+
+
+def test_rates_read_once_for_a_batch_answer_as_the_database_does(django_assert_num_queries):
+    for valid_from, rate in ((days_ago(60), "0.80"), (days_ago(30), "0.85"), (days_ago(10), "0.90")):
+        ExchangeRateFactory(currency="EUR", rate=Decimal(rate), valid_from=valid_from)
+    days = [days_ago(n) for n in (90, 60, 45, 30, 11, 10, 0)]
+    expected = [rate_in_force("EUR", day) for day in days] + [rate_in_force("GBP", days_ago(5))]
+
+    with rates_read_once(), django_assert_num_queries(2):  # EUR's rates, then GBP's (none)
+        read = [rate_in_force("EUR", day) for day in days] + [rate_in_force("GBP", days_ago(5))]
+
+    assert read == expected
+    rates = ["0.80", "0.80", "0.85", "0.85", "0.90", "0.90"]
+    assert [r.rate if r else None for r in read] == [None, *map(Decimal, rates), None]
 
 
 # --- Lines claimed once ------------------------------------------------------------------
