@@ -602,7 +602,8 @@ def reconciliation_reset() -> None:
                 f"FROM {SNAPSHOT_TABLE} s WHERE p.id = s.id"
             )
         tables = [m._meta.db_table for m in (LineMatch, StatementLine, BankStatement, AuditEvent)]
-        cursor.execute(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY")
+        # CASCADE: the import jobs' link table refers to the statements.
+        cursor.execute(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE")
         cursor.execute(f"DELETE FROM {payment_table} WHERE note LIKE 'Statement %%'")
 
 
@@ -974,12 +975,15 @@ class StageTimer:
     the bench only, restored on exit) the functions it calls per line.
     Functions the services module does not have (it changes) are skipped."""
 
+    # (module, attribute path, label); the first is the outer stage, the others run inside it.
     STAGES = (
-        ("pledges.reconciliation.services", "_line_match_automatically", "a line in its own transaction, all told"),
-        ("pledges.reconciliation.matching", "propose_by_reference", "rule 1, reference (reads)"),
-        ("pledges.reconciliation.matching", "propose_by_donor_and_amount", "rule 2, donor + amount (reads)"),
-        ("pledges.reconciliation.services", "_line_propose", "writing a proposal or a match"),
-        ("pledges.reconciliation.services", "_apply", "of which applying: payment, pledge, audit"),
+        ("pledges.reconciliation.services", "_batch_match", "a batch in its own transaction, all told"),
+        ("pledges.reconciliation.matching", "propose_by_reference", "rule 1, reference"),
+        ("pledges.reconciliation.matching", "donor_candidates_for", "rule 2's candidates for the batch (reads)"),
+        ("pledges.reconciliation.matching", "donor_candidates", "rule 2 asked again for one line (reads)"),
+        ("pledges.reconciliation.matching", "best_donor", "rule 2's name comparison (rapidfuzz)"),
+        ("pledges.reconciliation.services", "_BatchWrites.__init__", "the batch's payment sums and posted payments"),
+        ("pledges.reconciliation.services", "_BatchWrites.save", "writing the batch in bulk"),
     )
 
     def __init__(self):
@@ -1006,9 +1010,12 @@ class StageTimer:
 
         self._saved = []
         self.present = []
-        for module_name, name, label in self.STAGES:
+        for module_name, path, label in self.STAGES:
             module = importlib.import_module(module_name)
-            original = getattr(module, name, None)
+            *owners, name = path.split(".")
+            for owner in owners:
+                module = getattr(module, owner, None)
+            original = getattr(module, name, None) if module is not None else None
             if original is None:
                 continue
             self._saved.append((module, name, original))
@@ -1030,15 +1037,17 @@ class StageTimer:
         if outer in self.present:
             per_line = self.seconds[outer]
         else:
-            per_line = sum(self.seconds[label] for _, _, label in self.STAGES[1:4] if label in self.present)
+            per_line = sum(self.seconds[label] for _, _, label in self.STAGES[1:] if label in self.present)
         return (
             f"where statement_match's {total:.1f} s went: "
             + "; ".join(parts)
-            + f"; outside the per-line work (batch reads, find_references, progress) {total - per_line:.1f} s"
+            + f"; outside the batches (claiming lines, counting, progress) {total - per_line:.1f} s"
         )
 
 
 def run(args: argparse.Namespace) -> tuple[list[str], list[Op], list[str], list[str]]:
+    import importlib
+
     import django
     from django.core.management import call_command
 
@@ -1056,6 +1065,9 @@ def run(args: argparse.Namespace) -> tuple[list[str], list[Op], list[str], list[
     from pledges.reconciliation.parsing import LineError
     from pledges.reconciliation.services import statement_import, statement_match
 
+    # Imported here, untimed: the services import the tasks (and with them
+    # the Stripe SDK, seconds of imports) on their first call only.
+    importlib.import_module("pledges.tasks")
     assert not settings.CELERY_TASK_ALWAYS_EAGER and settings.CELERY_BROKER_URL.startswith("memory://")
     log(f"Migrating {settings.DATABASES['default']['NAME']}")
     call_command("migrate", verbosity=0, interactive=False)

@@ -6,6 +6,10 @@ force from their `valid_from` date until the next one. A missing rate gives
 no conversion; callers store that as a flag, never as a rate of 1.
 """
 
+from bisect import bisect_right
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -32,8 +36,32 @@ class Conversion:
         return self.amount
 
 
+# Set by `rates_read_once`: currency -> (its rates' dates, its rates), oldest first.
+_rates_read: ContextVar[dict | None] = ContextVar("rates_read", default=None)
+
+
+@contextmanager
+def rates_read_once() -> Iterator[None]:
+    """Within the block, each currency's rates (a short list) are read once
+    and every lookup is answered from them: for a batch that converts many
+    amounts in one transaction (statement matching)."""
+    token = _rates_read.set({})
+    try:
+        yield
+    finally:
+        _rates_read.reset(token)
+
+
 def rate_in_force(currency: str, on: date) -> ExchangeRate | None:
-    return ExchangeRate.objects.filter(currency=currency, valid_from__lte=on).order_by("-valid_from").first()
+    read = _rates_read.get()
+    if read is None:
+        return ExchangeRate.objects.filter(currency=currency, valid_from__lte=on).order_by("-valid_from").first()
+    if currency not in read:
+        rates = list(ExchangeRate.objects.filter(currency=currency).order_by("valid_from"))
+        read[currency] = ([rate.valid_from for rate in rates], rates)
+    dates, rates = read[currency]
+    index = bisect_right(dates, on)
+    return rates[index - 1] if index else None
 
 
 def _per_usd(currency: str, on: date) -> tuple[Decimal, date] | None:

@@ -184,3 +184,50 @@ def _is_eager() -> bool:
     from celery import current_app
 
     return bool(current_app.conf.task_always_eager)
+
+
+def outbox_enqueue_many(task_name: str, args_list: list[tuple]) -> list[OutboxMessage]:
+    """`outbox_enqueue` for many messages of one task (a batch of payments
+    to thank for): one INSERT now, and after commit one relay that sends
+    them all in one transaction."""
+    messages = OutboxMessage.objects.bulk_create(OutboxMessage(task=task_name, args=list(args)) for args in args_list)
+    pks = [message.pk for message in messages]
+    transaction.on_commit(lambda: _relay_many_after_commit(pks), robust=True)
+    return messages
+
+
+def _relay_many_after_commit(message_pks: list[int]) -> None:
+    if _is_eager():
+        for pk in message_pks:
+            outbox_relay_one(pk)
+    elif time.monotonic() >= _broker_down_until:
+        outbox_relay_many(message_pks)
+
+
+def outbox_relay_many(message_pks: list[int]) -> int:
+    """`outbox_relay_one` for many messages, under their row locks in one
+    transaction; a failed send leaves that message and the rest for the
+    sweep. Returns how many were sent."""
+    global _broker_down_until
+    from celery import current_app
+
+    with transaction.atomic():
+        messages = (
+            OutboxMessage.objects.select_for_update(skip_locked=True)
+            .filter(pk__in=message_pks, done_at__isnull=True, sent_at__isnull=True)
+            .order_by("pk")
+        )
+        sent = []
+        for message in messages:
+            try:
+                current_app.tasks[message.task].apply_async(args=message.args, task_id=f"outbox-{message.pk}")
+            except Exception as error:
+                _broker_down_until = time.monotonic() + BROKER_RETRY_AFTER_SECONDS
+                message.attempts += 1
+                message.last_error = f"{type(error).__name__}: {error}"[:2000]
+                message.save(update_fields=["attempts", "last_error"])
+                logger.warning("outbox.send_failed", extra={"task": message.task, "outbox_id": message.pk})
+                break
+            sent.append(message.pk)
+        OutboxMessage.objects.filter(pk__in=sent).update(attempts=models.F("attempts") + 1, sent_at=timezone.now())
+    return len(sent)

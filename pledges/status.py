@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from datetime import timedelta
 from decimal import Decimal
 
+from django.db.models import Max
 from django.utils import timezone
 
 from pledges.audit import Actor, audit_record
@@ -63,6 +64,54 @@ def pledge_status_begun(pledge: Pledge, *, actor: Actor, audit: AuditEvent) -> P
     return _history_row(pledge, old_status="", actor=actor, reason=audit.reason, audit=audit, at=pledge.created_at)
 
 
+def status_transition_check(old_status: str, new_status: str, *, refusal: str = "") -> None:
+    """Raise TransitionNotAllowed unless `PLEDGE_TRANSITIONS` lets a pledge
+    go from `old_status` to `new_status` (the same status is no change)."""
+    if new_status != old_status and new_status not in PLEDGE_TRANSITIONS.get(old_status, ()):
+        raise TransitionNotAllowed(refusal or f"A {_label(old_status)} pledge cannot become {_label(new_status)}.")
+
+
+def status_changes_bulk_record(
+    changes: Sequence[tuple[Pledge, str, str, AuditEvent | None]], *, actor: Actor, at
+) -> list[PledgeStatusChange]:
+    """The history rows of status changes a batch made in memory and saved
+    in bulk (statement matching): each `(pledge, old, new, audit)` in the
+    order the batch made them, checked against `PLEDGE_TRANSITIONS` by the
+    batch when it made them (`status_transition_check`). The caller holds
+    the pledges' row locks and has stored the audit records. One query for
+    the moments the pledges entered their status before the batch, one
+    INSERT for the rows."""
+    if not changes:
+        return []
+    pks = {pledge.pk for pledge, _, _, _ in changes}
+    since = dict(
+        PledgeStatusChange.objects.filter(pledge_id__in=pks)
+        .order_by()
+        .values("pledge_id")
+        .annotate(last=Max("at"))
+        .values_list("pledge_id", "last")
+    )
+    user = actor.user if actor.user is not None and actor.user.is_authenticated else None
+    rows = []
+    for pledge, old_status, new_status, audit in changes:
+        rows.append(
+            PledgeStatusChange(
+                pledge=pledge,
+                old_status=old_status,
+                new_status=new_status,
+                at=at,
+                old_status_since=since.get(pledge.pk),
+                actor_kind=actor.kind,
+                actor_user=user,
+                actor_label=actor.label[:200],
+                reason=audit.reason if audit is not None else "",
+                audit_event=audit,
+            )
+        )
+        since[pledge.pk] = at
+    return PledgeStatusChange.objects.bulk_create(rows)
+
+
 def pledge_status_change(
     pledge: Pledge,
     new_status: str,
@@ -87,8 +136,7 @@ def pledge_status_change(
     returned (verifying a pledge its money already made paid).
     """
     old_status = pledge.status
-    if new_status != old_status and new_status not in PLEDGE_TRANSITIONS.get(old_status, ()):
-        raise TransitionNotAllowed(refusal or f"A {_label(old_status)} pledge cannot become {_label(new_status)}.")
+    status_transition_check(old_status, new_status, refusal=refusal)
     pledge.status = new_status
     pledge.updated_at = timezone.now()
     pledge.save(update_fields=["status", "updated_at", *fields])

@@ -9,13 +9,15 @@ from decimal import Decimal
 from typing import BinaryIO
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
-from django.db.models import Count
+from django.db import IntegrityError, connection, models, transaction
+from django.db.models import Count, Sum
 from django.utils import timezone
 
 from pledges.audit import Actor, audit_record
 from pledges.errors import DomainError, InvalidInput, TransitionNotAllowed
+from pledges.exchange import convert_to_usd, rates_read_once
 from pledges.models import (
+    AuditEvent,
     BankStatement,
     CsvProfile,
     LineMatch,
@@ -29,9 +31,17 @@ from pledges.models import (
     StatementFormat,
     StatementLine,
 )
-from pledges.money import CurrencyError, check_amount, format_amount, round_to_currency
-from pledges.outbox import task_enqueue
-from pledges.payments.services import amount_in_pledge_currency, payment_apply, payment_reverse
+from pledges.money import ZERO, CurrencyError, check_amount, format_amount, round_to_currency
+from pledges.outbox import outbox_enqueue_many, task_enqueue
+from pledges.payments.services import (
+    EFFECTIVE,
+    DuplicatePayment,
+    _money_snapshot,
+    amount_in_pledge_currency,
+    payment_apply,
+    payment_reverse,
+)
+from pledges.public_cache import public_cache_invalidate
 from pledges.reconciliation import matching
 from pledges.reconciliation.csv_statement import CsvLayout, iter_csv_statement
 from pledges.reconciliation.parsing import (
@@ -42,6 +52,7 @@ from pledges.reconciliation.parsing import (
     find_references,
 )
 from pledges.reconciliation.parsing import StatementLine as ParsedLine
+from pledges.status import status_after_money, status_changes_bulk_record, status_transition_check
 
 BATCH = 2000
 MAX_LINE_ERRORS_REPORTED = 200
@@ -299,12 +310,16 @@ class _ImportRun:
         returns how many were skipped as already on the account."""
         for line in parsed:
             self._statement(line.account, line.statement_id, self.source.file_format)
+        # No default ordering, nor the join it brings; and the empty reference
+        # left out, so PostgreSQL can use the partial unique index.
         known = {
             (line.account, line.bank_reference): line
             for line in StatementLine.objects.filter(
                 account__in={line.account for line in parsed},
                 bank_reference__in=[line.bank_reference for line in parsed],
-            ).select_related("statement")
+            )
+            .exclude(bank_reference="")
+            .order_by()
         }
         fresh = []
         for line in parsed:
@@ -315,9 +330,7 @@ class _ImportRun:
                 self.conflicts[f"lines.{line.position}.bank_reference"] = [_conflict(existing, line)]
         if self.conflicts:
             return 0
-        StatementLine.objects.bulk_create(
-            _line_row(self.statements[(line.account, line.statement_id)], line) for line in fresh
-        )
+        _lines_insert([_line_values(self.statements[(line.account, line.statement_id)], line) for line in fresh])
         return len(parsed) - len(fresh)
 
     def conflicts_raise(self) -> None:
@@ -381,7 +394,8 @@ def _conflict(existing: StatementLine, line: ParsedLine) -> str:
     )
 
 
-def _line_row(statement: BankStatement, line: ParsedLine) -> StatementLine:
+def _line_values(statement: BankStatement, line: ParsedLine) -> dict:
+    """A parsed line as the columns of its row, debits and zero amounts excluded."""
     direction = line.direction.lower()
     if direction != "credit":
         status, note = LineStatus.EXCLUDED, "A debit: not money for the Fund."
@@ -389,23 +403,42 @@ def _line_row(statement: BankStatement, line: ParsedLine) -> StatementLine:
         status, note = LineStatus.EXCLUDED, "A zero amount: no money moved."
     else:
         status, note = LineStatus.UNMATCHED, ""
-    return StatementLine(
-        statement=statement,
-        position=line.position,
-        account=line.account,
-        bank_reference=line.bank_reference,
-        direction=direction,
-        amount=line.amount,
-        currency=line.currency,
-        charges=line.charges,
-        booking_date=line.booking_date,
-        value_date=line.value_date,
-        debtor_name=line.debtor_name,
-        remittance=line.remittance,
-        creditor_reference=line.creditor_reference,
-        status=status,
-        note=note,
-    )
+    return {
+        "statement_id": statement.pk,
+        "position": line.position,
+        "account": line.account,
+        "bank_reference": line.bank_reference,
+        "direction": direction,
+        "amount": line.amount,
+        "currency": line.currency,
+        "charges": line.charges,
+        "booking_date": line.booking_date,
+        "value_date": line.value_date,
+        "debtor_name": line.debtor_name,
+        "remittance": line.remittance,
+        "creditor_reference": line.creditor_reference,
+        "status": status,
+        "note": note,
+    }
+
+
+def _lines_insert(rows: list[dict]) -> None:
+    """Store lines: on PostgreSQL with one COPY (the parsed values go as
+    they are, no model instances), elsewhere with bulk_create. The unique
+    constraints hold either way."""
+    if not rows:
+        return
+    if connection.vendor != "postgresql":
+        StatementLine.objects.bulk_create((StatementLine(**row) for row in rows), batch_size=BATCH)
+        return
+    now = timezone.now()
+    names = [*rows[0], "updated_at"]
+    columns = ", ".join(connection.ops.quote_name(StatementLine._meta.get_field(n).column) for n in names)
+    copy_sql = f"COPY {StatementLine._meta.db_table} ({columns}) FROM STDIN"
+    # The raw psycopg cursor, its errors translated (a unique violation is an IntegrityError).
+    with connection.wrap_database_errors, connection.cursor() as cursor, cursor.cursor.copy(copy_sql) as copy:
+        for row in rows:
+            copy.write_row([*row.values(), now])
 
 
 def _race_explained(error: IntegrityError, run: _ImportRun) -> DomainError:
@@ -442,21 +475,22 @@ def _batches(items: Iterable) -> Iterator[list]:
 
 def statement_match(*, statement: BankStatement, actor: Actor | None = None) -> dict:
     """Match the statement's unmatched credit lines, batch by batch,
-    recording progress on the statement. Safe to run twice: only
-    unmatched lines are looked at, each under a lock, and a match a
+    recording progress on the statement. Each batch is one transaction:
+    its lines are claimed with row locks that other runs skip, so two
+    workers share the lines and each line is matched once; a worker that
+    dies loses its batch whole, and running again finishes the rest. Safe
+    to run twice: only unmatched lines are looked at, and a match a
     reconciler rejected is not proposed again."""
     actor = actor or Actor.task("statement_match")
     pending = StatementLine.objects.filter(statement=statement, status=LineStatus.UNMATCHED, direction="credit")
-    total, done = pending.count(), 0
-    for batch in _batches(pending.order_by("pk").iterator(chunk_size=BATCH)):
-        references = {
-            ref
-            for line in batch
-            for ref in [*find_references(line.creditor_reference), *find_references(line.remittance)]
-        }
-        pledges = {p.reference: p for p in Pledge.objects.filter(reference__in=references).select_related("donor")}
-        for line in batch:
-            _line_match_automatically(line, pledges, actor)
+    total, done, after = pending.count(), 0, 0
+    while True:
+        with transaction.atomic():
+            batch = list(pending.filter(pk__gt=after).order_by("pk").select_for_update(skip_locked=True)[:BATCH])
+            if not batch:
+                break
+            after = batch[-1].pk
+            _batch_match(batch, statement, actor)
         done += len(batch)
         BankStatement.objects.filter(pk=statement.pk).update(
             report={**statement.report, "matching": "running", "done": done, "total": total}
@@ -464,6 +498,26 @@ def statement_match(*, statement: BankStatement, actor: Actor | None = None) -> 
     report = {**statement.report, "matching": "done", "done": done, "total": total, **_line_counts(statement)}
     BankStatement.objects.filter(pk=statement.pk).update(report=report)
     return report
+
+
+_PLEDGES_MONEY_UPDATE = (
+    "UPDATE {table} p SET amount_paid = v.paid, amount_received_usd = v.received_usd, fees_usd = v.fees_usd, "
+    "status = v.status, updated_at = %s "
+    "FROM unnest(%s::bigint[], %s::numeric[], %s::numeric[], %s::numeric[], %s::text[]) "
+    "AS v(id, paid, received_usd, fees_usd, status) WHERE p.id = v.id"
+)
+
+
+def _pledges_money_update(pledges: list[Pledge], now) -> None:
+    """Save the pledges' balances and status: on PostgreSQL in one UPDATE
+    from arrays (bulk_update's CASE per field costs more to build than to run)."""
+    fields = ["amount_paid", "amount_received_usd", "fees_usd", "status"]
+    if connection.vendor != "postgresql":
+        Pledge.objects.bulk_update(pledges, [*fields, "updated_at"], batch_size=500)
+        return
+    sql = _PLEDGES_MONEY_UPDATE.format(table=Pledge._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [now, [p.pk for p in pledges], *([getattr(p, f) for p in pledges] for f in fields)])
 
 
 def _line_counts(statement: BankStatement) -> dict[str, int]:
@@ -478,50 +532,48 @@ def _line_counts(statement: BankStatement) -> dict[str, int]:
     }
 
 
-def _line_match_automatically(line: StatementLine, pledges: dict[str, Pledge], actor: Actor) -> None:
-    with transaction.atomic():
-        line = StatementLine.objects.select_for_update().select_related("statement").get(pk=line.pk)
-        if line.status != LineStatus.UNMATCHED:
-            return  # someone acted on it meanwhile
+def _batch_match(batch: list[StatementLine], statement: BankStatement, actor: Actor) -> None:
+    """Match a batch of claimed lines, in order, as if one after the
+    other: rule 1 judges each line against its pledge as the earlier lines
+    of the batch left it, rule 2 no longer offers a pledge they paid. The
+    reads are a few queries for the whole batch, the writes one bulk
+    statement per table."""
+    for line in batch:
+        line.statement = statement
+    with rates_read_once():
+        _batch_decide(batch, actor)
+
+
+def _batch_decide(batch: list[StatementLine], actor: Actor) -> None:
+    references = {
+        line.pk: [*find_references(line.creditor_reference), *find_references(line.remittance)] for line in batch
+    }
+    # Locked in one order (by pk), so two runs sharing pledges cannot deadlock.
+    pledges = {
+        p.reference: p
+        for p in Pledge.objects.filter(reference__in={r for refs in references.values() for r in refs})
+        .order_by("pk")
+        .select_for_update(of=("self",))
+        .prefetch_related("instalments")
+    }
+    by_donor = [line for line in batch if not any(r in pledges for r in references[line.pk])]
+    candidates = matching.donor_candidates_for(by_donor)
+    rejected = set(
+        LineMatch.objects.filter(line__in=batch, status=MatchStatus.REJECTED).values_list("line_id", "pledge_id")
+    )
+    writes = _BatchWrites(actor, pledges.values(), batch)
+    for line in batch:
         proposal = matching.propose_by_reference(line, pledges)
-        if proposal is not None:
-            # The batch's copy may be stale (an earlier line of this
-            # statement, or a reconciler, paid the same pledge): judge again
-            # against the pledge as it is now, locked.
-            fresh = Pledge.objects.select_for_update().select_related("donor").get(pk=proposal.pledge.pk)
-            pledges[fresh.reference] = fresh
-            proposal = matching.propose_by_reference(line, pledges)
-        proposal = proposal or matching.propose_by_donor_and_amount(line)
-        if proposal is None or line.matches.filter(pledge=proposal.pledge, status=MatchStatus.REJECTED).exists():
-            return
-        _line_propose(line, proposal, actor)
-
-
-def _line_propose(line: StatementLine, proposal: matching.Proposal, actor: Actor) -> None:
-    """Record a proposal on a locked line, and apply it when the rule is sure."""
-    match = LineMatch.objects.create(
-        line=line,
-        pledge=proposal.pledge,
-        amount=proposal.amount,
-        rule=proposal.rule,
-        confidence=proposal.confidence,
-        explanation=proposal.explanation,
-        status=MatchStatus.PROPOSED,
-    )
-    if proposal.apply:
-        _apply(line, [match], actor)
-        return
-    line.status = LineStatus.PROPOSED
-    line.updated_at = timezone.now()
-    line.save(update_fields=["status", "updated_at"])
-    audit_record(
-        actor=actor,
-        action="statement.line.proposed",
-        obj=line,
-        pledge=proposal.pledge,
-        new={"rule": proposal.rule, "confidence": proposal.confidence, "amount": str(proposal.amount)},
-        reason=proposal.explanation,
-    )
+        if proposal is None and line.pk in candidates:
+            names = matching.donor_names(line, candidates[line.pk], paid=writes.paid, closed=writes.closed)
+            if (best := matching.best_donor(line, names)) is not None:
+                pk, score = best
+                # Rule 2 only proposes: the pledge's pk and its donor's name are all it needs.
+                proposal = matching.donor_proposal(line, Pledge(pk=pk), names[pk], score)
+        if proposal is None or (line.pk, proposal.pledge.pk) in rejected:
+            continue
+        writes.propose(line, proposal)
+    writes.save()
 
 
 def _payment_for(line: StatementLine, match: LineMatch, pledge: Pledge, reference: str, settle_net: bool) -> Payment:
@@ -593,6 +645,203 @@ def _apply(line: StatementLine, matches: list[LineMatch], actor: Actor, *, settl
     line.status = LineStatus.MATCHED
     line.updated_at = timezone.now()
     line.save(update_fields=["status", "updated_at"])
+
+
+class _BatchWrites:
+    """What matching a batch writes, gathered in the batch's order and
+    stored in bulk: the payments, the pledges' balances, the matches, the
+    lines' statuses and the audit rows, as `_apply` and `payment_apply`
+    write them one line at a time."""
+
+    def __init__(self, actor: Actor, pledges: Iterable[Pledge], lines: list[StatementLine]):
+        self.actor = actor
+        self.user = actor.user if actor.user is not None and actor.user.is_authenticated else None
+        self.now = timezone.now()
+        self.pledges = {p.pk: p for p in pledges}
+        self.paid: set[int] = set()  # pledges that took money in this batch
+        self.closed: set[int] = set()  # ...and are no longer open
+        self.matches: list[LineMatch] = []
+        self.payments: list[Payment] = []
+        self.audits: list[tuple[AuditEvent, Payment | None]] = []
+        # (pledge, old status, new status, index of its audit in self.audits)
+        self.status_changes: list[tuple[Pledge, str, str, int]] = []
+        self.statuses: dict[str, list[int]] = {LineStatus.MATCHED: [], LineStatus.PROPOSED: []}
+        self.sums = self._payment_sums() if self.pledges else {}
+        # Payments already posted (by hand) with a line's bank reference: linked, not posted twice.
+        self.posted = (
+            {
+                (p.bank_account, p.external_reference): p
+                for p in Payment.objects.filter(
+                    bank_account__in={line.account for line in lines},
+                    external_reference__in=[line.bank_reference for line in lines],
+                    reverses__isnull=True,
+                )
+                .exclude(status="reversed")
+                .exclude(external_reference="")
+                .order_by()
+            }
+            if self.pledges
+            else {}
+        )
+
+    def _payment_sums(self) -> dict[int, dict[str, Decimal]]:
+        """What `pledge_money_refresh` sums, per locked pledge, before the batch."""
+        rows = (
+            Payment.objects.filter(pledge__in=list(self.pledges), status__in=EFFECTIVE)
+            .order_by()
+            .values("pledge")
+            .annotate(
+                paid=Sum("amount_applied", default=ZERO),
+                received_usd=Sum("amount_usd", default=ZERO),
+                fees_usd=Sum("fee_usd", default=ZERO),
+            )
+        )
+        sums = {pk: {"paid": ZERO, "received_usd": ZERO, "fees_usd": ZERO} for pk in self.pledges}
+        for row in rows:
+            sums[row["pledge"]] = {k: row[k] for k in ("paid", "received_usd", "fees_usd")}
+        return sums
+
+    def audit(self, action: str, obj: models.Model, pledge_pk: int | None, *, new: dict, old=None, reason="") -> None:
+        event = AuditEvent(
+            actor_kind=self.actor.kind,
+            actor_user=self.user,
+            actor_label=self.actor.label[:200],
+            action=action,
+            object_type=obj._meta.model_name,
+            object_id=str(obj.pk) if obj.pk is not None else "",
+            pledge_id=pledge_pk,
+            old_values=old or {},
+            new_values=new,
+            reason=reason,
+        )
+        self.audits.append((event, obj if obj.pk is None else None))
+
+    def propose(self, line: StatementLine, proposal: matching.Proposal) -> None:
+        match = LineMatch(
+            line=line,
+            pledge_id=proposal.pledge.pk,
+            amount=proposal.amount,
+            rule=proposal.rule,
+            confidence=proposal.confidence,
+            explanation=proposal.explanation,
+            status=MatchStatus.PROPOSED,
+            created_at=self.now,
+        )
+        self.matches.append(match)
+        if proposal.apply:
+            self.apply(line, match, self.pledges[proposal.pledge.pk])
+            return
+        self.statuses[LineStatus.PROPOSED].append(line.pk)
+        self.audit(
+            "statement.line.proposed",
+            line,
+            proposal.pledge.pk,
+            new={"rule": proposal.rule, "confidence": proposal.confidence, "amount": str(proposal.amount)},
+            reason=proposal.explanation,
+        )
+
+    def apply(self, line: StatementLine, match: LineMatch, pledge: Pledge) -> None:
+        """`_apply` of one automatic match: the payment and the pledge's new
+        balances in memory (the locked pledge, its sums before the batch
+        plus this batch's payments), as `payment_apply` computes them."""
+        if pledge.status == PledgeStatus.CANCELLED:
+            raise TransitionNotAllowed(f"Pledge {pledge.reference} is cancelled and takes no money.")
+        payment = self.posted.get((line.account, line.bank_reference))
+        match.status = MatchStatus.APPLIED
+        match.decided_by = self.user
+        match.decided_at = self.now
+        if payment is not None:  # posted by hand already: link it, do not post twice
+            match.payment = payment
+        else:
+            payment = _payment_for(line, match, pledge, line.bank_reference, False)
+            usd = convert_to_usd(payment.amount, payment.currency, payment.received_on)
+            fee_usd = convert_to_usd(payment.fee, payment.currency, payment.received_on)
+            payment.pledge = pledge
+            payment.amount_usd = usd.amount_usd if usd else None
+            payment.usd_rate = usd.rate if usd else None
+            payment.fee_usd = fee_usd.amount_usd if fee_usd else None
+            payment.recorded_by = self.user
+            old = _money_snapshot(pledge)
+            sums = self.sums[pledge.pk]
+            sums["paid"] += payment.amount_applied
+            sums["received_usd"] += payment.amount_usd or ZERO
+            sums["fees_usd"] += payment.fee_usd or ZERO
+            pledge.amount_paid, pledge.amount_received_usd, pledge.fees_usd = (
+                sums["paid"],
+                sums["received_usd"],
+                sums["fees_usd"],
+            )
+            old_status, pledge.status = pledge.status, status_after_money(pledge, money_arrived=payment.amount > 0)
+            status_transition_check(old_status, pledge.status)
+            pledge.updated_at = self.now
+            self.paid.add(pledge.pk)
+            if pledge.status not in matching.OPEN_STATUSES:
+                self.closed.add(pledge.pk)
+            self.payments.append(payment)
+            match.payment = payment
+            self.audit(
+                "pledge.payment.recorded",
+                payment,
+                pledge.pk,
+                old=old,
+                new={
+                    **_money_snapshot(pledge),
+                    "payment_id": None,
+                    "method": payment.method,
+                    "amount": format_amount(payment.amount, payment.currency),
+                    "currency": payment.currency,
+                    "amount_applied": format_amount(payment.amount_applied, pledge.currency),
+                    "fee": format_amount(payment.fee, payment.currency),
+                    "received_on": payment.received_on,
+                    "external_reference": payment.external_reference,
+                    "review_reason": payment.review_reason,
+                },
+                reason=payment.note,
+            )
+            if pledge.status != old_status:
+                self.status_changes.append((pledge, old_status, pledge.status, len(self.audits) - 1))
+        self.statuses[LineStatus.MATCHED].append(line.pk)
+        self.audit(
+            "statement.line.matched",
+            line,
+            pledge.pk,
+            new={"payment_id": payment, "rule": match.rule, "amount": format_amount(match.amount, line.currency)},
+            reason=match.explanation,
+        )
+
+    def save(self) -> None:
+        if self.payments:
+            try:
+                with transaction.atomic():
+                    Payment.objects.bulk_create(self.payments)
+            except IntegrityError:
+                raise DuplicatePayment(
+                    "A bank reference of this batch was posted on its account by someone else at the same moment."
+                ) from None
+            _pledges_money_update([self.pledges[pk] for pk in self.paid], self.now)
+        LineMatch.objects.bulk_create(self.matches)
+        for status, pks in self.statuses.items():
+            if pks:
+                StatementLine.objects.filter(pk__in=pks).update(status=status, updated_at=self.now)
+        events = []
+        for event, obj in self.audits:
+            if obj is not None:  # a payment, stored above
+                event.object_id = str(obj.pk)
+                event.new_values["payment_id"] = obj.pk
+            if isinstance(event.new_values.get("payment_id"), Payment):
+                event.new_values["payment_id"] = event.new_values["payment_id"].pk
+            events.append(event)
+        AuditEvent.objects.bulk_create(events)
+        status_changes_bulk_record(
+            [(pledge, old, new, self.audits[index][0]) for pledge, old, new, index in self.status_changes],
+            actor=self.actor,
+            at=self.now,
+        )
+        if self.payments:
+            # Each donor is thanked once the money is committed, never for a rollback.
+            outbox_enqueue_many("pledges.tasks.payment_thank", [(payment.pk,) for payment in self.payments])
+            # bulk_create sends no post_save, so the public figures are refreshed here.
+            transaction.on_commit(public_cache_invalidate)
 
 
 # --- Review actions ------------------------------------------------------------------
