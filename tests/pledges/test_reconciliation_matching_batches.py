@@ -20,6 +20,7 @@ from pledges.models import (
     MatchStatus,
     Payment,
     PledgeStatus,
+    PledgeStatusChange,
     StatementLine,
 )
 from pledges.reconciliation import services
@@ -63,6 +64,24 @@ def test_lines_of_one_batch_competing_for_one_pledge_are_judged_in_order(stateme
     assert [e.new_values["status"] for e in recorded] == [PledgeStatus.PARTIALLY_PAID, PledgeStatus.PAID]
     assert {e.new_values["payment_id"] for e in recorded} == set(Payment.objects.values_list("pk", flat=True))
     assert (statement.report["applied"], statement.report["proposed"]) == (2, 1)
+
+
+def test_the_status_changes_of_a_batch_are_in_the_status_history_beside_their_audit(statement_upload):
+    pledge = confirmed_pledge("1000.00", instalments=((days_ago(5), "400.00"), (days_ago(-60), "600.00")))
+    before = PledgeStatusChange.objects.filter(pledge=pledge).count()
+
+    imported(
+        statement_upload, [Entry("400.00", reference=pledge.reference), Entry("600.00", reference=pledge.reference)]
+    )
+
+    history = list(PledgeStatusChange.objects.filter(pledge=pledge).order_by("at", "id"))[before:]
+    assert [(row.old_status, row.new_status) for row in history] == [
+        (PledgeStatus.CONFIRMED, PledgeStatus.PARTIALLY_PAID),
+        (PledgeStatus.PARTIALLY_PAID, PledgeStatus.PAID),
+    ]
+    assert [row.audit_event.new_values["status"] for row in history] == [PledgeStatus.PARTIALLY_PAID, PledgeStatus.PAID]
+    assert all(row.audit_event.action == "pledge.payment.recorded" for row in history)
+    assert history[1].old_status_since == history[0].at
 
 
 def test_a_pledge_paid_earlier_in_the_batch_is_no_longer_offered_by_the_donor_rule(statement_upload):

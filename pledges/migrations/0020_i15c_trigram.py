@@ -38,7 +38,7 @@ def indexes_drop(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("pledges", "0017_i13_outbox_statement_consent_knox")]
+    dependencies = [("pledges", "0019_i14a_status_history_from_audit")]
 
     operations = [
         # Skipped by Django itself on any database but PostgreSQL.
