@@ -5,7 +5,6 @@ import hashlib
 import json
 import re
 
-import pycountry
 from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
 from django.http import HttpResponse, HttpResponseNotModified
@@ -22,12 +21,13 @@ from rest_framework.response import Response
 from rest_framework.throttling import SimpleRateThrottle
 from rest_framework.views import APIView
 
+from backend.api import PROBLEM, CountryField, CurrencyField, MoneyField, StrictSerializer
 from backend.cache import resilient_cache
 from pledges.audit import Actor
-from pledges.errors import DomainError, InvalidInput, Refusal
+from pledges.errors import DomainError, InvalidInput
 from pledges.idempotency import IDEMPOTENCY_HEADER, idempotent
 from pledges.models import DonorType, Earmark, PaymentMethod, Pledge, PledgeStatus
-from pledges.money import format_amount, is_currency
+from pledges.money import format_amount
 from pledges.payments.card import card_payment_start, stripe_event_receive
 from pledges.public_cache import public_document
 from pledges.references import reference_for_print
@@ -40,107 +40,6 @@ from pledges.services import (
     pledge_submit,
     pledge_terms_errors,
 )
-
-PROBLEM = OpenApiResponse(
-    response=inline_serializer(
-        "Problem",
-        {
-            "type": serializers.CharField(),
-            "title": serializers.CharField(),
-            "status": serializers.IntegerField(),
-            "detail": serializers.CharField(),
-            "code": serializers.CharField(),
-            "errors": serializers.DictField(child=serializers.ListField(child=serializers.CharField()), required=False),
-            "codes": serializers.DictField(
-                child=serializers.ListField(child=serializers.CharField()),
-                required=False,
-                help_text="Each field's stable error codes, in the order of its messages under errors",
-            ),
-        },
-    ),
-    description="RFC 9457 problem details (application/problem+json)",
-)
-
-
-def json_type_errors(fields: dict, data) -> dict[str, list[str]]:
-    """Values of the wrong JSON type, which DRF would otherwise coerce
-    ("true" for true, 5 for "5"): refused, as the schema says."""
-    if not isinstance(data, dict):
-        return {}
-    errors = {}
-    for name, field in fields.items():
-        value = data.get(name)
-        if value is None or field.read_only:
-            continue
-        if isinstance(field, serializers.BooleanField) and not isinstance(value, bool):
-            errors[name] = [Refusal("Must be true or false.", "not-a-boolean")]
-        elif isinstance(field, serializers.IntegerField) and (isinstance(value, bool) or not isinstance(value, int)):
-            errors[name] = [Refusal("Must be a whole number.", "not-a-whole-number")]
-        elif isinstance(field, serializers.CharField) and not isinstance(value, str):
-            errors[name] = [Refusal("Must be a string.", "not-a-string")]
-    return errors
-
-
-class StrictSerializer(serializers.Serializer):
-    """Refuses fields it does not know, so a misspelt field is an error,
-    not silently ignored."""
-
-    def to_internal_value(self, data):
-        unknown = sorted(set(data) - set(self.fields)) if isinstance(data, dict) else []
-        unknown_errors = {name: [Refusal("Unknown field.", "unknown-field")] for name in unknown} | json_type_errors(
-            self.fields, data
-        )
-        try:
-            value = super().to_internal_value(data)
-        except serializers.ValidationError as error:
-            raise serializers.ValidationError({**error.detail, **unknown_errors}) from None
-        if unknown_errors:
-            raise serializers.ValidationError(unknown_errors)
-        return value
-
-
-PLAIN_DECIMAL = re.compile(r"-?[0-9]+(\.[0-9]+)?")
-
-
-class MoneyField(serializers.DecimalField):
-    """A decimal amount as a string ("250000.00"); its currency's minor units
-    are checked by the service that knows the currency."""
-
-    def __init__(self, **kwargs):
-        super().__init__(max_digits=None, decimal_places=None, **kwargs)
-
-    def to_internal_value(self, data):
-        # Plain decimals only: no booleans, and no "250_000", " 1 " or
-        # "1e3" strings that Decimal() would quietly accept.
-        if isinstance(data, bool) or (isinstance(data, str) and not PLAIN_DECIMAL.fullmatch(data)):
-            self.fail("invalid")
-        return super().to_internal_value(data)
-
-
-class CurrencyField(serializers.CharField):
-    def __init__(self, **kwargs):
-        super().__init__(min_length=3, max_length=3, **kwargs)
-
-    def to_internal_value(self, data):
-        code = super().to_internal_value(data).upper()
-        if not is_currency(code):
-            raise serializers.ValidationError(
-                Refusal(f"{code} is not an ISO 4217 currency that can be pledged.", "currency-invalid")
-            )
-        return code
-
-
-class CountryField(serializers.CharField):
-    def __init__(self, **kwargs):
-        super().__init__(max_length=2, allow_blank=True, **kwargs)
-
-    def to_internal_value(self, data):
-        code = super().to_internal_value(data).upper()
-        if code and pycountry.countries.get(alpha_2=code) is None:
-            raise serializers.ValidationError(
-                Refusal(f"{code!r} is not an ISO 3166-1 alpha-2 country code.", "country-invalid")
-            )
-        return code
 
 
 class DonorInputSerializer(StrictSerializer):

@@ -2,8 +2,7 @@
 trail. Every view checks a role (anonymous 401, wrong role 403); views
 parse, call one service, render."""
 
-import csv
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 
 from django.http import StreamingHttpResponse
 from django.shortcuts import get_object_or_404
@@ -18,16 +17,26 @@ from drf_spectacular.utils import (
     inline_serializer,
 )
 from rest_framework import generics, serializers
-from rest_framework.pagination import PageNumberPagination
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from backend.api import (
+    STAFF_ERRORS,
+    AmountField,
+    CountryField,
+    CurrencyField,
+    MoneyField,
+    ReasonSerializer,
+    RequiredReasonSerializer,
+    StaffPagination,
+    StrictSerializer,
+    csv_download,
+)
 from backend.problems import DecimalJSONParser
 from pledges import api
-from pledges.api import PROBLEM, CountryField, CurrencyField, MoneyField, StrictSerializer
 from pledges.audit import Actor
 from pledges.donors import donor_erase, donor_merge
 from pledges.exchange_rates import exchange_rate_set, exchange_rates_import
@@ -58,41 +67,7 @@ from pledges.services import (
     pledge_verify,
 )
 
-STAFF_ERRORS = {400: PROBLEM, 401: PROBLEM, 403: PROBLEM, 404: PROBLEM, 409: PROBLEM}
-
-
-class StaffPagination(PageNumberPagination):
-    page_size = 50
-    page_size_query_param = "page_size"
-    max_page_size = 500
-
-    def get_page_size(self, request):
-        # Out of range is refused, not silently clamped (the schema says 1..500).
-        raw = request.query_params.get(self.page_size_query_param)
-        if raw is not None and not (raw.isdigit() and 1 <= int(raw) <= self.max_page_size):
-            raise serializers.ValidationError({"page_size": [f"A whole number from 1 to {self.max_page_size}."]})
-        return super().get_page_size(request)
-
-
 # --- Serializers ------------------------------------------------------------
-
-
-@extend_schema_field(OpenApiTypes.STR)
-class AmountField(serializers.Field):
-    """An amount shown with its currency's minor units ("250000.00",
-    "5000000" for JPY), the currency read from the same object."""
-
-    def __init__(self, *, currency_source: str = "currency", **kwargs):
-        kwargs["read_only"] = True
-        super().__init__(**kwargs)
-        self.currency_source = currency_source
-
-    def get_attribute(self, instance):
-        return super().get_attribute(instance), getattr(instance, self.currency_source)
-
-    def to_representation(self, value):
-        amount, currency = value
-        return None if amount is None else format_amount(amount, currency)
 
 
 class DonorSummarySerializer(serializers.Serializer):
@@ -259,14 +234,6 @@ class AnnouncedPledgeSerializer(StrictSerializer):
     statement = serializers.CharField(max_length=1000, required=False, allow_blank=True, default="")
 
 
-class ReasonSerializer(StrictSerializer):
-    reason = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
-
-
-class RequiredReasonSerializer(StrictSerializer):
-    reason = serializers.CharField(max_length=2000)
-
-
 class ConfirmSerializer(ReasonSerializer):
     confirmed_on = serializers.DateField(
         required=False, help_text="The date of the written commitment; today if omitted"
@@ -367,26 +334,6 @@ EXPORT_COLUMNS = [
     ("payment_method", "payment_method"),
     ("earmark", "earmark"),
 ]
-
-
-class _Echo:
-    def write(self, value: str) -> str:
-        return value
-
-
-def csv_download(header: list[str], rows: Iterable[list], *, filename: str) -> StreamingHttpResponse:
-    """A CSV file streamed row by row (UTF-8 with a BOM, so spreadsheet
-    programs read accents and non-Latin scripts), empty cells for None."""
-    writer = csv.writer(_Echo())
-
-    def lines() -> Iterator[str]:
-        yield "\ufeff" + writer.writerow(header)
-        for row in rows:
-            yield writer.writerow(["" if value is None else value for value in row])
-
-    response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="{filename}"'
-    return response
 
 
 class PledgeExportView(generics.GenericAPIView):

@@ -18,14 +18,14 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from pledges.api import PROBLEM, StrictSerializer, public_json
+from backend.api import PROBLEM, STAFF_ERRORS, StaffPagination, StrictSerializer
+from pledges.api import public_json
 from pledges.audit import Actor
 from pledges.iati.views import iati_feed_entry
 from pledges.models import Event
 from pledges.public_cache import public_cache_invalidate
 from pledges.roles import IsFundAdmin, IsViewer
 from pledges.selectors import campaign_get
-from pledges.staff_api import STAFF_ERRORS, StaffPagination
 from reports.models import REPORT_LANGUAGES, Report, ReportFile, ReportKind
 from reports.services import ReportRequest, report_publish, report_request_and_queue
 

@@ -18,8 +18,18 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from backend.api import (
+    PROBLEM,
+    STAFF_ERRORS,
+    AmountField,
+    MoneyField,
+    ReasonSerializer,
+    RequiredReasonSerializer,
+    StaffPagination,
+    StrictSerializer,
+    csv_download,
+)
 from backend.problems import DecimalJSONParser
-from pledges.api import PROBLEM, MoneyField, StrictSerializer
 from pledges.audit import Actor
 from pledges.models import BankStatement, LineMatch, LineStatus, Pledge, StatementLine
 from pledges.money import format_amount
@@ -27,7 +37,6 @@ from pledges.reconciliation import imports, services
 from pledges.reconciliation.imports_api import UPLOAD_FIELDS, StatementImportSerializer
 from pledges.reconciliation.selectors import GROUPS, reconciliation_summary
 from pledges.roles import IsReconciler, IsViewer
-from pledges.staff_api import STAFF_ERRORS, AmountField, StaffPagination, csv_download
 
 TAGS = ["staff: reconciliation"]
 
@@ -195,14 +204,6 @@ class LineAcceptSerializer(StrictSerializer):
     )
 
 
-class LineReasonSerializer(StrictSerializer):
-    reason = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
-
-
-class LineRequiredReasonSerializer(StrictSerializer):
-    reason = serializers.CharField(max_length=2000)
-
-
 class AllocationSerializer(StrictSerializer):
     pledge = serializers.CharField(max_length=40)
     amount = MoneyField(required=False, help_text="In the line's currency, charges included; all of it if omitted")
@@ -218,7 +219,7 @@ class LineActionView(APIView):
 
     permission_classes = [IsReconciler]
     action_name = ""
-    request_serializer: type[serializers.Serializer] = LineReasonSerializer
+    request_serializer: type[serializers.Serializer] = ReasonSerializer
 
     def act(self, line: StatementLine, data: dict, actor: Actor) -> None:
         raise NotImplementedError
@@ -253,7 +254,7 @@ class LineAcceptView(LineActionView):
 
 
 class LineRejectView(LineActionView):
-    @_line_action("statement_line_reject", "Reject the proposed match; the line waits for review", LineReasonSerializer)
+    @_line_action("statement_line_reject", "Reject the proposed match; the line waits for review", ReasonSerializer)
     def post(self, request: Request, pk: int) -> Response:
         return super().post(request, pk)
 
@@ -288,9 +289,9 @@ class LineMatchView(LineActionView):
 
 
 class LineUnmatchView(LineActionView):
-    request_serializer = LineRequiredReasonSerializer
+    request_serializer = RequiredReasonSerializer
 
-    @_line_action("statement_line_unmatch", "Undo a match with reversing entries", LineRequiredReasonSerializer)
+    @_line_action("statement_line_unmatch", "Undo a match with reversing entries", RequiredReasonSerializer)
     def post(self, request: Request, pk: int) -> Response:
         return super().post(request, pk)
 
@@ -299,11 +300,9 @@ class LineUnmatchView(LineActionView):
 
 
 class LineExcludeView(LineActionView):
-    request_serializer = LineRequiredReasonSerializer
+    request_serializer = RequiredReasonSerializer
 
-    @_line_action(
-        "statement_line_exclude", "Exclude a line that is not money for the Fund", LineRequiredReasonSerializer
-    )
+    @_line_action("statement_line_exclude", "Exclude a line that is not money for the Fund", RequiredReasonSerializer)
     def post(self, request: Request, pk: int) -> Response:
         return super().post(request, pk)
 

@@ -10,13 +10,12 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from backend.api import PROBLEM, STAFF_ERRORS, StaffPagination
 from backend.problems import DecimalJSONParser
-from pledges.api import PROBLEM
 from pledges.audit import Actor
 from pledges.models import CsvProfile, StatementImport
 from pledges.reconciliation import imports
 from pledges.roles import IsReconciler, IsViewer
-from pledges.staff_api import STAFF_ERRORS, StaffPagination
 
 TAGS = ["staff: reconciliation"]
 

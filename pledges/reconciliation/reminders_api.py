@@ -9,11 +9,11 @@ from rest_framework import generics, serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from backend.api import STAFF_ERRORS, StaffPagination
 from pledges.filters import MomentFilter
 from pledges.money import format_amount
 from pledges.reconciliation.models import ReminderStep
 from pledges.roles import IsViewer
-from pledges.staff_api import STAFF_ERRORS, StaffPagination
 
 
 class ReminderFilter(django_filters.FilterSet):
