@@ -13,7 +13,14 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.cache import patch_cache_control, patch_vary_headers
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
+from drf_spectacular.utils import (
+    OpenApiExample,
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_view,
+    inline_serializer,
+)
 from rest_framework import serializers
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
@@ -331,6 +338,14 @@ def instalment_lines(pledge: Pledge, schedule: list[dict] | None = None) -> list
     ]
 
 
+@extend_schema_view(
+    get=extend_schema(
+        operation_id="pledge_status",
+        summary="A donor's private view of a pledge",
+        responses={200: PledgeStatusSerializer, 404: PROBLEM},
+        tags=["public"],
+    ),
+)
 class PledgeStatusView(APIView):
     """The donor's own view of a pledge, reachable only with the secret in
     its URL. Read-only; never cached by shared caches."""
@@ -349,12 +364,6 @@ class PledgeStatusView(APIView):
         patch_vary_headers(response, ["Accept"])
         return response
 
-    @extend_schema(
-        operation_id="pledge_status",
-        summary="A donor's private view of a pledge",
-        responses={200: PledgeStatusSerializer, 404: PROBLEM},
-        tags=["public"],
-    )
     def get(self, request: Request, secret: str) -> Response:
         pledge = get_object_or_404(
             Pledge.objects.select_related("donor", "campaign", "session").prefetch_related("instalments", "payments"),
@@ -504,6 +513,15 @@ class PublicPledgesView(APIView):
         )
 
 
+@extend_schema_view(
+    post=extend_schema(
+        operation_id="pledge_card_payment_start",
+        summary="Start or resume the card payment of a pledge (donor, with the status secret)",
+        request=None,
+        responses={200: CardPaymentSerializer, 404: PROBLEM, 409: PROBLEM, 422: PROBLEM, 503: PROBLEM},
+        tags=["public"],
+    ),
+)
 class PledgeCardPaymentView(APIView):
     """Start (or resume) the card payment of a pledge, with the secret of
     its status link: for a donor whose first attempt failed, or who pays
@@ -513,13 +531,6 @@ class PledgeCardPaymentView(APIView):
     authentication_classes = []
     throttle_classes = [PledgeSubmitThrottle]
 
-    @extend_schema(
-        operation_id="pledge_card_payment_start",
-        summary="Start or resume the card payment of a pledge (donor, with the status secret)",
-        request=None,
-        responses={200: CardPaymentSerializer, 404: PROBLEM, 409: PROBLEM, 422: PROBLEM, 503: PROBLEM},
-        tags=["public"],
-    )
     def post(self, request: Request, secret: str) -> Response:
         pledge = get_object_or_404(Pledge, status_secret=secret)
         response = Response(card_payment_start(pledge=pledge, actor=Actor.donor("status link")))
@@ -527,16 +538,8 @@ class PledgeCardPaymentView(APIView):
         return response
 
 
-class StripeWebhookView(APIView):
-    """Stripe's events: the signature is checked, the event stored by its
-    id, and applying it queued after commit; the answer is quick. Event
-    types we do not handle are acknowledged (2xx) and ignored."""
-
-    permission_classes = [AllowAny]
-    authentication_classes = []
-    parser_classes = []
-
-    @extend_schema(
+@extend_schema_view(
+    post=extend_schema(
         operation_id="stripe_webhook",
         summary="Stripe webhook endpoint (signed with the endpoint's secret)",
         request={"application/json": OpenApiTypes.OBJECT},
@@ -547,7 +550,17 @@ class StripeWebhookView(APIView):
             400: PROBLEM,
         },
         tags=["payments"],
-    )
+    ),
+)
+class StripeWebhookView(APIView):
+    """Stripe's events: the signature is checked, the event stored by its
+    id, and applying it queued after commit; the answer is quick. Event
+    types we do not handle are acknowledged (2xx) and ignored."""
+
+    permission_classes = [AllowAny]
+    authentication_classes = []
+    parser_classes = []
+
     def post(self, request: Request) -> Response:
         _, new = stripe_event_receive(payload=request.body, signature=request.headers.get("Stripe-Signature", ""))
         return Response({"received": True, "duplicate": not new})

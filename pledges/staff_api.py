@@ -286,6 +286,14 @@ def _instalments(items: list[dict] | None) -> list[InstalmentTerms] | None:
     return [InstalmentTerms(due_date=i["due_date"], amount=i["amount"]) for i in items]
 
 
+@extend_schema_view(
+    get=extend_schema(
+        operation_id="pledge_list",
+        summary="List pledges (viewer)",
+        responses={200: PledgeListSerializer(many=True), **STAFF_ERRORS},
+        tags=["staff: pledges"],
+    ),
+)
 class PledgeCollection(api.PledgeCreateView, generics.ListAPIView):
     """POST is the public intake (see `pledges.api`); GET is the staff list."""
 
@@ -301,15 +309,6 @@ class PledgeCollection(api.PledgeCreateView, generics.ListAPIView):
 
     def get_throttles(self):
         return super().get_throttles() if self.request.method == "POST" else []
-
-    @extend_schema(
-        operation_id="pledge_list",
-        summary="List pledges (viewer)",
-        responses={200: PledgeListSerializer(many=True), **STAFF_ERRORS},
-        tags=["staff: pledges"],
-    )
-    def get(self, request: Request, *args, **kwargs) -> Response:
-        return super().get(request, *args, **kwargs)
 
 
 EXPORT_COLUMNS = [
@@ -336,6 +335,15 @@ EXPORT_COLUMNS = [
 ]
 
 
+@extend_schema_view(
+    get=extend_schema(
+        operation_id="pledge_export",
+        summary="Export the filtered pledges as CSV (viewer)",
+        parameters=[OpenApiParameter("status", OpenApiTypes.STR, many=True)],
+        responses={(200, "text/csv"): OpenApiTypes.STR, **STAFF_ERRORS},
+        tags=["staff: pledges"],
+    ),
+)
 class PledgeExportView(generics.GenericAPIView):
     """The filtered pledge list as CSV, streamed row by row from a
     server-side cursor, so 100,000 pledges never sit in memory."""
@@ -346,13 +354,6 @@ class PledgeExportView(generics.GenericAPIView):
     def get_queryset(self):
         return pledges_for_staff().order_by("pk")
 
-    @extend_schema(
-        operation_id="pledge_export",
-        summary="Export the filtered pledges as CSV (viewer)",
-        parameters=[OpenApiParameter("status", OpenApiTypes.STR, many=True)],
-        responses={(200, "text/csv"): OpenApiTypes.STR, **STAFF_ERRORS},
-        tags=["staff: pledges"],
-    )
     def get(self, request: Request) -> StreamingHttpResponse:
         rows = self.filter_queryset(self.get_queryset()).values_list(*[source for _, source in EXPORT_COLUMNS])
         names = [name for name, _ in EXPORT_COLUMNS]
@@ -369,15 +370,17 @@ class PledgeExportView(generics.GenericAPIView):
         return csv_download(names, formatted(), filename=f"pledges-{timezone.localdate():%Y-%m-%d}.csv")
 
 
-class PledgeDetailView(APIView):
-    permission_classes = [IsViewer]
-
-    @extend_schema(
+@extend_schema_view(
+    get=extend_schema(
         operation_id="pledge_detail",
         summary="A pledge with its payments, instalments, versions and audit history (viewer)",
         responses={200: PledgeDetailSerializer, **STAFF_ERRORS},
         tags=["staff: pledges"],
-    )
+    ),
+)
+class PledgeDetailView(APIView):
+    permission_classes = [IsViewer]
+
     def get(self, request: Request, reference: str) -> Response:
         return Response(PledgeDetailSerializer(pledge_for_staff(reference)).data)
 
@@ -386,10 +389,8 @@ def _detail(reference: str, status: int = 200) -> Response:
     return Response(PledgeDetailSerializer(pledge_for_staff(reference)).data, status=status)
 
 
-class PledgeAnnouncedView(APIView):
-    permission_classes = [IsReconciler]
-
-    @extend_schema(
+@extend_schema_view(
+    post=extend_schema(
         operation_id="pledge_record_announced",
         summary="Record a pledge announced from the floor (reconciler)",
         request=AnnouncedPledgeSerializer,
@@ -407,7 +408,11 @@ class PledgeAnnouncedView(APIView):
             )
         ],
         tags=["staff: pledges"],
-    )
+    ),
+)
+class PledgeAnnouncedView(APIView):
+    permission_classes = [IsReconciler]
+
     def post(self, request: Request) -> Response:
         serializer = AnnouncedPledgeSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -519,22 +524,9 @@ class PledgeAmountView(PledgeActionView):
 # --- Payments ------------------------------------------------------------------
 
 
-class PaymentCollection(generics.ListAPIView):
-    serializer_class = PaymentSerializer
-    filterset_class = PaymentFilter
-    pagination_class = StaffPagination
-
-    def get_queryset(self):
-        return Payment.objects.select_related("pledge", "recorded_by").order_by("-created_at", "-id")
-
-    def get_permissions(self):
-        return [IsReconciler()] if self.request.method == "POST" else [IsViewer()]
-
-    @extend_schema(operation_id="payment_list", summary="List payments (viewer)", tags=["staff: payments"])
-    def get(self, request: Request, *args, **kwargs) -> Response:
-        return super().get(request, *args, **kwargs)
-
-    @extend_schema(
+@extend_schema_view(
+    get=extend_schema(operation_id="payment_list", summary="List payments (viewer)", tags=["staff: payments"]),
+    post=extend_schema(
         operation_id="payment_record",
         summary="Record a payment received (reconciler)",
         request=PaymentCreateSerializer,
@@ -556,7 +548,19 @@ class PaymentCollection(generics.ListAPIView):
             )
         ],
         tags=["staff: payments"],
-    )
+    ),
+)
+class PaymentCollection(generics.ListAPIView):
+    serializer_class = PaymentSerializer
+    filterset_class = PaymentFilter
+    pagination_class = StaffPagination
+
+    def get_queryset(self):
+        return Payment.objects.select_related("pledge", "recorded_by").order_by("-created_at", "-id")
+
+    def get_permissions(self):
+        return [IsReconciler()] if self.request.method == "POST" else [IsViewer()]
+
     def post(self, request: Request) -> Response:
         serializer = PaymentCreateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -582,26 +586,27 @@ class PaymentCollection(generics.ListAPIView):
         return Response(PaymentSerializer(payment).data, status=201)
 
 
+@extend_schema_view(
+    get=extend_schema(operation_id="payment_detail", summary="A payment (viewer)", tags=["staff: payments"]),
+)
 class PaymentDetailView(generics.RetrieveAPIView):
     permission_classes = [IsViewer]
     serializer_class = PaymentSerializer
     queryset = Payment.objects.select_related("pledge", "recorded_by")
 
-    @extend_schema(operation_id="payment_detail", summary="A payment (viewer)", tags=["staff: payments"])
-    def get(self, request: Request, *args, **kwargs) -> Response:
-        return super().get(request, *args, **kwargs)
 
-
-class PaymentReverseView(APIView):
-    permission_classes = [IsReconciler]
-
-    @extend_schema(
+@extend_schema_view(
+    post=extend_schema(
         operation_id="payment_reverse",
         summary="Reverse a wrong entry with a reversing entry (reconciler)",
         request=RequiredReasonSerializer,
         responses={201: PaymentSerializer, **STAFF_ERRORS},
         tags=["staff: payments"],
-    )
+    ),
+)
+class PaymentReverseView(APIView):
+    permission_classes = [IsReconciler]
+
     def post(self, request: Request, pk: int) -> Response:
         serializer = RequiredReasonSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -613,26 +618,13 @@ class PaymentReverseView(APIView):
 # --- Exchange rates ---------------------------------------------------------------
 
 
-class ExchangeRateCollection(generics.ListAPIView):
-    serializer_class = ExchangeRateSerializer
-    pagination_class = StaffPagination
-    filterset_fields = {"currency": ["exact"], "valid_from": ["gte", "lte"]}
-
-    def get_queryset(self):
-        return ExchangeRate.objects.order_by("currency", "-valid_from")
-
-    def get_permissions(self):
-        return [IsFundAdmin()] if self.request.method == "POST" else [IsViewer()]
-
-    @extend_schema(
+@extend_schema_view(
+    get=extend_schema(
         operation_id="exchange_rate_list",
         summary="UN operational rates of exchange (viewer)",
         tags=["staff: exchange rates"],
-    )
-    def get(self, request: Request, *args, **kwargs) -> Response:
-        return super().get(request, *args, **kwargs)
-
-    @extend_schema(
+    ),
+    post=extend_schema(
         operation_id="exchange_rate_set",
         summary="Add or correct a rate; USD values waiting for it are computed (fund_admin)",
         request=ExchangeRateSerializer,
@@ -645,7 +637,19 @@ class ExchangeRateCollection(generics.ListAPIView):
             )
         ],
         tags=["staff: exchange rates"],
-    )
+    ),
+)
+class ExchangeRateCollection(generics.ListAPIView):
+    serializer_class = ExchangeRateSerializer
+    pagination_class = StaffPagination
+    filterset_fields = {"currency": ["exact"], "valid_from": ["gte", "lte"]}
+
+    def get_queryset(self):
+        return ExchangeRate.objects.order_by("currency", "-valid_from")
+
+    def get_permissions(self):
+        return [IsFundAdmin()] if self.request.method == "POST" else [IsViewer()]
+
     def post(self, request: Request) -> Response:
         serializer = ExchangeRateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -653,11 +657,8 @@ class ExchangeRateCollection(generics.ListAPIView):
         return Response(ExchangeRateSerializer(outcome.rate).data, status=201 if outcome.outcome == "added" else 200)
 
 
-class ExchangeRateImportView(APIView):
-    permission_classes = [IsFundAdmin]
-    parser_classes = [MultiPartParser, FormParser, DecimalJSONParser]
-
-    @extend_schema(
+@extend_schema_view(
+    post=extend_schema(
         operation_id="exchange_rate_import",
         summary="Import rates from CSV (currency,rate,valid_from) with a report (fund_admin)",
         request={"multipart/form-data": inline_serializer("RateImport", {"file": serializers.FileField()})},
@@ -672,7 +673,12 @@ class ExchangeRateImportView(APIView):
             **STAFF_ERRORS,
         },
         tags=["staff: exchange rates"],
-    )
+    ),
+)
+class ExchangeRateImportView(APIView):
+    permission_classes = [IsFundAdmin]
+    parser_classes = [MultiPartParser, FormParser, DecimalJSONParser]
+
     def post(self, request: Request) -> Response:
         upload = request.FILES.get("file")
         if upload is None:
@@ -686,6 +692,9 @@ class ExchangeRateImportView(APIView):
 # --- Donors ----------------------------------------------------------------------------
 
 
+@extend_schema_view(
+    get=extend_schema(operation_id="donor_list", summary="Donors (viewer)", tags=["staff: donors"]),
+)
 class DonorCollection(generics.ListAPIView):
     permission_classes = [IsViewer]
     serializer_class = DonorSerializer
@@ -695,31 +704,28 @@ class DonorCollection(generics.ListAPIView):
     def get_queryset(self):
         return Donor.objects.order_by("name", "pk")
 
-    @extend_schema(operation_id="donor_list", summary="Donors (viewer)", tags=["staff: donors"])
-    def get(self, request: Request, *args, **kwargs) -> Response:
-        return super().get(request, *args, **kwargs)
 
-
+@extend_schema_view(
+    get=extend_schema(operation_id="donor_detail", summary="A donor (viewer)", tags=["staff: donors"]),
+)
 class DonorDetailView(generics.RetrieveAPIView):
     permission_classes = [IsViewer]
     serializer_class = DonorSerializer
     queryset = Donor.objects.all()
 
-    @extend_schema(operation_id="donor_detail", summary="A donor (viewer)", tags=["staff: donors"])
-    def get(self, request: Request, *args, **kwargs) -> Response:
-        return super().get(request, *args, **kwargs)
 
-
-class DonorMergeView(APIView):
-    permission_classes = [IsFundAdmin]
-
-    @extend_schema(
+@extend_schema_view(
+    post=extend_schema(
         operation_id="donor_merge",
         summary="Merge duplicate donors into this one; their pledges move here (fund_admin)",
         request=DonorMergeSerializer,
         responses={200: DonorSerializer, **STAFF_ERRORS},
         tags=["staff: donors"],
-    )
+    ),
+)
+class DonorMergeView(APIView):
+    permission_classes = [IsFundAdmin]
+
     def post(self, request: Request, pk: int) -> Response:
         serializer = DonorMergeSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -738,16 +744,18 @@ class DonorMergeView(APIView):
         return Response(DonorSerializer(donor).data)
 
 
-class DonorEraseView(APIView):
-    permission_classes = [IsFundAdmin]
-
-    @extend_schema(
+@extend_schema_view(
+    post=extend_schema(
         operation_id="donor_erase",
         summary="Erase a person's contact details, keeping the financial record (fund_admin)",
         request=RequiredReasonSerializer,
         responses={200: DonorSerializer, **STAFF_ERRORS},
         tags=["staff: donors"],
-    )
+    ),
+)
+class DonorEraseView(APIView):
+    permission_classes = [IsFundAdmin]
+
     def post(self, request: Request, pk: int) -> Response:
         serializer = RequiredReasonSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -760,6 +768,11 @@ class DonorEraseView(APIView):
 # --- Audit trail --------------------------------------------------------------------------
 
 
+@extend_schema_view(
+    get=extend_schema(
+        operation_id="audit_list", summary="The audit trail, with filters (viewer)", tags=["staff: audit"]
+    ),
+)
 class AuditCollection(generics.ListAPIView):
     """The audit trail, read-only: the API offers no way to change it."""
 
@@ -770,7 +783,3 @@ class AuditCollection(generics.ListAPIView):
 
     def get_queryset(self):
         return AuditEvent.objects.select_related("pledge").order_by("-occurred_at", "-id")
-
-    @extend_schema(operation_id="audit_list", summary="The audit trail, with filters (viewer)", tags=["staff: audit"])
-    def get(self, request: Request, *args, **kwargs) -> Response:
-        return super().get(request, *args, **kwargs)

@@ -10,7 +10,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.cache import patch_cache_control, patch_vary_headers
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from lxml import etree
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
@@ -52,11 +52,8 @@ def iati_feed_entry(request: HttpRequest) -> FeedEntry:
     )
 
 
-class IatiActivitiesView(APIView):
-    permission_classes = [AllowAny]
-    authentication_classes = []
-
-    @extend_schema(
+@extend_schema_view(
+    get=extend_schema(
         operation_id="public_iati_activities",
         summary="The Fund's incoming pledges, commitments and funds as an IATI 2.03 activity file",
         responses={
@@ -64,7 +61,12 @@ class IatiActivitiesView(APIView):
             304: OpenApiResponse(description="Not modified"),
         },
         tags=["public"],
-    )
+    ),
+)
+class IatiActivitiesView(APIView):
+    permission_classes = [AllowAny]
+    authentication_classes = []
+
     def get(self, request: Request) -> HttpResponse:
         body, etag = iati_document()
         offered = {tag.strip().removeprefix("W/") for tag in request.headers.get("If-None-Match", "").split(",")}

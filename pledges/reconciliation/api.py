@@ -10,7 +10,7 @@ from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view, inline_serializer
 from rest_framework import generics, serializers
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.renderers import BaseRenderer, JSONRenderer
@@ -106,22 +106,9 @@ class StatementLineFilter(django_filters.FilterSet):
         )
 
 
-class StatementCollection(generics.ListAPIView):
-    serializer_class = StatementSerializer
-    pagination_class = StaffPagination
-    parser_classes = [MultiPartParser, FormParser, DecimalJSONParser]
-
-    def get_queryset(self):
-        return BankStatement.objects.order_by("-imported_at", "-id")
-
-    def get_permissions(self):
-        return [IsReconciler()] if self.request.method == "POST" else [IsViewer()]
-
-    @extend_schema(operation_id="statement_list", summary="Imported statements (viewer)", tags=TAGS)
-    def get(self, request: Request, *args, **kwargs) -> Response:
-        return super().get(request, *args, **kwargs)
-
-    @extend_schema(
+@extend_schema_view(
+    get=extend_schema(operation_id="statement_list", summary="Imported statements (viewer)", tags=TAGS),
+    post=extend_schema(
         operation_id="statement_import",
         summary="Import a bank statement (camt.053/054/052, MT940, BAI2 or CSV), whole or not at all (reconciler)",
         description=(
@@ -142,7 +129,19 @@ class StatementCollection(generics.ListAPIView):
             **STAFF_ERRORS,
         },
         tags=TAGS,
-    )
+    ),
+)
+class StatementCollection(generics.ListAPIView):
+    serializer_class = StatementSerializer
+    pagination_class = StaffPagination
+    parser_classes = [MultiPartParser, FormParser, DecimalJSONParser]
+
+    def get_queryset(self):
+        return BankStatement.objects.order_by("-imported_at", "-id")
+
+    def get_permissions(self):
+        return [IsReconciler()] if self.request.method == "POST" else [IsViewer()]
+
     def post(self, request: Request) -> Response:
         imports.upload_cap_install(request._request)
         upload = request.FILES.get("file")
@@ -166,14 +165,15 @@ class StatementCollection(generics.ListAPIView):
         return Response(StatementSerializer(statements, many=True).data, status=201)
 
 
+@extend_schema_view(
+    get=extend_schema(
+        operation_id="statement_detail", summary="A statement and its import and matching report", tags=TAGS
+    ),
+)
 class StatementDetailView(generics.RetrieveAPIView):
     permission_classes = [IsViewer]
     serializer_class = StatementSerializer
     queryset = BankStatement.objects.all()
-
-    @extend_schema(operation_id="statement_detail", summary="A statement and its import and matching report", tags=TAGS)
-    def get(self, request: Request, *args, **kwargs) -> Response:
-        return super().get(request, *args, **kwargs)
 
 
 def _lines() -> QuerySet:
@@ -182,6 +182,11 @@ def _lines() -> QuerySet:
     )
 
 
+@extend_schema_view(
+    get=extend_schema(
+        operation_id="statement_line_list", summary="Statement lines, the review queue (viewer)", tags=TAGS
+    ),
+)
 class StatementLineCollection(generics.ListAPIView):
     """The review queue: filter on `status=unmatched&status=proposed`."""
 
@@ -192,10 +197,6 @@ class StatementLineCollection(generics.ListAPIView):
 
     def get_queryset(self):
         return _lines().order_by("-value_date", "statement_id", "position")
-
-    @extend_schema(operation_id="statement_line_list", summary="Statement lines, the review queue (viewer)", tags=TAGS)
-    def get(self, request: Request, *args, **kwargs) -> Response:
-        return super().get(request, *args, **kwargs)
 
 
 class LineAcceptSerializer(StrictSerializer):
@@ -242,32 +243,35 @@ def _line_action(operation_id: str, summary: str, request_serializer):
     )
 
 
+@extend_schema_view(
+    post=_line_action(
+        "statement_line_accept", "Accept the proposed match: the payment is recorded", LineAcceptSerializer
+    ),
+)
 class LineAcceptView(LineActionView):
     request_serializer = LineAcceptSerializer
-
-    @_line_action("statement_line_accept", "Accept the proposed match: the payment is recorded", LineAcceptSerializer)
-    def post(self, request: Request, pk: int) -> Response:
-        return super().post(request, pk)
 
     def act(self, line, data, actor):
         services.line_accept(line=line, actor=actor, settle_net=data["settle_net"])
 
 
+@extend_schema_view(
+    post=_line_action(
+        "statement_line_reject", "Reject the proposed match; the line waits for review", ReasonSerializer
+    ),
+)
 class LineRejectView(LineActionView):
-    @_line_action("statement_line_reject", "Reject the proposed match; the line waits for review", ReasonSerializer)
-    def post(self, request: Request, pk: int) -> Response:
-        return super().post(request, pk)
-
     def act(self, line, data, actor):
         services.line_reject(line=line, actor=actor, reason=data["reason"])
 
 
+@extend_schema_view(
+    post=_line_action(
+        "statement_line_match", "Match by hand, to one pledge or split across several", ManualMatchSerializer
+    ),
+)
 class LineMatchView(LineActionView):
     request_serializer = ManualMatchSerializer
-
-    @_line_action("statement_line_match", "Match by hand, to one pledge or split across several", ManualMatchSerializer)
-    def post(self, request: Request, pk: int) -> Response:
-        return super().post(request, pk)
 
     def act(self, line, data, actor):
         allocations = []
@@ -288,23 +292,23 @@ class LineMatchView(LineActionView):
         services.line_match(line=line, allocations=allocations, actor=actor, reason=data["reason"])
 
 
+@extend_schema_view(
+    post=_line_action("statement_line_unmatch", "Undo a match with reversing entries", RequiredReasonSerializer),
+)
 class LineUnmatchView(LineActionView):
     request_serializer = RequiredReasonSerializer
-
-    @_line_action("statement_line_unmatch", "Undo a match with reversing entries", RequiredReasonSerializer)
-    def post(self, request: Request, pk: int) -> Response:
-        return super().post(request, pk)
 
     def act(self, line, data, actor):
         services.line_unmatch(line=line, actor=actor, reason=data["reason"])
 
 
+@extend_schema_view(
+    post=_line_action(
+        "statement_line_exclude", "Exclude a line that is not money for the Fund", RequiredReasonSerializer
+    ),
+)
 class LineExcludeView(LineActionView):
     request_serializer = RequiredReasonSerializer
-
-    @_line_action("statement_line_exclude", "Exclude a line that is not money for the Fund", RequiredReasonSerializer)
-    def post(self, request: Request, pk: int) -> Response:
-        return super().post(request, pk)
 
     def act(self, line, data, actor):
         services.line_exclude(line=line, actor=actor, reason=data["reason"])
@@ -325,11 +329,8 @@ class CSVRenderer(BaseRenderer):
         return data if isinstance(data, bytes) else str(data).encode()
 
 
-class ReconciliationSummaryView(APIView):
-    permission_classes = [IsViewer]
-    renderer_classes = [JSONRenderer, CSVRenderer]
-
-    @extend_schema(
+@extend_schema_view(
+    get=extend_schema(
         operation_id="reconciliation_summary",
         summary="Pledged, received, outstanding and overdue per donor or campaign, in USD and original currency",
         parameters=[
@@ -339,7 +340,12 @@ class ReconciliationSummaryView(APIView):
         ],
         responses={200: OpenApiTypes.OBJECT, **STAFF_ERRORS},
         tags=TAGS,
-    )
+    ),
+)
+class ReconciliationSummaryView(APIView):
+    permission_classes = [IsViewer]
+    renderer_classes = [JSONRenderer, CSVRenderer]
+
     def get(self, request: Request) -> Response | StreamingHttpResponse:
         by = request.query_params.get("by", "donor")
         if by not in GROUPS:

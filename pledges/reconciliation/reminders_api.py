@@ -4,10 +4,8 @@ instalment and at which step. Read-only; the reminders job writes it."""
 import django_filters
 from django.db.models import QuerySet
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import extend_schema, extend_schema_field
+from drf_spectacular.utils import extend_schema, extend_schema_field, extend_schema_view
 from rest_framework import generics, serializers
-from rest_framework.request import Request
-from rest_framework.response import Response
 
 from backend.api import STAFF_ERRORS, StaffPagination
 from pledges.filters import MomentFilter
@@ -46,6 +44,14 @@ class ReminderSerializer(serializers.Serializer):
         return format_amount(reminder.amount, reminder.pledge.currency)
 
 
+@extend_schema_view(
+    get=extend_schema(
+        operation_id="reminder_list",
+        summary="Reminders e-mailed to donors about their instalments, with filters (viewer)",
+        responses={200: ReminderSerializer(many=True), **STAFF_ERRORS},
+        tags=["staff: reconciliation"],
+    ),
+)
 class ReminderCollection(generics.ListAPIView):
     """Reminders e-mailed to donors, newest first."""
 
@@ -56,12 +62,3 @@ class ReminderCollection(generics.ListAPIView):
 
     def get_queryset(self) -> QuerySet[ReminderStep]:
         return ReminderStep.objects.select_related("pledge__donor").order_by("-sent_at", "-id")
-
-    @extend_schema(
-        operation_id="reminder_list",
-        summary="Reminders e-mailed to donors about their instalments, with filters (viewer)",
-        responses={200: ReminderSerializer(many=True), **STAFF_ERRORS},
-        tags=["staff: reconciliation"],
-    )
-    def get(self, request: Request, *args, **kwargs) -> Response:
-        return super().get(request, *args, **kwargs)
