@@ -9,17 +9,21 @@ The apps' views import from here, never from each other's modules.
 
 import csv
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 
 import pycountry
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.utils.cache import get_conditional_response, patch_cache_control, patch_vary_headers
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiResponse, extend_schema_field
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_field, extend_schema_view
 from rest_framework import serializers
 from rest_framework.pagination import PageNumberPagination
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
 
+from pledges.audit import Actor
 from pledges.errors import Refusal
 from pledges.money import format_amount, is_currency
 
@@ -130,6 +134,54 @@ class ReasonSerializer(StrictSerializer):
 
 class RequiredReasonSerializer(StrictSerializer):
     reason = serializers.CharField(max_length=2000)
+
+
+# --- Actions ------------------------------------------------------------------
+
+
+class ActionView(APIView):
+    """One staff action on the object the URL names: the body parsed by
+    `request_serializer`, `service` called with the object (`target`), the
+    actor and the body's fields (`arguments`), the answer the object as it
+    is now (`answer`)."""
+
+    request_serializer: type[serializers.Serializer] = ReasonSerializer
+    service: Callable[..., object]
+
+    def target(self, **url) -> dict:
+        raise NotImplementedError
+
+    def arguments(self, data: dict) -> dict:
+        return dict(data)
+
+    def answer(self, **url) -> Response:
+        raise NotImplementedError
+
+    def post(self, request: Request, **url) -> Response:
+        serializer = self.request_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        type(self).service(
+            **self.target(**url), actor=Actor.staff(request.user), **self.arguments(serializer.validated_data)
+        )
+        return self.answer(**url)
+
+
+def action_schema(operation_id: str, summary: str, *, responses: dict, tags: list[str]):
+    """Document an action view in the schema, its request from the view's
+    own `request_serializer`."""
+
+    def decorate(view: type[ActionView]) -> type[ActionView]:
+        return extend_schema_view(
+            post=extend_schema(
+                operation_id=operation_id,
+                summary=summary,
+                request=view.request_serializer,
+                responses=responses,
+                tags=tags,
+            )
+        )(view)
+
+    return decorate
 
 
 # --- Output ---------------------------------------------------------------------

@@ -4,7 +4,7 @@ parse, call one service, render."""
 
 from collections.abc import Iterator
 
-from django.http import StreamingHttpResponse
+from django.http import Http404, StreamingHttpResponse
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
@@ -25,20 +25,24 @@ from rest_framework.views import APIView
 
 from backend.api import (
     STAFF_ERRORS,
+    ActionView,
     AmountField,
     CountryField,
     CurrencyField,
     MoneyField,
     ReasonSerializer,
+    ReferenceField,
     RequiredReasonSerializer,
     StaffPagination,
     StrictSerializer,
+    action_schema,
     csv_download,
 )
 from backend.problems import DecimalJSONParser
 from pledges import api
 from pledges.audit import Actor
 from pledges.donors import donor_erase, donor_merge
+from pledges.errors import InvalidInput, Refusal
 from pledges.exchange_rates import exchange_rate_set, exchange_rates_import
 from pledges.filters import AuditFilter, DonorFilter, PaymentFilter, PledgeFilter
 from pledges.models import (
@@ -54,16 +58,16 @@ from pledges.models import (
 from pledges.money import format_amount
 from pledges.payments.services import PaymentDetails, payment_record, payment_reverse
 from pledges.roles import IsFundAdmin, IsReconciler, IsViewer
-from pledges.selectors import campaign_get, pledge_for_staff, pledges_for_staff, session_get
+from pledges.selectors import pledge_by_reference, pledge_for_staff, pledges_for_staff
 from pledges.services import (
     DonorDetails,
     InstalmentTerms,
     PledgeTerms,
     pledge_amount_change,
+    pledge_announce,
     pledge_cancel,
     pledge_confirm,
     pledge_lapse,
-    pledge_record_announced,
     pledge_verify,
 )
 
@@ -208,15 +212,17 @@ class AnnouncedDonorSerializer(StrictSerializer):
     country = CountryField(required=False, default="")
     email = serializers.EmailField(max_length=254, required=False, default="")
 
-    def validate(self, attrs: dict) -> dict:
+    def validate(self, attrs: dict) -> Donor | DonorDetails:
         if "id" in attrs:
-            return attrs
+            return attrs["id"]
         missing = [name for name in ("name", "type") if not attrs.get(name)]
         if missing:
             raise serializers.ValidationError(
                 {name: ["Required for a new donor (or give its id)."] for name in missing}
             )
-        return attrs
+        return DonorDetails(
+            name=attrs["name"], donor_type=attrs["type"], country=attrs["country"], email=attrs["email"]
+        )
 
 
 class AnnouncedPledgeSerializer(StrictSerializer):
@@ -232,6 +238,14 @@ class AnnouncedPledgeSerializer(StrictSerializer):
     public_name = serializers.BooleanField(default=True)
     public_amount = serializers.BooleanField(default=True)
     statement = serializers.CharField(max_length=1000, required=False, allow_blank=True, default="")
+
+    def validate(self, attrs: dict) -> dict:
+        terms = PledgeTerms(
+            amount=attrs.pop("amount"),
+            currency=attrs.pop("currency"),
+            instalments=_instalments(attrs.pop("instalments")),
+        )
+        return {**attrs, "terms": terms}
 
 
 class ConfirmSerializer(ReasonSerializer):
@@ -249,7 +263,7 @@ class AmountChangeSerializer(StrictSerializer):
 
 
 class PaymentCreateSerializer(StrictSerializer):
-    pledge = serializers.CharField(max_length=40, help_text="The pledge's RF reference")
+    pledge = ReferenceField()
     amount = MoneyField(help_text="What the donor paid, before charges deducted on the way")
     currency = CurrencyField()
     received_on = serializers.DateField()
@@ -416,72 +430,35 @@ class PledgeAnnouncedView(APIView):
     def post(self, request: Request) -> Response:
         serializer = AnnouncedPledgeSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        data = serializer.validated_data
-        campaign = campaign_get(data.get("campaign"))
-        session = session_get(campaign, data["session"]) if data.get("session") else None
-        donor_data = data["donor"]
-        donor = donor_data.get("id") or DonorDetails(
-            name=donor_data["name"],
-            donor_type=donor_data["type"],
-            country=donor_data["country"],
-            email=donor_data["email"],
-        )
-        pledge = pledge_record_announced(
-            donor=donor,
-            terms=PledgeTerms(
-                amount=data["amount"], currency=data["currency"], instalments=_instalments(data["instalments"])
-            ),
-            campaign=campaign,
-            session=session,
-            announced_on=data.get("announced_on"),
-            payment_method=data["payment_method"],
-            earmark=data["earmark"],
-            public_name=data["public_name"],
-            public_amount=data["public_amount"],
-            statement=data["statement"],
-            actor=Actor.staff(request.user),
-        )
+        pledge = pledge_announce(**serializer.validated_data, actor=Actor.staff(request.user))
         return _detail(pledge.reference, status=201)
 
 
 def _pledge(reference: str) -> Pledge:
-    return get_object_or_404(Pledge, reference=reference.upper())
+    pledge = pledge_by_reference(reference)
+    if pledge is None:
+        raise Http404
+    return pledge
 
 
-class PledgeActionView(APIView):
+class PledgeActionView(ActionView):
     """A transition on one pledge: parse the body with `request_serializer`,
     call `service` with its fields, answer with the pledge's detail."""
 
-    request_serializer: type[serializers.Serializer] = ReasonSerializer
-    service = None
+    def target(self, *, reference: str) -> dict:
+        return {"pledge": _pledge(reference)}
 
-    def post(self, request: Request, reference: str) -> Response:
-        serializer = self.request_serializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        type(self).service(
-            pledge=_pledge(reference), actor=Actor.staff(request.user), **self.arguments(serializer.validated_data)
-        )
+    def answer(self, *, reference: str) -> Response:
         return _detail(reference)
-
-    def arguments(self, data: dict) -> dict:
-        return data
 
 
 def pledge_action(operation_id: str, summary: str, role: str):
-    """Document a pledge action view in the schema, from its own attributes."""
-
-    def decorate(view: type[PledgeActionView]) -> type[PledgeActionView]:
-        return extend_schema_view(
-            post=extend_schema(
-                operation_id=operation_id,
-                summary=f"{summary} ({role})",
-                request=view.request_serializer,
-                responses={200: PledgeDetailSerializer, **STAFF_ERRORS},
-                tags=["staff: pledges"],
-            )
-        )(view)
-
-    return decorate
+    return action_schema(
+        operation_id,
+        f"{summary} ({role})",
+        responses={200: PledgeDetailSerializer, **STAFF_ERRORS},
+        tags=["staff: pledges"],
+    )
 
 
 @pledge_action("pledge_verify", "Verify a web submission: submitted becomes announced", "reconciler")
@@ -565,9 +542,11 @@ class PaymentCollection(generics.ListAPIView):
         serializer = PaymentCreateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
-        pledge = Pledge.objects.filter(reference=data["pledge"].replace(" ", "").upper()).first()
+        pledge = pledge_by_reference(data["pledge"])
         if pledge is None:
-            raise serializers.ValidationError({"pledge": ["No pledge has this reference."]})
+            raise InvalidInput(
+                {"pledge": [Refusal(f"No pledge has the reference {data['pledge']!r}.", "pledge-unknown")]}
+            )
         payment = payment_record(
             pledge=pledge,
             details=PaymentDetails(

@@ -7,12 +7,13 @@ from pledges.reconciliation.reminders_api import ReminderCollection
 
 
 class ReferenceConverter:
-    """An ISO 11649 reference in compact form, any case ("RF18VTF...")."""
+    """An ISO 11649 reference in compact form, any case ("RF18VTF..."),
+    passed on as written: the selector `pledge_by_reference` reads it."""
 
     regex = "[Rr][Ff][0-9A-Za-z]{2,23}"
 
     def to_python(self, value: str) -> str:
-        return value.upper()
+        return value
 
     def to_url(self, value: str) -> str:
         return value

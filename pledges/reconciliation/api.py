@@ -21,17 +21,19 @@ from rest_framework.views import APIView
 from backend.api import (
     PROBLEM,
     STAFF_ERRORS,
+    ActionView,
     AmountField,
     MoneyField,
-    ReasonSerializer,
+    ReferenceField,
     RequiredReasonSerializer,
     StaffPagination,
     StrictSerializer,
+    action_schema,
     csv_download,
 )
 from backend.problems import DecimalJSONParser
 from pledges.audit import Actor
-from pledges.models import BankStatement, LineMatch, LineStatus, Pledge, StatementLine
+from pledges.models import BankStatement, LineMatch, LineStatus, StatementLine
 from pledges.money import format_amount
 from pledges.reconciliation import imports, services
 from pledges.reconciliation.imports_api import UPLOAD_FIELDS, StatementImportSerializer
@@ -206,7 +208,7 @@ class LineAcceptSerializer(StrictSerializer):
 
 
 class AllocationSerializer(StrictSerializer):
-    pledge = serializers.CharField(max_length=40)
+    pledge = ReferenceField()
     amount = MoneyField(required=False, help_text="In the line's currency, charges included; all of it if omitted")
 
 
@@ -215,103 +217,55 @@ class ManualMatchSerializer(StrictSerializer):
     reason = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
 
 
-class LineActionView(APIView):
+class LineActionView(ActionView):
     """One review action on a line, named by the URL."""
 
     permission_classes = [IsReconciler]
-    action_name = ""
-    request_serializer: type[serializers.Serializer] = ReasonSerializer
 
-    def act(self, line: StatementLine, data: dict, actor: Actor) -> None:
-        raise NotImplementedError
+    def target(self, *, pk: int) -> dict:
+        return {"line": get_object_or_404(StatementLine, pk=pk)}
 
-    def post(self, request: Request, pk: int) -> Response:
-        serializer = self.request_serializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        line = get_object_or_404(StatementLine, pk=pk)
-        self.act(line, serializer.validated_data, Actor.staff(request.user))
+    def answer(self, *, pk: int) -> Response:
         return Response(LineSerializer(_lines().get(pk=pk)).data)
 
 
-def _line_action(operation_id: str, summary: str, request_serializer):
-    return extend_schema(
-        operation_id=operation_id,
-        summary=f"{summary} (reconciler)",
-        request=request_serializer,
-        responses={200: LineSerializer, **STAFF_ERRORS},
-        tags=TAGS,
+def line_action(operation_id: str, summary: str):
+    return action_schema(
+        operation_id, f"{summary} (reconciler)", responses={200: LineSerializer, **STAFF_ERRORS}, tags=TAGS
     )
 
 
-@extend_schema_view(
-    post=_line_action(
-        "statement_line_accept", "Accept the proposed match: the payment is recorded", LineAcceptSerializer
-    ),
-)
+@line_action("statement_line_accept", "Accept the proposed match: the payment is recorded")
 class LineAcceptView(LineActionView):
     request_serializer = LineAcceptSerializer
-
-    def act(self, line, data, actor):
-        services.line_accept(line=line, actor=actor, settle_net=data["settle_net"])
+    service = services.line_accept
 
 
-@extend_schema_view(
-    post=_line_action(
-        "statement_line_reject", "Reject the proposed match; the line waits for review", ReasonSerializer
-    ),
-)
+@line_action("statement_line_reject", "Reject the proposed match; the line waits for review")
 class LineRejectView(LineActionView):
-    def act(self, line, data, actor):
-        services.line_reject(line=line, actor=actor, reason=data["reason"])
+    service = services.line_reject
 
 
-@extend_schema_view(
-    post=_line_action(
-        "statement_line_match", "Match by hand, to one pledge or split across several", ManualMatchSerializer
-    ),
-)
+@line_action("statement_line_match", "Match by hand, to one pledge or split across several")
 class LineMatchView(LineActionView):
     request_serializer = ManualMatchSerializer
+    service = services.line_match_by_reference
 
-    def act(self, line, data, actor):
-        allocations = []
-        errors = {}
-        items = data["allocations"]
-        for index, item in enumerate(items):
-            pledge = Pledge.objects.filter(reference=item["pledge"].replace(" ", "").upper()).first()
-            if pledge is None:
-                errors[f"allocations.{index}.pledge"] = ["No pledge has this reference."]
-                continue
-            if "amount" not in item and len(items) > 1:
-                errors[f"allocations.{index}.amount"] = ["Give each part's amount when splitting a line."]
-                continue
-            amount = item.get("amount", line.amount + line.charges)
-            allocations.append(services.Allocation(pledge=pledge, amount=amount))
-        if errors:
-            raise serializers.ValidationError(errors)
-        services.line_match(line=line, allocations=allocations, actor=actor, reason=data["reason"])
+    def arguments(self, data: dict) -> dict:
+        parts = [services.AllocationRequest(reference=i["pledge"], amount=i.get("amount")) for i in data["allocations"]]
+        return {"parts": parts, "reason": data["reason"]}
 
 
-@extend_schema_view(
-    post=_line_action("statement_line_unmatch", "Undo a match with reversing entries", RequiredReasonSerializer),
-)
+@line_action("statement_line_unmatch", "Undo a match with reversing entries")
 class LineUnmatchView(LineActionView):
     request_serializer = RequiredReasonSerializer
-
-    def act(self, line, data, actor):
-        services.line_unmatch(line=line, actor=actor, reason=data["reason"])
+    service = services.line_unmatch
 
 
-@extend_schema_view(
-    post=_line_action(
-        "statement_line_exclude", "Exclude a line that is not money for the Fund", RequiredReasonSerializer
-    ),
-)
+@line_action("statement_line_exclude", "Exclude a line that is not money for the Fund")
 class LineExcludeView(LineActionView):
     request_serializer = RequiredReasonSerializer
-
-    def act(self, line, data, actor):
-        services.line_exclude(line=line, actor=actor, reason=data["reason"])
+    service = services.line_exclude
 
 
 SUMMARY_MONEY = ("pledged", "paid", "outstanding", "overdue")

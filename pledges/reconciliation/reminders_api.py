@@ -11,6 +11,7 @@ from backend.api import STAFF_ERRORS, StaffPagination
 from pledges.filters import MomentFilter
 from pledges.money import format_amount
 from pledges.reconciliation.models import ReminderStep
+from pledges.references import reference_normal
 from pledges.roles import IsViewer
 
 
@@ -24,7 +25,7 @@ class ReminderFilter(django_filters.FilterSet):
         fields: list[str] = []
 
     def by_pledge(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
-        return queryset.filter(pledge__reference=value.replace(" ", "").upper())
+        return queryset.filter(pledge__reference=reference_normal(value))
 
 
 class ReminderSerializer(serializers.Serializer):
