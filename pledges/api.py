@@ -18,6 +18,7 @@ from drf_spectacular.utils import (
     OpenApiParameter,
     OpenApiResponse,
     extend_schema,
+    extend_schema_field,
     extend_schema_view,
     inline_serializer,
 )
@@ -28,7 +29,7 @@ from rest_framework.response import Response
 from rest_framework.throttling import SimpleRateThrottle
 from rest_framework.views import APIView
 
-from backend.api import PROBLEM, CountryField, CurrencyField, MoneyField, StrictSerializer
+from backend.api import PROBLEM, AmountField, CountryField, CurrencyField, MoneyField, StrictSerializer
 from backend.cache import resilient_cache
 from pledges.audit import Actor
 from pledges.errors import DomainError, InvalidInput
@@ -301,29 +302,6 @@ class InstalmentStatusSerializer(serializers.Serializer):
     overdue = serializers.BooleanField()
 
 
-class PledgeStatusSerializer(serializers.Serializer):
-    reference = serializers.CharField()
-    reference_printed = serializers.CharField()
-    status = serializers.ChoiceField(choices=PledgeStatus.choices)
-    donor = serializers.CharField()
-    campaign = serializers.CharField()
-    session = serializers.CharField(allow_null=True)
-    pledged_on = serializers.DateField()
-    amount = serializers.CharField()
-    currency = serializers.CharField()
-    amount_usd = serializers.CharField(allow_null=True)
-    amount_paid = serializers.CharField()
-    amount_outstanding = serializers.CharField()
-    overdue = serializers.BooleanField()
-    payment_method = serializers.CharField()
-    earmark = serializers.CharField()
-    public_name = serializers.BooleanField()
-    public_amount = serializers.BooleanField()
-    instalments = InstalmentStatusSerializer(many=True)
-    payments = serializers.ListField(child=serializers.DictField())
-    bank_instructions = BankInstructionsSerializer(allow_null=True)
-
-
 def instalment_lines(pledge: Pledge, schedule: list[dict] | None = None) -> list[dict]:
     """The instalment plan with what of each is paid and whether it is overdue."""
     return [
@@ -336,6 +314,59 @@ def instalment_lines(pledge: Pledge, schedule: list[dict] | None = None) -> list
         }
         for line in (schedule if schedule is not None else pledge.instalment_schedule())
     ]
+
+
+class StatusPaymentSerializer(serializers.Serializer):
+    received_on = serializers.DateField()
+    amount = AmountField()
+    currency = serializers.CharField()
+    method = serializers.CharField()
+
+
+class PledgeStatusSerializer(serializers.Serializer):
+    """The donor's view of one pledge (its instalment schedule is worked
+    out once, for `overdue` and `instalments`)."""
+
+    reference = serializers.CharField()
+    reference_printed = serializers.SerializerMethodField()
+    status = serializers.ChoiceField(choices=PledgeStatus.choices)
+    donor = serializers.CharField(source="donor.name")
+    campaign = serializers.CharField(source="campaign.slug")
+    session = serializers.CharField(source="session.slug", allow_null=True)
+    pledged_on = serializers.DateField()
+    amount = AmountField()
+    currency = serializers.CharField()
+    amount_usd = serializers.CharField(allow_null=True)
+    amount_paid = AmountField()
+    amount_outstanding = AmountField()
+    overdue = serializers.SerializerMethodField()
+    payment_method = serializers.CharField()
+    earmark = serializers.CharField()
+    public_name = serializers.BooleanField()
+    public_amount = serializers.BooleanField()
+    instalments = serializers.SerializerMethodField()
+    payments = StatusPaymentSerializer(many=True)
+    bank_instructions = serializers.SerializerMethodField()
+
+    def to_representation(self, pledge: Pledge) -> dict:
+        self.schedule = pledge.instalment_schedule()
+        return super().to_representation(pledge)
+
+    def get_reference_printed(self, pledge: Pledge) -> str:
+        return reference_for_print(pledge.reference)
+
+    def get_overdue(self, pledge: Pledge) -> bool:
+        return any(line["overdue"] for line in self.schedule)
+
+    @extend_schema_field(InstalmentStatusSerializer(many=True))
+    def get_instalments(self, pledge: Pledge) -> list[dict]:
+        return InstalmentStatusSerializer(instalment_lines(pledge, self.schedule), many=True).data
+
+    @extend_schema_field(BankInstructionsSerializer(allow_null=True))
+    def get_bank_instructions(self, pledge: Pledge) -> dict | None:
+        if pledge.payment_method != PaymentMethod.BANK_TRANSFER or pledge.amount_outstanding <= 0:
+            return None
+        return BankInstructionsSerializer(bank_instructions(pledge)).data
 
 
 @extend_schema_view(
@@ -369,42 +400,7 @@ class PledgeStatusView(APIView):
             Pledge.objects.select_related("donor", "campaign", "session").prefetch_related("instalments", "payments"),
             status_secret=secret,
         )
-        schedule = pledge.instalment_schedule()
-        body = {
-            "reference": pledge.reference,
-            "reference_printed": reference_for_print(pledge.reference),
-            "status": pledge.status,
-            "donor": pledge.donor.name,
-            "campaign": pledge.campaign.slug,
-            "session": pledge.session.slug if pledge.session_id else None,
-            "pledged_on": pledge.pledged_on,
-            "amount": format_amount(pledge.amount, pledge.currency),
-            "currency": pledge.currency,
-            "amount_usd": None if pledge.amount_usd is None else str(pledge.amount_usd),
-            "amount_paid": format_amount(pledge.amount_paid, pledge.currency),
-            "amount_outstanding": format_amount(pledge.amount_outstanding, pledge.currency),
-            "overdue": any(line["overdue"] for line in schedule),
-            "payment_method": pledge.payment_method,
-            "earmark": pledge.earmark,
-            "public_name": pledge.public_name,
-            "public_amount": pledge.public_amount,
-            "instalments": instalment_lines(pledge, schedule),
-            "payments": [
-                {
-                    "received_on": p.received_on,
-                    "amount": format_amount(p.amount, p.currency),
-                    "currency": p.currency,
-                    "method": p.method,
-                }
-                for p in pledge.payments.all()
-            ],
-            "bank_instructions": (
-                bank_instructions(pledge)
-                if pledge.payment_method == PaymentMethod.BANK_TRANSFER and pledge.amount_outstanding > 0
-                else None
-            ),
-        }
-        response = Response(body)
+        response = Response(PledgeStatusSerializer(pledge).data)
         response["Cache-Control"] = "private, no-store"
         response["Referrer-Policy"] = "no-referrer"
         response["X-Robots-Tag"] = "noindex"
@@ -533,7 +529,9 @@ class PledgeCardPaymentView(APIView):
 
     def post(self, request: Request, secret: str) -> Response:
         pledge = get_object_or_404(Pledge, status_secret=secret)
-        response = Response(card_payment_start(pledge=pledge, actor=Actor.donor("status link")))
+        response = Response(
+            CardPaymentSerializer(card_payment_start(pledge=pledge, actor=Actor.donor("status link"))).data
+        )
         response["Cache-Control"] = "no-store"
         return response
 

@@ -18,12 +18,11 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from backend.api import PROBLEM, STAFF_ERRORS, StaffPagination, StrictSerializer
-from pledges.api import public_json
+from backend.api import NOT_MODIFIED, PROBLEM, STAFF_ERRORS, StaffPagination, StrictSerializer, public_conditional
 from pledges.audit import Actor
 from pledges.iati.views import iati_feed_entry
 from pledges.models import Event
-from pledges.public_cache import public_cache_invalidate
+from pledges.public_cache import public_cache_invalidate, public_document
 from pledges.roles import IsFundAdmin, IsViewer
 from pledges.selectors import campaign_get
 from reports.models import REPORT_LANGUAGES, Report, ReportFile, ReportKind
@@ -243,7 +242,7 @@ def published_reports():
     get=extend_schema(
         operation_id="public_reports",
         summary="Published reports with links to their files and each file's SHA-256",
-        responses={200: OpenApiTypes.OBJECT, 404: PROBLEM},
+        responses={200: OpenApiTypes.OBJECT, 304: NOT_MODIFIED, 404: PROBLEM},
         tags=["public"],
     ),
 )
@@ -260,7 +259,8 @@ class PublicReportList(APIView):
                 reports = reports.filter(campaign=campaign_get(slug, field=""))
             return {"results": [report_data(request, report, public=True) for report in reports[:200]]}
 
-        return public_json(request, f"reports:{request.get_host()}:{slug}", build)
+        body, etag = public_document(f"reports:{request.get_host()}:{slug}", build)
+        return public_conditional(request, HttpResponse(body, content_type="application/json"), etag)
 
 
 @extend_schema_view(
