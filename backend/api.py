@@ -142,8 +142,8 @@ class RequiredReasonSerializer(StrictSerializer):
 class ActionView(APIView):
     """One staff action on the object the URL names: the body parsed by
     `request_serializer`, `service` called with the object (`target`), the
-    actor and the body's fields (`arguments`), the answer the object as it
-    is now (`answer`)."""
+    actor and the body's fields (`arguments`), the answer made of what the
+    service returns (`answer`)."""
 
     request_serializer: type[serializers.Serializer] = ReasonSerializer
     service: Callable[..., object]
@@ -154,16 +154,18 @@ class ActionView(APIView):
     def arguments(self, data: dict) -> dict:
         return dict(data)
 
-    def answer(self, **url) -> Response:
+    def answer(self, result, **url) -> Response:
         raise NotImplementedError
 
     def post(self, request: Request, **url) -> Response:
         serializer = self.request_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        type(self).service(
-            **self.target(**url), actor=Actor.staff(request.user), **self.arguments(serializer.validated_data)
+        # The object first: an unknown one is a 404 before the body's own lookups.
+        target = self.target(**url)
+        result = type(self).service(
+            **target, actor=Actor.staff(request.user), **self.arguments(serializer.validated_data)
         )
-        return self.answer(**url)
+        return self.answer(result, **url)
 
 
 def action_schema(operation_id: str, summary: str, *, responses: dict, tags: list[str]):

@@ -448,7 +448,7 @@ class PledgeActionView(ActionView):
     def target(self, *, reference: str) -> dict:
         return {"pledge": _pledge(reference)}
 
-    def answer(self, *, reference: str) -> Response:
+    def answer(self, result, *, reference: str) -> Response:
         return _detail(reference)
 
 
@@ -583,14 +583,17 @@ class PaymentDetailView(generics.RetrieveAPIView):
         tags=["staff: payments"],
     ),
 )
-class PaymentReverseView(APIView):
-    permission_classes = [IsReconciler]
+class PaymentReverseView(ActionView):
+    """A reversing entry takes a wrong payment back out; the answer is the reversal."""
 
-    def post(self, request: Request, pk: int) -> Response:
-        serializer = RequiredReasonSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        payment = get_object_or_404(Payment, pk=pk)
-        reversal = payment_reverse(payment=payment, actor=Actor.staff(request.user), **serializer.validated_data)
+    permission_classes = [IsReconciler]
+    request_serializer = RequiredReasonSerializer
+    service = payment_reverse
+
+    def target(self, *, pk: int) -> dict:
+        return {"payment": get_object_or_404(Payment, pk=pk)}
+
+    def answer(self, reversal: Payment, *, pk: int) -> Response:
         return Response(PaymentSerializer(reversal).data, status=201)
 
 
@@ -702,25 +705,28 @@ class DonorDetailView(generics.RetrieveAPIView):
         tags=["staff: donors"],
     ),
 )
-class DonorMergeView(APIView):
+class DonorActionView(ActionView):
+    """An action on one donor, answered with the donor as it is now."""
+
     permission_classes = [IsFundAdmin]
 
-    def post(self, request: Request, pk: int) -> Response:
-        serializer = DonorMergeSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        keep = get_object_or_404(Donor, pk=pk)
-        ids = serializer.validated_data["duplicates"]
-        duplicates = list(Donor.objects.filter(pk__in=ids))
-        missing = sorted(set(ids) - {d.pk for d in duplicates})
+    def answer(self, donor: Donor, *, pk: int) -> Response:
+        return Response(DonorSerializer(donor).data)
+
+
+class DonorMergeView(DonorActionView):
+    request_serializer = DonorMergeSerializer
+    service = donor_merge
+
+    def target(self, *, pk: int) -> dict:
+        return {"keep": get_object_or_404(Donor, pk=pk)}
+
+    def arguments(self, data: dict) -> dict:
+        duplicates = list(Donor.objects.filter(pk__in=data["duplicates"]))
+        missing = sorted(set(data["duplicates"]) - {d.pk for d in duplicates})
         if missing:
             raise serializers.ValidationError({"duplicates": [f"No donor has the id {i}." for i in missing]})
-        donor = donor_merge(
-            keep=keep,
-            duplicates=duplicates,
-            reason=serializer.validated_data["reason"],
-            actor=Actor.staff(request.user),
-        )
-        return Response(DonorSerializer(donor).data)
+        return {"duplicates": duplicates, "reason": data["reason"]}
 
 
 @extend_schema_view(
@@ -732,16 +738,12 @@ class DonorMergeView(APIView):
         tags=["staff: donors"],
     ),
 )
-class DonorEraseView(APIView):
-    permission_classes = [IsFundAdmin]
+class DonorEraseView(DonorActionView):
+    request_serializer = RequiredReasonSerializer
+    service = donor_erase
 
-    def post(self, request: Request, pk: int) -> Response:
-        serializer = RequiredReasonSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        donor = donor_erase(
-            donor=get_object_or_404(Donor, pk=pk), actor=Actor.staff(request.user), **serializer.validated_data
-        )
-        return Response(DonorSerializer(donor).data)
+    def target(self, *, pk: int) -> dict:
+        return {"donor": get_object_or_404(Donor, pk=pk)}
 
 
 # --- Audit trail --------------------------------------------------------------------------

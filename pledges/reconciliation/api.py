@@ -225,7 +225,7 @@ class LineActionView(ActionView):
     def target(self, *, pk: int) -> dict:
         return {"line": get_object_or_404(StatementLine, pk=pk)}
 
-    def answer(self, *, pk: int) -> Response:
+    def answer(self, result, *, pk: int) -> Response:
         return Response(LineSerializer(_lines().get(pk=pk)).data)
 
 
