@@ -574,14 +574,11 @@ class PaymentDetailView(generics.RetrieveAPIView):
     queryset = Payment.objects.select_related("pledge", "recorded_by")
 
 
-@extend_schema_view(
-    post=extend_schema(
-        operation_id="payment_reverse",
-        summary="Reverse a wrong entry with a reversing entry (reconciler)",
-        request=RequiredReasonSerializer,
-        responses={201: PaymentSerializer, **STAFF_ERRORS},
-        tags=["staff: payments"],
-    ),
+@action_schema(
+    "payment_reverse",
+    "Reverse a wrong entry with a reversing entry (reconciler)",
+    responses={201: PaymentSerializer, **STAFF_ERRORS},
+    tags=["staff: payments"],
 )
 class PaymentReverseView(ActionView):
     """A reversing entry takes a wrong payment back out; the answer is the reversal."""
@@ -696,15 +693,6 @@ class DonorDetailView(generics.RetrieveAPIView):
     queryset = Donor.objects.all()
 
 
-@extend_schema_view(
-    post=extend_schema(
-        operation_id="donor_merge",
-        summary="Merge duplicate donors into this one; their pledges move here (fund_admin)",
-        request=DonorMergeSerializer,
-        responses={200: DonorSerializer, **STAFF_ERRORS},
-        tags=["staff: donors"],
-    ),
-)
 class DonorActionView(ActionView):
     """An action on one donor, answered with the donor as it is now."""
 
@@ -714,6 +702,12 @@ class DonorActionView(ActionView):
         return Response(DonorSerializer(donor).data)
 
 
+@action_schema(
+    "donor_merge",
+    "Merge duplicate donors into this one; their pledges move here (fund_admin)",
+    responses={200: DonorSerializer, **STAFF_ERRORS},
+    tags=["staff: donors"],
+)
 class DonorMergeView(DonorActionView):
     request_serializer = DonorMergeSerializer
     service = donor_merge
@@ -729,14 +723,11 @@ class DonorMergeView(DonorActionView):
         return {"duplicates": duplicates, "reason": data["reason"]}
 
 
-@extend_schema_view(
-    post=extend_schema(
-        operation_id="donor_erase",
-        summary="Erase a person's contact details, keeping the financial record (fund_admin)",
-        request=RequiredReasonSerializer,
-        responses={200: DonorSerializer, **STAFF_ERRORS},
-        tags=["staff: donors"],
-    ),
+@action_schema(
+    "donor_erase",
+    "Erase a person's contact details, keeping the financial record (fund_admin)",
+    responses={200: DonorSerializer, **STAFF_ERRORS},
+    tags=["staff: donors"],
 )
 class DonorEraseView(DonorActionView):
     request_serializer = RequiredReasonSerializer
