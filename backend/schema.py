@@ -20,7 +20,9 @@ from typing import Any
 from drf_spectacular.openapi import AutoSchema as SpectacularAutoSchema
 from rest_framework import serializers
 
-PROBLEM_CONTENT_TYPE = "application/problem+json"
+from backend.api import PLAIN_DECIMAL, MoneyField, StrictSerializer
+from backend.problems import PROBLEM_CONTENT_TYPE
+
 PROBLEM_REF = {"$ref": "#/components/schemas/Problem"}
 PROBLEM_SCHEMA = {
     "type": "object",
@@ -55,15 +57,11 @@ RETRY_AFTER = {"Retry-After": {"schema": {"type": "integer", "minimum": 0}, "des
 class AutoSchema(SpectacularAutoSchema):
     def _map_serializer(self, serializer, direction, bypass_extensions=False):
         schema = super()._map_serializer(serializer, direction, bypass_extensions)
-        from pledges.api import StrictSerializer
-
         if direction == "request" and isinstance(serializer, StrictSerializer):
             schema["additionalProperties"] = False
         return schema
 
     def _map_serializer_field(self, field, direction, bypass_extensions=False):
-        from pledges.api import PLAIN_DECIMAL, MoneyField
-
         schema = super()._map_serializer_field(field, direction, bypass_extensions)
         if isinstance(field, MoneyField):
             # A plain decimal string ("250000.00"); requests may also send a JSON number.

@@ -5,7 +5,6 @@ import hashlib
 import json
 import re
 
-import pycountry
 from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
 from django.http import HttpResponse, HttpResponseNotModified
@@ -14,7 +13,15 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.cache import patch_cache_control, patch_vary_headers
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
+from drf_spectacular.utils import (
+    OpenApiExample,
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_field,
+    extend_schema_view,
+    inline_serializer,
+)
 from rest_framework import serializers
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
@@ -22,12 +29,13 @@ from rest_framework.response import Response
 from rest_framework.throttling import SimpleRateThrottle
 from rest_framework.views import APIView
 
+from backend.api import PROBLEM, AmountField, CountryField, CurrencyField, MoneyField, StrictSerializer
 from backend.cache import resilient_cache
 from pledges.audit import Actor
-from pledges.errors import DomainError, InvalidInput, Refusal
+from pledges.errors import DomainError, InvalidInput
 from pledges.idempotency import IDEMPOTENCY_HEADER, idempotent
 from pledges.models import DonorType, Earmark, PaymentMethod, Pledge, PledgeStatus
-from pledges.money import format_amount, is_currency
+from pledges.money import format_amount
 from pledges.payments.card import card_payment_start, stripe_event_receive
 from pledges.public_cache import public_document
 from pledges.references import reference_for_print
@@ -40,107 +48,6 @@ from pledges.services import (
     pledge_submit,
     pledge_terms_errors,
 )
-
-PROBLEM = OpenApiResponse(
-    response=inline_serializer(
-        "Problem",
-        {
-            "type": serializers.CharField(),
-            "title": serializers.CharField(),
-            "status": serializers.IntegerField(),
-            "detail": serializers.CharField(),
-            "code": serializers.CharField(),
-            "errors": serializers.DictField(child=serializers.ListField(child=serializers.CharField()), required=False),
-            "codes": serializers.DictField(
-                child=serializers.ListField(child=serializers.CharField()),
-                required=False,
-                help_text="Each field's stable error codes, in the order of its messages under errors",
-            ),
-        },
-    ),
-    description="RFC 9457 problem details (application/problem+json)",
-)
-
-
-def json_type_errors(fields: dict, data) -> dict[str, list[str]]:
-    """Values of the wrong JSON type, which DRF would otherwise coerce
-    ("true" for true, 5 for "5"): refused, as the schema says."""
-    if not isinstance(data, dict):
-        return {}
-    errors = {}
-    for name, field in fields.items():
-        value = data.get(name)
-        if value is None or field.read_only:
-            continue
-        if isinstance(field, serializers.BooleanField) and not isinstance(value, bool):
-            errors[name] = [Refusal("Must be true or false.", "not-a-boolean")]
-        elif isinstance(field, serializers.IntegerField) and (isinstance(value, bool) or not isinstance(value, int)):
-            errors[name] = [Refusal("Must be a whole number.", "not-a-whole-number")]
-        elif isinstance(field, serializers.CharField) and not isinstance(value, str):
-            errors[name] = [Refusal("Must be a string.", "not-a-string")]
-    return errors
-
-
-class StrictSerializer(serializers.Serializer):
-    """Refuses fields it does not know, so a misspelt field is an error,
-    not silently ignored."""
-
-    def to_internal_value(self, data):
-        unknown = sorted(set(data) - set(self.fields)) if isinstance(data, dict) else []
-        unknown_errors = {name: [Refusal("Unknown field.", "unknown-field")] for name in unknown} | json_type_errors(
-            self.fields, data
-        )
-        try:
-            value = super().to_internal_value(data)
-        except serializers.ValidationError as error:
-            raise serializers.ValidationError({**error.detail, **unknown_errors}) from None
-        if unknown_errors:
-            raise serializers.ValidationError(unknown_errors)
-        return value
-
-
-PLAIN_DECIMAL = re.compile(r"-?[0-9]+(\.[0-9]+)?")
-
-
-class MoneyField(serializers.DecimalField):
-    """A decimal amount as a string ("250000.00"); its currency's minor units
-    are checked by the service that knows the currency."""
-
-    def __init__(self, **kwargs):
-        super().__init__(max_digits=None, decimal_places=None, **kwargs)
-
-    def to_internal_value(self, data):
-        # Plain decimals only: no booleans, and no "250_000", " 1 " or
-        # "1e3" strings that Decimal() would quietly accept.
-        if isinstance(data, bool) or (isinstance(data, str) and not PLAIN_DECIMAL.fullmatch(data)):
-            self.fail("invalid")
-        return super().to_internal_value(data)
-
-
-class CurrencyField(serializers.CharField):
-    def __init__(self, **kwargs):
-        super().__init__(min_length=3, max_length=3, **kwargs)
-
-    def to_internal_value(self, data):
-        code = super().to_internal_value(data).upper()
-        if not is_currency(code):
-            raise serializers.ValidationError(
-                Refusal(f"{code} is not an ISO 4217 currency that can be pledged.", "currency-invalid")
-            )
-        return code
-
-
-class CountryField(serializers.CharField):
-    def __init__(self, **kwargs):
-        super().__init__(max_length=2, allow_blank=True, **kwargs)
-
-    def to_internal_value(self, data):
-        code = super().to_internal_value(data).upper()
-        if code and pycountry.countries.get(alpha_2=code) is None:
-            raise serializers.ValidationError(
-                Refusal(f"{code!r} is not an ISO 3166-1 alpha-2 country code.", "country-invalid")
-            )
-        return code
 
 
 class DonorInputSerializer(StrictSerializer):
@@ -395,29 +302,6 @@ class InstalmentStatusSerializer(serializers.Serializer):
     overdue = serializers.BooleanField()
 
 
-class PledgeStatusSerializer(serializers.Serializer):
-    reference = serializers.CharField()
-    reference_printed = serializers.CharField()
-    status = serializers.ChoiceField(choices=PledgeStatus.choices)
-    donor = serializers.CharField()
-    campaign = serializers.CharField()
-    session = serializers.CharField(allow_null=True)
-    pledged_on = serializers.DateField()
-    amount = serializers.CharField()
-    currency = serializers.CharField()
-    amount_usd = serializers.CharField(allow_null=True)
-    amount_paid = serializers.CharField()
-    amount_outstanding = serializers.CharField()
-    overdue = serializers.BooleanField()
-    payment_method = serializers.CharField()
-    earmark = serializers.CharField()
-    public_name = serializers.BooleanField()
-    public_amount = serializers.BooleanField()
-    instalments = InstalmentStatusSerializer(many=True)
-    payments = serializers.ListField(child=serializers.DictField())
-    bank_instructions = BankInstructionsSerializer(allow_null=True)
-
-
 def instalment_lines(pledge: Pledge, schedule: list[dict] | None = None) -> list[dict]:
     """The instalment plan with what of each is paid and whether it is overdue."""
     return [
@@ -432,6 +316,67 @@ def instalment_lines(pledge: Pledge, schedule: list[dict] | None = None) -> list
     ]
 
 
+class StatusPaymentSerializer(serializers.Serializer):
+    received_on = serializers.DateField()
+    amount = AmountField()
+    currency = serializers.CharField()
+    method = serializers.CharField()
+
+
+class PledgeStatusSerializer(serializers.Serializer):
+    """The donor's view of one pledge (its instalment schedule is worked
+    out once, for `overdue` and `instalments`)."""
+
+    reference = serializers.CharField()
+    reference_printed = serializers.SerializerMethodField()
+    status = serializers.ChoiceField(choices=PledgeStatus.choices)
+    donor = serializers.CharField(source="donor.name")
+    campaign = serializers.CharField(source="campaign.slug")
+    session = serializers.CharField(source="session.slug", allow_null=True)
+    pledged_on = serializers.DateField()
+    amount = AmountField()
+    currency = serializers.CharField()
+    amount_usd = serializers.CharField(allow_null=True)
+    amount_paid = AmountField()
+    amount_outstanding = AmountField()
+    overdue = serializers.SerializerMethodField()
+    payment_method = serializers.CharField()
+    earmark = serializers.CharField()
+    public_name = serializers.BooleanField()
+    public_amount = serializers.BooleanField()
+    instalments = serializers.SerializerMethodField()
+    payments = StatusPaymentSerializer(many=True)
+    bank_instructions = serializers.SerializerMethodField()
+
+    def to_representation(self, pledge: Pledge) -> dict:
+        self.schedule = pledge.instalment_schedule()
+        return super().to_representation(pledge)
+
+    def get_reference_printed(self, pledge: Pledge) -> str:
+        return reference_for_print(pledge.reference)
+
+    def get_overdue(self, pledge: Pledge) -> bool:
+        return any(line["overdue"] for line in self.schedule)
+
+    @extend_schema_field(InstalmentStatusSerializer(many=True))
+    def get_instalments(self, pledge: Pledge) -> list[dict]:
+        return InstalmentStatusSerializer(instalment_lines(pledge, self.schedule), many=True).data
+
+    @extend_schema_field(BankInstructionsSerializer(allow_null=True))
+    def get_bank_instructions(self, pledge: Pledge) -> dict | None:
+        if pledge.payment_method != PaymentMethod.BANK_TRANSFER or pledge.amount_outstanding <= 0:
+            return None
+        return BankInstructionsSerializer(bank_instructions(pledge)).data
+
+
+@extend_schema_view(
+    get=extend_schema(
+        operation_id="pledge_status",
+        summary="A donor's private view of a pledge",
+        responses={200: PledgeStatusSerializer, 404: PROBLEM},
+        tags=["public"],
+    ),
+)
 class PledgeStatusView(APIView):
     """The donor's own view of a pledge, reachable only with the secret in
     its URL. Read-only; never cached by shared caches."""
@@ -439,53 +384,12 @@ class PledgeStatusView(APIView):
     permission_classes = [AllowAny]
     authentication_classes = []
 
-    @extend_schema(
-        operation_id="pledge_status",
-        summary="A donor's private view of a pledge",
-        responses={200: PledgeStatusSerializer, 404: PROBLEM},
-        tags=["public"],
-    )
     def get(self, request: Request, secret: str) -> Response:
         pledge = get_object_or_404(
             Pledge.objects.select_related("donor", "campaign", "session").prefetch_related("instalments", "payments"),
             status_secret=secret,
         )
-        schedule = pledge.instalment_schedule()
-        body = {
-            "reference": pledge.reference,
-            "reference_printed": reference_for_print(pledge.reference),
-            "status": pledge.status,
-            "donor": pledge.donor.name,
-            "campaign": pledge.campaign.slug,
-            "session": pledge.session.slug if pledge.session_id else None,
-            "pledged_on": pledge.pledged_on,
-            "amount": format_amount(pledge.amount, pledge.currency),
-            "currency": pledge.currency,
-            "amount_usd": None if pledge.amount_usd is None else str(pledge.amount_usd),
-            "amount_paid": format_amount(pledge.amount_paid, pledge.currency),
-            "amount_outstanding": format_amount(pledge.amount_outstanding, pledge.currency),
-            "overdue": any(line["overdue"] for line in schedule),
-            "payment_method": pledge.payment_method,
-            "earmark": pledge.earmark,
-            "public_name": pledge.public_name,
-            "public_amount": pledge.public_amount,
-            "instalments": instalment_lines(pledge, schedule),
-            "payments": [
-                {
-                    "received_on": p.received_on,
-                    "amount": format_amount(p.amount, p.currency),
-                    "currency": p.currency,
-                    "method": p.method,
-                }
-                for p in pledge.payments.all()
-            ],
-            "bank_instructions": (
-                bank_instructions(pledge)
-                if pledge.payment_method == PaymentMethod.BANK_TRANSFER and pledge.amount_outstanding > 0
-                else None
-            ),
-        }
-        response = Response(body)
+        response = Response(PledgeStatusSerializer(pledge).data)
         response["Cache-Control"] = "private, no-store"
         response["Referrer-Policy"] = "no-referrer"
         response["X-Robots-Tag"] = "noindex"
@@ -594,6 +498,15 @@ class PublicPledgesView(APIView):
         )
 
 
+@extend_schema_view(
+    post=extend_schema(
+        operation_id="pledge_card_payment_start",
+        summary="Start or resume the card payment of a pledge (donor, with the status secret)",
+        request=None,
+        responses={200: CardPaymentSerializer, 404: PROBLEM, 409: PROBLEM, 422: PROBLEM, 503: PROBLEM},
+        tags=["public"],
+    ),
+)
 class PledgeCardPaymentView(APIView):
     """Start (or resume) the card payment of a pledge, with the secret of
     its status link: for a donor whose first attempt failed, or who pays
@@ -603,30 +516,17 @@ class PledgeCardPaymentView(APIView):
     authentication_classes = []
     throttle_classes = [PledgeSubmitThrottle]
 
-    @extend_schema(
-        operation_id="pledge_card_payment_start",
-        summary="Start or resume the card payment of a pledge (donor, with the status secret)",
-        request=None,
-        responses={200: CardPaymentSerializer, 404: PROBLEM, 409: PROBLEM, 422: PROBLEM, 503: PROBLEM},
-        tags=["public"],
-    )
     def post(self, request: Request, secret: str) -> Response:
         pledge = get_object_or_404(Pledge, status_secret=secret)
-        response = Response(card_payment_start(pledge=pledge, actor=Actor.donor("status link")))
+        response = Response(
+            CardPaymentSerializer(card_payment_start(pledge=pledge, actor=Actor.donor("status link"))).data
+        )
         response["Cache-Control"] = "no-store"
         return response
 
 
-class StripeWebhookView(APIView):
-    """Stripe's events: the signature is checked, the event stored by its
-    id, and applying it queued after commit; the answer is quick. Event
-    types we do not handle are acknowledged (2xx) and ignored."""
-
-    permission_classes = [AllowAny]
-    authentication_classes = []
-    parser_classes = []
-
-    @extend_schema(
+@extend_schema_view(
+    post=extend_schema(
         operation_id="stripe_webhook",
         summary="Stripe webhook endpoint (signed with the endpoint's secret)",
         request={"application/json": OpenApiTypes.OBJECT},
@@ -637,7 +537,17 @@ class StripeWebhookView(APIView):
             400: PROBLEM,
         },
         tags=["payments"],
-    )
+    ),
+)
+class StripeWebhookView(APIView):
+    """Stripe's events: the signature is checked, the event stored by its
+    id, and applying it queued after commit; the answer is quick. Event
+    types we do not handle are acknowledged (2xx) and ignored."""
+
+    permission_classes = [AllowAny]
+    authentication_classes = []
+    parser_classes = []
+
     def post(self, request: Request) -> Response:
         _, new = stripe_event_receive(payload=request.body, signature=request.headers.get("Stripe-Signature", ""))
         return Response({"received": True, "duplicate": not new})

@@ -8,6 +8,7 @@ from django.db.models import Exists, F, OuterRef, Q, QuerySet
 from django_filters.fields import IsoDateTimeField
 
 from pledges.models import AuditEvent, Donor, DonorType, Payment, PaymentMethod, Pledge, PledgeStatus
+from pledges.references import reference_normal
 
 
 class NullsLastOrderingFilter(django_filters.OrderingFilter):
@@ -82,7 +83,7 @@ class PledgeFilter(django_filters.FilterSet):
 
     def search(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
         value = value.strip()[:200]
-        compact = value.replace(" ", "").upper()
+        compact = reference_normal(value)
         return queryset.filter(
             Q(donor__name__icontains=value) | Q(donor__email__iexact=value) | Q(reference__startswith=compact)
         )

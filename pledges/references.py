@@ -22,6 +22,13 @@ def reference_new() -> str:
     return iso11649.validate("RF" + check_digits + body)
 
 
+def reference_normal(text: str) -> str:
+    """`text` in the compact form references are stored in, however a
+    person wrote it ("rf18 5390-0754 7034" -> "RF18539007547034"), without
+    checking its digits: the one way every lookup reads a reference."""
+    return iso11649.compact(text)
+
+
 def reference_parse(text: str) -> str | None:
     """The compact reference in `text` (spaces and case as people type them),
     or None when it is not a valid ISO 11649 reference."""

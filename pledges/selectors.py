@@ -38,6 +38,7 @@ from pledges.models import (
     PledgeStatus,
 )
 from pledges.money import USD, ZERO, format_amount, usd_text
+from pledges.references import reference_normal
 
 ANONYMOUS_DONOR = "Anonymous donor"
 
@@ -234,12 +235,15 @@ def pledges_for_staff(*, today: date | None = None) -> QuerySet[Pledge]:
     )
 
 
+def pledge_by_reference(text: str, *, queryset: QuerySet[Pledge] | None = None) -> Pledge | None:
+    """The pledge `text` names, its reference written as people write it
+    (spaces, hyphens, any case); None when there is none."""
+    return (Pledge.objects.all() if queryset is None else queryset).filter(reference=reference_normal(text)).first()
+
+
 def pledge_for_staff(reference: str) -> Pledge:
-    pledge = (
-        pledges_for_staff()
-        .prefetch_related("instalments", "versions", "payments__recorded_by")
-        .filter(reference=reference.upper())
-        .first()
+    pledge = pledge_by_reference(
+        reference, queryset=pledges_for_staff().prefetch_related("instalments", "versions", "payments__recorded_by")
     )
     if pledge is None:
         raise NotFound(f"No pledge has the reference {reference!r}.")

@@ -34,6 +34,7 @@ from pledges.models import (
 from pledges.money import CurrencyError, check_amount, currency_minor_units, format_amount
 from pledges.outbox import task_enqueue
 from pledges.references import reference_new
+from pledges.selectors import campaign_get, session_get
 from pledges.status import pledge_status_begun, pledge_status_change, status_after_money
 
 # The most instalments one pledge may be split into (ten years, monthly).
@@ -582,3 +583,37 @@ def pledge_amount_change(
             audit=event,
         )
     return pledge
+
+
+def pledge_announce(
+    *,
+    campaign: str | None = None,
+    session: str | None = None,
+    donor: Donor | DonorDetails,
+    terms: PledgeTerms,
+    announced_on: date | None = None,
+    payment_method: str = "",
+    earmark: str = Earmark.UNRESTRICTED,
+    public_name: bool = True,
+    public_amount: bool = True,
+    statement: str = "",
+    actor: Actor,
+) -> Pledge:
+    """Record a pledge announced from the floor, its campaign and session
+    named by slug (the default campaign when none is named), as
+    `pledge_record_announced` does. Raises InvalidInput naming `campaign` or
+    `session` when no campaign or session has the slug given."""
+    in_campaign = campaign_get(campaign)
+    return pledge_record_announced(
+        donor=donor,
+        terms=terms,
+        campaign=in_campaign,
+        session=session_get(in_campaign, session) if session else None,
+        announced_on=announced_on,
+        payment_method=payment_method,
+        earmark=earmark,
+        public_name=public_name,
+        public_amount=public_amount,
+        statement=statement,
+        actor=actor,
+    )

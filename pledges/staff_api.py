@@ -2,10 +2,9 @@
 trail. Every view checks a role (anonymous 401, wrong role 403); views
 parse, call one service, render."""
 
-import csv
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 
-from django.http import StreamingHttpResponse
+from django.http import Http404, StreamingHttpResponse
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
@@ -18,18 +17,32 @@ from drf_spectacular.utils import (
     inline_serializer,
 )
 from rest_framework import generics, serializers
-from rest_framework.pagination import PageNumberPagination
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from backend.api import (
+    STAFF_ERRORS,
+    ActionView,
+    AmountField,
+    CountryField,
+    CurrencyField,
+    MoneyField,
+    ReasonSerializer,
+    ReferenceField,
+    RequiredReasonSerializer,
+    StaffPagination,
+    StrictSerializer,
+    action_schema,
+    csv_download,
+)
 from backend.problems import DecimalJSONParser
 from pledges import api
-from pledges.api import PROBLEM, CountryField, CurrencyField, MoneyField, StrictSerializer
 from pledges.audit import Actor
 from pledges.donors import donor_erase, donor_merge
+from pledges.errors import InvalidInput, Refusal
 from pledges.exchange_rates import exchange_rate_set, exchange_rates_import
 from pledges.filters import AuditFilter, DonorFilter, PaymentFilter, PledgeFilter
 from pledges.models import (
@@ -45,54 +58,20 @@ from pledges.models import (
 from pledges.money import format_amount
 from pledges.payments.services import PaymentDetails, payment_record, payment_reverse
 from pledges.roles import IsFundAdmin, IsReconciler, IsViewer
-from pledges.selectors import campaign_get, pledge_for_staff, pledges_for_staff, session_get
+from pledges.selectors import pledge_by_reference, pledge_for_staff, pledges_for_staff
 from pledges.services import (
     DonorDetails,
     InstalmentTerms,
     PledgeTerms,
     pledge_amount_change,
+    pledge_announce,
     pledge_cancel,
     pledge_confirm,
     pledge_lapse,
-    pledge_record_announced,
     pledge_verify,
 )
 
-STAFF_ERRORS = {400: PROBLEM, 401: PROBLEM, 403: PROBLEM, 404: PROBLEM, 409: PROBLEM}
-
-
-class StaffPagination(PageNumberPagination):
-    page_size = 50
-    page_size_query_param = "page_size"
-    max_page_size = 500
-
-    def get_page_size(self, request):
-        # Out of range is refused, not silently clamped (the schema says 1..500).
-        raw = request.query_params.get(self.page_size_query_param)
-        if raw is not None and not (raw.isdigit() and 1 <= int(raw) <= self.max_page_size):
-            raise serializers.ValidationError({"page_size": [f"A whole number from 1 to {self.max_page_size}."]})
-        return super().get_page_size(request)
-
-
 # --- Serializers ------------------------------------------------------------
-
-
-@extend_schema_field(OpenApiTypes.STR)
-class AmountField(serializers.Field):
-    """An amount shown with its currency's minor units ("250000.00",
-    "5000000" for JPY), the currency read from the same object."""
-
-    def __init__(self, *, currency_source: str = "currency", **kwargs):
-        kwargs["read_only"] = True
-        super().__init__(**kwargs)
-        self.currency_source = currency_source
-
-    def get_attribute(self, instance):
-        return super().get_attribute(instance), getattr(instance, self.currency_source)
-
-    def to_representation(self, value):
-        amount, currency = value
-        return None if amount is None else format_amount(amount, currency)
 
 
 class DonorSummarySerializer(serializers.Serializer):
@@ -233,15 +212,17 @@ class AnnouncedDonorSerializer(StrictSerializer):
     country = CountryField(required=False, default="")
     email = serializers.EmailField(max_length=254, required=False, default="")
 
-    def validate(self, attrs: dict) -> dict:
+    def validate(self, attrs: dict) -> Donor | DonorDetails:
         if "id" in attrs:
-            return attrs
+            return attrs["id"]
         missing = [name for name in ("name", "type") if not attrs.get(name)]
         if missing:
             raise serializers.ValidationError(
                 {name: ["Required for a new donor (or give its id)."] for name in missing}
             )
-        return attrs
+        return DonorDetails(
+            name=attrs["name"], donor_type=attrs["type"], country=attrs["country"], email=attrs["email"]
+        )
 
 
 class AnnouncedPledgeSerializer(StrictSerializer):
@@ -258,13 +239,13 @@ class AnnouncedPledgeSerializer(StrictSerializer):
     public_amount = serializers.BooleanField(default=True)
     statement = serializers.CharField(max_length=1000, required=False, allow_blank=True, default="")
 
-
-class ReasonSerializer(StrictSerializer):
-    reason = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
-
-
-class RequiredReasonSerializer(StrictSerializer):
-    reason = serializers.CharField(max_length=2000)
+    def validate(self, attrs: dict) -> dict:
+        terms = PledgeTerms(
+            amount=attrs.pop("amount"),
+            currency=attrs.pop("currency"),
+            instalments=_instalments(attrs.pop("instalments")),
+        )
+        return {**attrs, "terms": terms}
 
 
 class ConfirmSerializer(ReasonSerializer):
@@ -282,7 +263,7 @@ class AmountChangeSerializer(StrictSerializer):
 
 
 class PaymentCreateSerializer(StrictSerializer):
-    pledge = serializers.CharField(max_length=40, help_text="The pledge's RF reference")
+    pledge = ReferenceField()
     amount = MoneyField(help_text="What the donor paid, before charges deducted on the way")
     currency = CurrencyField()
     received_on = serializers.DateField()
@@ -319,6 +300,14 @@ def _instalments(items: list[dict] | None) -> list[InstalmentTerms] | None:
     return [InstalmentTerms(due_date=i["due_date"], amount=i["amount"]) for i in items]
 
 
+@extend_schema_view(
+    get=extend_schema(
+        operation_id="pledge_list",
+        summary="List pledges (viewer)",
+        responses={200: PledgeListSerializer(many=True), **STAFF_ERRORS},
+        tags=["staff: pledges"],
+    ),
+)
 class PledgeCollection(api.PledgeCreateView, generics.ListAPIView):
     """POST is the public intake (see `pledges.api`); GET is the staff list."""
 
@@ -334,15 +323,6 @@ class PledgeCollection(api.PledgeCreateView, generics.ListAPIView):
 
     def get_throttles(self):
         return super().get_throttles() if self.request.method == "POST" else []
-
-    @extend_schema(
-        operation_id="pledge_list",
-        summary="List pledges (viewer)",
-        responses={200: PledgeListSerializer(many=True), **STAFF_ERRORS},
-        tags=["staff: pledges"],
-    )
-    def get(self, request: Request, *args, **kwargs) -> Response:
-        return super().get(request, *args, **kwargs)
 
 
 EXPORT_COLUMNS = [
@@ -369,26 +349,15 @@ EXPORT_COLUMNS = [
 ]
 
 
-class _Echo:
-    def write(self, value: str) -> str:
-        return value
-
-
-def csv_download(header: list[str], rows: Iterable[list], *, filename: str) -> StreamingHttpResponse:
-    """A CSV file streamed row by row (UTF-8 with a BOM, so spreadsheet
-    programs read accents and non-Latin scripts), empty cells for None."""
-    writer = csv.writer(_Echo())
-
-    def lines() -> Iterator[str]:
-        yield "\ufeff" + writer.writerow(header)
-        for row in rows:
-            yield writer.writerow(["" if value is None else value for value in row])
-
-    response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="{filename}"'
-    return response
-
-
+@extend_schema_view(
+    get=extend_schema(
+        operation_id="pledge_export",
+        summary="Export the filtered pledges as CSV (viewer)",
+        parameters=[OpenApiParameter("status", OpenApiTypes.STR, many=True)],
+        responses={(200, "text/csv"): OpenApiTypes.STR, **STAFF_ERRORS},
+        tags=["staff: pledges"],
+    ),
+)
 class PledgeExportView(generics.GenericAPIView):
     """The filtered pledge list as CSV, streamed row by row from a
     server-side cursor, so 100,000 pledges never sit in memory."""
@@ -399,13 +368,6 @@ class PledgeExportView(generics.GenericAPIView):
     def get_queryset(self):
         return pledges_for_staff().order_by("pk")
 
-    @extend_schema(
-        operation_id="pledge_export",
-        summary="Export the filtered pledges as CSV (viewer)",
-        parameters=[OpenApiParameter("status", OpenApiTypes.STR, many=True)],
-        responses={(200, "text/csv"): OpenApiTypes.STR, **STAFF_ERRORS},
-        tags=["staff: pledges"],
-    )
     def get(self, request: Request) -> StreamingHttpResponse:
         rows = self.filter_queryset(self.get_queryset()).values_list(*[source for _, source in EXPORT_COLUMNS])
         names = [name for name, _ in EXPORT_COLUMNS]
@@ -422,15 +384,17 @@ class PledgeExportView(generics.GenericAPIView):
         return csv_download(names, formatted(), filename=f"pledges-{timezone.localdate():%Y-%m-%d}.csv")
 
 
-class PledgeDetailView(APIView):
-    permission_classes = [IsViewer]
-
-    @extend_schema(
+@extend_schema_view(
+    get=extend_schema(
         operation_id="pledge_detail",
         summary="A pledge with its payments, instalments, versions and audit history (viewer)",
         responses={200: PledgeDetailSerializer, **STAFF_ERRORS},
         tags=["staff: pledges"],
-    )
+    ),
+)
+class PledgeDetailView(APIView):
+    permission_classes = [IsViewer]
+
     def get(self, request: Request, reference: str) -> Response:
         return Response(PledgeDetailSerializer(pledge_for_staff(reference)).data)
 
@@ -439,10 +403,8 @@ def _detail(reference: str, status: int = 200) -> Response:
     return Response(PledgeDetailSerializer(pledge_for_staff(reference)).data, status=status)
 
 
-class PledgeAnnouncedView(APIView):
-    permission_classes = [IsReconciler]
-
-    @extend_schema(
+@extend_schema_view(
+    post=extend_schema(
         operation_id="pledge_record_announced",
         summary="Record a pledge announced from the floor (reconciler)",
         request=AnnouncedPledgeSerializer,
@@ -460,76 +422,43 @@ class PledgeAnnouncedView(APIView):
             )
         ],
         tags=["staff: pledges"],
-    )
+    ),
+)
+class PledgeAnnouncedView(APIView):
+    permission_classes = [IsReconciler]
+
     def post(self, request: Request) -> Response:
         serializer = AnnouncedPledgeSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        data = serializer.validated_data
-        campaign = campaign_get(data.get("campaign"))
-        session = session_get(campaign, data["session"]) if data.get("session") else None
-        donor_data = data["donor"]
-        donor = donor_data.get("id") or DonorDetails(
-            name=donor_data["name"],
-            donor_type=donor_data["type"],
-            country=donor_data["country"],
-            email=donor_data["email"],
-        )
-        pledge = pledge_record_announced(
-            donor=donor,
-            terms=PledgeTerms(
-                amount=data["amount"], currency=data["currency"], instalments=_instalments(data["instalments"])
-            ),
-            campaign=campaign,
-            session=session,
-            announced_on=data.get("announced_on"),
-            payment_method=data["payment_method"],
-            earmark=data["earmark"],
-            public_name=data["public_name"],
-            public_amount=data["public_amount"],
-            statement=data["statement"],
-            actor=Actor.staff(request.user),
-        )
+        pledge = pledge_announce(**serializer.validated_data, actor=Actor.staff(request.user))
         return _detail(pledge.reference, status=201)
 
 
 def _pledge(reference: str) -> Pledge:
-    return get_object_or_404(Pledge, reference=reference.upper())
+    pledge = pledge_by_reference(reference)
+    if pledge is None:
+        raise Http404
+    return pledge
 
 
-class PledgeActionView(APIView):
+class PledgeActionView(ActionView):
     """A transition on one pledge: parse the body with `request_serializer`,
     call `service` with its fields, answer with the pledge's detail."""
 
-    request_serializer: type[serializers.Serializer] = ReasonSerializer
-    service = None
+    def target(self, *, reference: str) -> dict:
+        return {"pledge": _pledge(reference)}
 
-    def post(self, request: Request, reference: str) -> Response:
-        serializer = self.request_serializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        type(self).service(
-            pledge=_pledge(reference), actor=Actor.staff(request.user), **self.arguments(serializer.validated_data)
-        )
+    def answer(self, result, *, reference: str) -> Response:
         return _detail(reference)
-
-    def arguments(self, data: dict) -> dict:
-        return data
 
 
 def pledge_action(operation_id: str, summary: str, role: str):
-    """Document a pledge action view in the schema, from its own attributes."""
-
-    def decorate(view: type[PledgeActionView]) -> type[PledgeActionView]:
-        return extend_schema_view(
-            post=extend_schema(
-                operation_id=operation_id,
-                summary=f"{summary} ({role})",
-                request=view.request_serializer,
-                responses={200: PledgeDetailSerializer, **STAFF_ERRORS},
-                tags=["staff: pledges"],
-            )
-        )(view)
-
-    return decorate
+    return action_schema(
+        operation_id,
+        f"{summary} ({role})",
+        responses={200: PledgeDetailSerializer, **STAFF_ERRORS},
+        tags=["staff: pledges"],
+    )
 
 
 @pledge_action("pledge_verify", "Verify a web submission: submitted becomes announced", "reconciler")
@@ -572,22 +501,9 @@ class PledgeAmountView(PledgeActionView):
 # --- Payments ------------------------------------------------------------------
 
 
-class PaymentCollection(generics.ListAPIView):
-    serializer_class = PaymentSerializer
-    filterset_class = PaymentFilter
-    pagination_class = StaffPagination
-
-    def get_queryset(self):
-        return Payment.objects.select_related("pledge", "recorded_by").order_by("-created_at", "-id")
-
-    def get_permissions(self):
-        return [IsReconciler()] if self.request.method == "POST" else [IsViewer()]
-
-    @extend_schema(operation_id="payment_list", summary="List payments (viewer)", tags=["staff: payments"])
-    def get(self, request: Request, *args, **kwargs) -> Response:
-        return super().get(request, *args, **kwargs)
-
-    @extend_schema(
+@extend_schema_view(
+    get=extend_schema(operation_id="payment_list", summary="List payments (viewer)", tags=["staff: payments"]),
+    post=extend_schema(
         operation_id="payment_record",
         summary="Record a payment received (reconciler)",
         request=PaymentCreateSerializer,
@@ -609,14 +525,28 @@ class PaymentCollection(generics.ListAPIView):
             )
         ],
         tags=["staff: payments"],
-    )
+    ),
+)
+class PaymentCollection(generics.ListAPIView):
+    serializer_class = PaymentSerializer
+    filterset_class = PaymentFilter
+    pagination_class = StaffPagination
+
+    def get_queryset(self):
+        return Payment.objects.select_related("pledge", "recorded_by").order_by("-created_at", "-id")
+
+    def get_permissions(self):
+        return [IsReconciler()] if self.request.method == "POST" else [IsViewer()]
+
     def post(self, request: Request) -> Response:
         serializer = PaymentCreateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
-        pledge = Pledge.objects.filter(reference=data["pledge"].replace(" ", "").upper()).first()
+        pledge = pledge_by_reference(data["pledge"])
         if pledge is None:
-            raise serializers.ValidationError({"pledge": ["No pledge has this reference."]})
+            raise InvalidInput(
+                {"pledge": [Refusal(f"No pledge has the reference {data['pledge']!r}.", "pledge-unknown")]}
+            )
         payment = payment_record(
             pledge=pledge,
             details=PaymentDetails(
@@ -635,57 +565,45 @@ class PaymentCollection(generics.ListAPIView):
         return Response(PaymentSerializer(payment).data, status=201)
 
 
+@extend_schema_view(
+    get=extend_schema(operation_id="payment_detail", summary="A payment (viewer)", tags=["staff: payments"]),
+)
 class PaymentDetailView(generics.RetrieveAPIView):
     permission_classes = [IsViewer]
     serializer_class = PaymentSerializer
     queryset = Payment.objects.select_related("pledge", "recorded_by")
 
-    @extend_schema(operation_id="payment_detail", summary="A payment (viewer)", tags=["staff: payments"])
-    def get(self, request: Request, *args, **kwargs) -> Response:
-        return super().get(request, *args, **kwargs)
 
+@action_schema(
+    "payment_reverse",
+    "Reverse a wrong entry with a reversing entry (reconciler)",
+    responses={201: PaymentSerializer, **STAFF_ERRORS},
+    tags=["staff: payments"],
+)
+class PaymentReverseView(ActionView):
+    """A reversing entry takes a wrong payment back out; the answer is the reversal."""
 
-class PaymentReverseView(APIView):
     permission_classes = [IsReconciler]
+    request_serializer = RequiredReasonSerializer
+    service = payment_reverse
 
-    @extend_schema(
-        operation_id="payment_reverse",
-        summary="Reverse a wrong entry with a reversing entry (reconciler)",
-        request=RequiredReasonSerializer,
-        responses={201: PaymentSerializer, **STAFF_ERRORS},
-        tags=["staff: payments"],
-    )
-    def post(self, request: Request, pk: int) -> Response:
-        serializer = RequiredReasonSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        payment = get_object_or_404(Payment, pk=pk)
-        reversal = payment_reverse(payment=payment, actor=Actor.staff(request.user), **serializer.validated_data)
+    def target(self, *, pk: int) -> dict:
+        return {"payment": get_object_or_404(Payment, pk=pk)}
+
+    def answer(self, reversal: Payment, *, pk: int) -> Response:
         return Response(PaymentSerializer(reversal).data, status=201)
 
 
 # --- Exchange rates ---------------------------------------------------------------
 
 
-class ExchangeRateCollection(generics.ListAPIView):
-    serializer_class = ExchangeRateSerializer
-    pagination_class = StaffPagination
-    filterset_fields = {"currency": ["exact"], "valid_from": ["gte", "lte"]}
-
-    def get_queryset(self):
-        return ExchangeRate.objects.order_by("currency", "-valid_from")
-
-    def get_permissions(self):
-        return [IsFundAdmin()] if self.request.method == "POST" else [IsViewer()]
-
-    @extend_schema(
+@extend_schema_view(
+    get=extend_schema(
         operation_id="exchange_rate_list",
         summary="UN operational rates of exchange (viewer)",
         tags=["staff: exchange rates"],
-    )
-    def get(self, request: Request, *args, **kwargs) -> Response:
-        return super().get(request, *args, **kwargs)
-
-    @extend_schema(
+    ),
+    post=extend_schema(
         operation_id="exchange_rate_set",
         summary="Add or correct a rate; USD values waiting for it are computed (fund_admin)",
         request=ExchangeRateSerializer,
@@ -698,7 +616,19 @@ class ExchangeRateCollection(generics.ListAPIView):
             )
         ],
         tags=["staff: exchange rates"],
-    )
+    ),
+)
+class ExchangeRateCollection(generics.ListAPIView):
+    serializer_class = ExchangeRateSerializer
+    pagination_class = StaffPagination
+    filterset_fields = {"currency": ["exact"], "valid_from": ["gte", "lte"]}
+
+    def get_queryset(self):
+        return ExchangeRate.objects.order_by("currency", "-valid_from")
+
+    def get_permissions(self):
+        return [IsFundAdmin()] if self.request.method == "POST" else [IsViewer()]
+
     def post(self, request: Request) -> Response:
         serializer = ExchangeRateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -706,11 +636,8 @@ class ExchangeRateCollection(generics.ListAPIView):
         return Response(ExchangeRateSerializer(outcome.rate).data, status=201 if outcome.outcome == "added" else 200)
 
 
-class ExchangeRateImportView(APIView):
-    permission_classes = [IsFundAdmin]
-    parser_classes = [MultiPartParser, FormParser, DecimalJSONParser]
-
-    @extend_schema(
+@extend_schema_view(
+    post=extend_schema(
         operation_id="exchange_rate_import",
         summary="Import rates from CSV (currency,rate,valid_from) with a report (fund_admin)",
         request={"multipart/form-data": inline_serializer("RateImport", {"file": serializers.FileField()})},
@@ -725,7 +652,12 @@ class ExchangeRateImportView(APIView):
             **STAFF_ERRORS,
         },
         tags=["staff: exchange rates"],
-    )
+    ),
+)
+class ExchangeRateImportView(APIView):
+    permission_classes = [IsFundAdmin]
+    parser_classes = [MultiPartParser, FormParser, DecimalJSONParser]
+
     def post(self, request: Request) -> Response:
         upload = request.FILES.get("file")
         if upload is None:
@@ -739,6 +671,9 @@ class ExchangeRateImportView(APIView):
 # --- Donors ----------------------------------------------------------------------------
 
 
+@extend_schema_view(
+    get=extend_schema(operation_id="donor_list", summary="Donors (viewer)", tags=["staff: donors"]),
+)
 class DonorCollection(generics.ListAPIView):
     permission_classes = [IsViewer]
     serializer_class = DonorSerializer
@@ -748,71 +683,68 @@ class DonorCollection(generics.ListAPIView):
     def get_queryset(self):
         return Donor.objects.order_by("name", "pk")
 
-    @extend_schema(operation_id="donor_list", summary="Donors (viewer)", tags=["staff: donors"])
-    def get(self, request: Request, *args, **kwargs) -> Response:
-        return super().get(request, *args, **kwargs)
 
-
+@extend_schema_view(
+    get=extend_schema(operation_id="donor_detail", summary="A donor (viewer)", tags=["staff: donors"]),
+)
 class DonorDetailView(generics.RetrieveAPIView):
     permission_classes = [IsViewer]
     serializer_class = DonorSerializer
     queryset = Donor.objects.all()
 
-    @extend_schema(operation_id="donor_detail", summary="A donor (viewer)", tags=["staff: donors"])
-    def get(self, request: Request, *args, **kwargs) -> Response:
-        return super().get(request, *args, **kwargs)
 
+class DonorActionView(ActionView):
+    """An action on one donor, answered with the donor as it is now."""
 
-class DonorMergeView(APIView):
     permission_classes = [IsFundAdmin]
 
-    @extend_schema(
-        operation_id="donor_merge",
-        summary="Merge duplicate donors into this one; their pledges move here (fund_admin)",
-        request=DonorMergeSerializer,
-        responses={200: DonorSerializer, **STAFF_ERRORS},
-        tags=["staff: donors"],
-    )
-    def post(self, request: Request, pk: int) -> Response:
-        serializer = DonorMergeSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        keep = get_object_or_404(Donor, pk=pk)
-        ids = serializer.validated_data["duplicates"]
-        duplicates = list(Donor.objects.filter(pk__in=ids))
-        missing = sorted(set(ids) - {d.pk for d in duplicates})
+    def answer(self, donor: Donor, *, pk: int) -> Response:
+        return Response(DonorSerializer(donor).data)
+
+
+@action_schema(
+    "donor_merge",
+    "Merge duplicate donors into this one; their pledges move here (fund_admin)",
+    responses={200: DonorSerializer, **STAFF_ERRORS},
+    tags=["staff: donors"],
+)
+class DonorMergeView(DonorActionView):
+    request_serializer = DonorMergeSerializer
+    service = donor_merge
+
+    def target(self, *, pk: int) -> dict:
+        return {"keep": get_object_or_404(Donor, pk=pk)}
+
+    def arguments(self, data: dict) -> dict:
+        duplicates = list(Donor.objects.filter(pk__in=data["duplicates"]))
+        missing = sorted(set(data["duplicates"]) - {d.pk for d in duplicates})
         if missing:
             raise serializers.ValidationError({"duplicates": [f"No donor has the id {i}." for i in missing]})
-        donor = donor_merge(
-            keep=keep,
-            duplicates=duplicates,
-            reason=serializer.validated_data["reason"],
-            actor=Actor.staff(request.user),
-        )
-        return Response(DonorSerializer(donor).data)
+        return {"duplicates": duplicates, "reason": data["reason"]}
 
 
-class DonorEraseView(APIView):
-    permission_classes = [IsFundAdmin]
+@action_schema(
+    "donor_erase",
+    "Erase a person's contact details, keeping the financial record (fund_admin)",
+    responses={200: DonorSerializer, **STAFF_ERRORS},
+    tags=["staff: donors"],
+)
+class DonorEraseView(DonorActionView):
+    request_serializer = RequiredReasonSerializer
+    service = donor_erase
 
-    @extend_schema(
-        operation_id="donor_erase",
-        summary="Erase a person's contact details, keeping the financial record (fund_admin)",
-        request=RequiredReasonSerializer,
-        responses={200: DonorSerializer, **STAFF_ERRORS},
-        tags=["staff: donors"],
-    )
-    def post(self, request: Request, pk: int) -> Response:
-        serializer = RequiredReasonSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        donor = donor_erase(
-            donor=get_object_or_404(Donor, pk=pk), actor=Actor.staff(request.user), **serializer.validated_data
-        )
-        return Response(DonorSerializer(donor).data)
+    def target(self, *, pk: int) -> dict:
+        return {"donor": get_object_or_404(Donor, pk=pk)}
 
 
 # --- Audit trail --------------------------------------------------------------------------
 
 
+@extend_schema_view(
+    get=extend_schema(
+        operation_id="audit_list", summary="The audit trail, with filters (viewer)", tags=["staff: audit"]
+    ),
+)
 class AuditCollection(generics.ListAPIView):
     """The audit trail, read-only: the API offers no way to change it."""
 
@@ -823,7 +755,3 @@ class AuditCollection(generics.ListAPIView):
 
     def get_queryset(self):
         return AuditEvent.objects.select_related("pledge").order_by("-occurred_at", "-id")
-
-    @extend_schema(operation_id="audit_list", summary="The audit trail, with filters (viewer)", tags=["staff: audit"])
-    def get(self, request: Request, *args, **kwargs) -> Response:
-        return super().get(request, *args, **kwargs)

@@ -8,18 +8,35 @@ from pledges.web.status import PledgeStatusPage
 
 
 class ReferenceConverter:
-    """An ISO 11649 reference in compact form, any case ("RF18VTF...")."""
+    """An ISO 11649 reference in compact form, any case ("RF18VTF..."),
+    passed on as written: the selector `pledge_by_reference` reads it."""
 
     regex = "[Rr][Ff][0-9A-Za-z]{2,23}"
 
     def to_python(self, value: str) -> str:
-        return value.upper()
+        return value
 
     def to_url(self, value: str) -> str:
         return value
 
 
 register_converter(ReferenceConverter, "ref")
+
+# Actions on one pledge and on one statement line: POST .../<action>/.
+PLEDGE_ACTIONS = {
+    "verify": staff_api.PledgeVerifyView,
+    "confirm": staff_api.PledgeConfirmView,
+    "cancel": staff_api.PledgeCancelView,
+    "lapse": staff_api.PledgeLapseView,
+    "amount": staff_api.PledgeAmountView,
+}
+LINE_ACTIONS = {
+    "accept": reconciliation_api.LineAcceptView,
+    "reject": reconciliation_api.LineRejectView,
+    "match": reconciliation_api.LineMatchView,
+    "unmatch": reconciliation_api.LineUnmatchView,
+    "exclude": reconciliation_api.LineExcludeView,
+}
 
 urlpatterns = [
     # Public
@@ -33,11 +50,10 @@ urlpatterns = [
     path("pledges/export/", staff_api.PledgeExportView.as_view(), name="pledge-export"),
     path("pledges/announced/", staff_api.PledgeAnnouncedView.as_view(), name="pledge-announced"),
     path("pledges/<ref:reference>/", staff_api.PledgeDetailView.as_view(), name="pledge-detail"),
-    path("pledges/<ref:reference>/verify/", staff_api.PledgeVerifyView.as_view(), name="pledge-verify"),
-    path("pledges/<ref:reference>/confirm/", staff_api.PledgeConfirmView.as_view(), name="pledge-confirm"),
-    path("pledges/<ref:reference>/cancel/", staff_api.PledgeCancelView.as_view(), name="pledge-cancel"),
-    path("pledges/<ref:reference>/lapse/", staff_api.PledgeLapseView.as_view(), name="pledge-lapse"),
-    path("pledges/<ref:reference>/amount/", staff_api.PledgeAmountView.as_view(), name="pledge-amount"),
+    *[
+        path(f"pledges/<ref:reference>/{action}/", view.as_view(), name=f"pledge-{action}")
+        for action, view in PLEDGE_ACTIONS.items()
+    ],
     # Staff: payments
     path("payments/", staff_api.PaymentCollection.as_view(), name="payment-collection"),
     path("payments/<int:pk>/", staff_api.PaymentDetailView.as_view(), name="payment-detail"),
@@ -61,15 +77,10 @@ urlpatterns = [
     path("csv-profiles/", imports_api.CsvProfileCollection.as_view(), name="csv-profile-collection"),
     path("csv-profiles/<int:pk>/", imports_api.CsvProfileDetailView.as_view(), name="csv-profile-detail"),
     path("statement-lines/", reconciliation_api.StatementLineCollection.as_view(), name="statement-line-collection"),
-    path("statement-lines/<int:pk>/accept/", reconciliation_api.LineAcceptView.as_view(), name="statement-line-accept"),
-    path("statement-lines/<int:pk>/reject/", reconciliation_api.LineRejectView.as_view(), name="statement-line-reject"),
-    path("statement-lines/<int:pk>/match/", reconciliation_api.LineMatchView.as_view(), name="statement-line-match"),
-    path(
-        "statement-lines/<int:pk>/unmatch/", reconciliation_api.LineUnmatchView.as_view(), name="statement-line-unmatch"
-    ),
-    path(
-        "statement-lines/<int:pk>/exclude/", reconciliation_api.LineExcludeView.as_view(), name="statement-line-exclude"
-    ),
+    *[
+        path(f"statement-lines/<int:pk>/{action}/", view.as_view(), name=f"statement-line-{action}")
+        for action, view in LINE_ACTIONS.items()
+    ],
     path("reminders/", ReminderCollection.as_view(), name="reminder-collection"),
     path(
         "reconciliation/summary/",

@@ -11,21 +11,20 @@ from django.urls import reverse
 from django.utils.feedgenerator import Atom1Feed
 from django.utils.http import content_disposition_header
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import serializers
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from pledges.api import PROBLEM, StrictSerializer, public_json
+from backend.api import NOT_MODIFIED, PROBLEM, STAFF_ERRORS, StaffPagination, StrictSerializer, public_conditional
 from pledges.audit import Actor
 from pledges.iati.views import iati_feed_entry
 from pledges.models import Event
-from pledges.public_cache import public_cache_invalidate
+from pledges.public_cache import public_cache_invalidate, public_document
 from pledges.roles import IsFundAdmin, IsViewer
 from pledges.selectors import campaign_get
-from pledges.staff_api import STAFF_ERRORS, StaffPagination
 from reports.models import REPORT_LANGUAGES, Report, ReportFile, ReportKind
 from reports.services import ReportRequest, report_publish, report_request_and_queue
 
@@ -139,28 +138,30 @@ def _reports():
 # --- Staff ------------------------------------------------------------------
 
 
-class ReportCollection(APIView):
-    def get_permissions(self):
-        return [IsFundAdmin()] if self.request.method == "POST" else [IsViewer()]
-
-    @extend_schema(
+@extend_schema_view(
+    get=extend_schema(
         operation_id="reports_list",
         summary="Reports, newest first",
         responses={200: REPORT_RESPONSE, **STAFF_ERRORS},
         tags=["reports"],
-    )
-    def get(self, request: Request) -> Response:
-        paginator = StaffPagination()
-        page = paginator.paginate_queryset(_reports(), request, view=self)
-        return paginator.get_paginated_response([report_data(request, report) for report in page])
-
-    @extend_schema(
+    ),
+    post=extend_schema(
         operation_id="reports_request",
         summary="Ask for a report to be built (202); the same period and kind give the same report",
         request=ReportCreateSerializer,
         responses={202: REPORT_RESPONSE, **STAFF_ERRORS},
         tags=["reports"],
-    )
+    ),
+)
+class ReportCollection(APIView):
+    def get_permissions(self):
+        return [IsFundAdmin()] if self.request.method == "POST" else [IsViewer()]
+
+    def get(self, request: Request) -> Response:
+        paginator = StaffPagination()
+        page = paginator.paginate_queryset(_reports(), request, view=self)
+        return paginator.get_paginated_response([report_data(request, report) for report in page])
+
     def post(self, request: Request) -> Response:
         serializer = ReportCreateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -169,29 +170,33 @@ class ReportCollection(APIView):
         return Response(report_data(request, report), status=202)
 
 
-class ReportDetailView(APIView):
-    permission_classes = [IsViewer]
-
-    @extend_schema(
+@extend_schema_view(
+    get=extend_schema(
         operation_id="reports_detail",
         summary="A report: its status and files",
         responses={200: REPORT_RESPONSE, **STAFF_ERRORS},
         tags=["reports"],
-    )
+    ),
+)
+class ReportDetailView(APIView):
+    permission_classes = [IsViewer]
+
     def get(self, request: Request, pk: int) -> Response:
         return Response(report_data(request, get_object_or_404(_reports(), pk=pk)))
 
 
-class ReportPublishView(APIView):
-    permission_classes = [IsFundAdmin]
-
-    @extend_schema(
+@extend_schema_view(
+    post=extend_schema(
         operation_id="reports_publish",
         summary="Publish a built report: its files become public and never change",
         request=None,
         responses={200: REPORT_RESPONSE, **STAFF_ERRORS},
         tags=["reports"],
-    )
+    ),
+)
+class ReportPublishView(APIView):
+    permission_classes = [IsFundAdmin]
+
     def post(self, request: Request, pk: int) -> Response:
         report = get_object_or_404(Report, pk=pk)
         with transaction.atomic():
@@ -212,12 +217,16 @@ def _file_response(file: ReportFile, *, public: bool) -> FileResponse:
     return response
 
 
+@extend_schema_view(
+    get=extend_schema(
+        operation_id="reports_file", responses={200: OpenApiTypes.BINARY, **STAFF_ERRORS}, tags=["reports"]
+    ),
+)
 class ReportFileView(APIView):
     """A file of any report, drafts included, for staff."""
 
     permission_classes = [IsViewer]
 
-    @extend_schema(operation_id="reports_file", responses={200: OpenApiTypes.BINARY, **STAFF_ERRORS}, tags=["reports"])
     def get(self, request: Request, pk: int, name: str):
         return _file_response(get_object_or_404(ReportFile, report_id=pk, name=name), public=False)
 
@@ -229,16 +238,18 @@ def published_reports():
     return _reports().filter(published_at__isnull=False).order_by("-published_at", "-id")
 
 
+@extend_schema_view(
+    get=extend_schema(
+        operation_id="public_reports",
+        summary="Published reports with links to their files and each file's SHA-256",
+        responses={200: OpenApiTypes.OBJECT, 304: NOT_MODIFIED, 404: PROBLEM},
+        tags=["public"],
+    ),
+)
 class PublicReportList(APIView):
     permission_classes = [AllowAny]
     authentication_classes = []
 
-    @extend_schema(
-        operation_id="public_reports",
-        summary="Published reports with links to their files and each file's SHA-256",
-        responses={200: OpenApiTypes.OBJECT, 404: PROBLEM},
-        tags=["public"],
-    )
     def get(self, request: Request) -> HttpResponse:
         slug = request.query_params.get("campaign") or ""
 
@@ -248,18 +259,21 @@ class PublicReportList(APIView):
                 reports = reports.filter(campaign=campaign_get(slug, field=""))
             return {"results": [report_data(request, report, public=True) for report in reports[:200]]}
 
-        return public_json(request, f"reports:{request.get_host()}:{slug}", build)
+        body, etag = public_document(f"reports:{request.get_host()}:{slug}", build)
+        return public_conditional(request, HttpResponse(body, content_type="application/json"), etag)
 
 
+@extend_schema_view(
+    get=extend_schema(
+        operation_id="public_report_file", responses={200: OpenApiTypes.BINARY, 404: PROBLEM}, tags=["public"]
+    ),
+)
 class PublicReportFileView(APIView):
     """A file of a published report; drafts are not found."""
 
     permission_classes = [AllowAny]
     authentication_classes = []
 
-    @extend_schema(
-        operation_id="public_report_file", responses={200: OpenApiTypes.BINARY, 404: PROBLEM}, tags=["public"]
-    )
     def get(self, request: Request, pk: int, name: str):
         report = get_object_or_404(Report, pk=pk, published_at__isnull=False)
         if name == "SHA256SUMS":

@@ -5,17 +5,17 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from django.conf import settings
-from django.http import HttpRequest, HttpResponse, HttpResponseNotModified
+from django.http import HttpRequest, HttpResponse
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.cache import patch_cache_control, patch_vary_headers
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from lxml import etree
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.views import APIView
 
+from backend.api import NOT_MODIFIED, public_conditional
 from pledges.iati.activities import iati_activities_xml
 from pledges.public_cache import public_bytes
 
@@ -52,28 +52,23 @@ def iati_feed_entry(request: HttpRequest) -> FeedEntry:
     )
 
 
-class IatiActivitiesView(APIView):
-    permission_classes = [AllowAny]
-    authentication_classes = []
-
-    @extend_schema(
+@extend_schema_view(
+    get=extend_schema(
         operation_id="public_iati_activities",
         summary="The Fund's incoming pledges, commitments and funds as an IATI 2.03 activity file",
         responses={
             (200, "application/xml"): OpenApiResponse(OpenApiTypes.STR, description="An IATI 2.03 activity file"),
-            304: OpenApiResponse(description="Not modified"),
+            304: NOT_MODIFIED,
         },
         tags=["public"],
-    )
+    ),
+)
+class IatiActivitiesView(APIView):
+    permission_classes = [AllowAny]
+    authentication_classes = []
+
     def get(self, request: Request) -> HttpResponse:
         body, etag = iati_document()
-        offered = {tag.strip().removeprefix("W/") for tag in request.headers.get("If-None-Match", "").split(",")}
-        if etag in offered or "*" in offered:
-            response = HttpResponseNotModified()
-        else:
-            response = HttpResponse(body, content_type="application/xml; charset=utf-8")
-            response["Content-Disposition"] = 'inline; filename="activities.xml"'
-        response["ETag"] = etag
-        patch_cache_control(response, public=True, max_age=settings.PUBLIC_CACHE_MAX_AGE, stale_while_revalidate=60)
-        patch_vary_headers(response, ["Accept-Encoding"])
-        return response
+        response = HttpResponse(body, content_type="application/xml; charset=utf-8")
+        response["Content-Disposition"] = 'inline; filename="activities.xml"'
+        return public_conditional(request, response, etag)

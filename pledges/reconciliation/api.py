@@ -10,7 +10,7 @@ from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view, inline_serializer
 from rest_framework import generics, serializers
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.renderers import BaseRenderer, JSONRenderer
@@ -18,16 +18,27 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from backend.api import (
+    PROBLEM,
+    STAFF_ERRORS,
+    ActionView,
+    AmountField,
+    MoneyField,
+    ReferenceField,
+    RequiredReasonSerializer,
+    StaffPagination,
+    StrictSerializer,
+    action_schema,
+    csv_download,
+)
 from backend.problems import DecimalJSONParser
-from pledges.api import PROBLEM, MoneyField, StrictSerializer
 from pledges.audit import Actor
-from pledges.models import BankStatement, LineMatch, LineStatus, Pledge, StatementLine
+from pledges.models import BankStatement, LineMatch, LineStatus, StatementLine
 from pledges.money import format_amount
 from pledges.reconciliation import imports, services
 from pledges.reconciliation.imports_api import UPLOAD_FIELDS, StatementImportSerializer
 from pledges.reconciliation.selectors import GROUPS, reconciliation_summary
 from pledges.roles import IsReconciler, IsViewer
-from pledges.staff_api import STAFF_ERRORS, AmountField, StaffPagination, csv_download
 
 TAGS = ["staff: reconciliation"]
 
@@ -97,22 +108,9 @@ class StatementLineFilter(django_filters.FilterSet):
         )
 
 
-class StatementCollection(generics.ListAPIView):
-    serializer_class = StatementSerializer
-    pagination_class = StaffPagination
-    parser_classes = [MultiPartParser, FormParser, DecimalJSONParser]
-
-    def get_queryset(self):
-        return BankStatement.objects.order_by("-imported_at", "-id")
-
-    def get_permissions(self):
-        return [IsReconciler()] if self.request.method == "POST" else [IsViewer()]
-
-    @extend_schema(operation_id="statement_list", summary="Imported statements (viewer)", tags=TAGS)
-    def get(self, request: Request, *args, **kwargs) -> Response:
-        return super().get(request, *args, **kwargs)
-
-    @extend_schema(
+@extend_schema_view(
+    get=extend_schema(operation_id="statement_list", summary="Imported statements (viewer)", tags=TAGS),
+    post=extend_schema(
         operation_id="statement_import",
         summary="Import a bank statement (camt.053/054/052, MT940, BAI2 or CSV), whole or not at all (reconciler)",
         description=(
@@ -133,7 +131,19 @@ class StatementCollection(generics.ListAPIView):
             **STAFF_ERRORS,
         },
         tags=TAGS,
-    )
+    ),
+)
+class StatementCollection(generics.ListAPIView):
+    serializer_class = StatementSerializer
+    pagination_class = StaffPagination
+    parser_classes = [MultiPartParser, FormParser, DecimalJSONParser]
+
+    def get_queryset(self):
+        return BankStatement.objects.order_by("-imported_at", "-id")
+
+    def get_permissions(self):
+        return [IsReconciler()] if self.request.method == "POST" else [IsViewer()]
+
     def post(self, request: Request) -> Response:
         imports.upload_cap_install(request._request)
         upload = request.FILES.get("file")
@@ -157,14 +167,15 @@ class StatementCollection(generics.ListAPIView):
         return Response(StatementSerializer(statements, many=True).data, status=201)
 
 
+@extend_schema_view(
+    get=extend_schema(
+        operation_id="statement_detail", summary="A statement and its import and matching report", tags=TAGS
+    ),
+)
 class StatementDetailView(generics.RetrieveAPIView):
     permission_classes = [IsViewer]
     serializer_class = StatementSerializer
     queryset = BankStatement.objects.all()
-
-    @extend_schema(operation_id="statement_detail", summary="A statement and its import and matching report", tags=TAGS)
-    def get(self, request: Request, *args, **kwargs) -> Response:
-        return super().get(request, *args, **kwargs)
 
 
 def _lines() -> QuerySet:
@@ -173,6 +184,11 @@ def _lines() -> QuerySet:
     )
 
 
+@extend_schema_view(
+    get=extend_schema(
+        operation_id="statement_line_list", summary="Statement lines, the review queue (viewer)", tags=TAGS
+    ),
+)
 class StatementLineCollection(generics.ListAPIView):
     """The review queue: filter on `status=unmatched&status=proposed`."""
 
@@ -184,10 +200,6 @@ class StatementLineCollection(generics.ListAPIView):
     def get_queryset(self):
         return _lines().order_by("-value_date", "statement_id", "position")
 
-    @extend_schema(operation_id="statement_line_list", summary="Statement lines, the review queue (viewer)", tags=TAGS)
-    def get(self, request: Request, *args, **kwargs) -> Response:
-        return super().get(request, *args, **kwargs)
-
 
 class LineAcceptSerializer(StrictSerializer):
     settle_net = serializers.BooleanField(
@@ -195,16 +207,8 @@ class LineAcceptSerializer(StrictSerializer):
     )
 
 
-class LineReasonSerializer(StrictSerializer):
-    reason = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
-
-
-class LineRequiredReasonSerializer(StrictSerializer):
-    reason = serializers.CharField(max_length=2000)
-
-
 class AllocationSerializer(StrictSerializer):
-    pledge = serializers.CharField(max_length=40)
+    pledge = ReferenceField()
     amount = MoneyField(required=False, help_text="In the line's currency, charges included; all of it if omitted")
 
 
@@ -213,102 +217,55 @@ class ManualMatchSerializer(StrictSerializer):
     reason = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
 
 
-class LineActionView(APIView):
+class LineActionView(ActionView):
     """One review action on a line, named by the URL."""
 
     permission_classes = [IsReconciler]
-    action_name = ""
-    request_serializer: type[serializers.Serializer] = LineReasonSerializer
 
-    def act(self, line: StatementLine, data: dict, actor: Actor) -> None:
-        raise NotImplementedError
+    def target(self, *, pk: int) -> dict:
+        return {"line": get_object_or_404(StatementLine, pk=pk)}
 
-    def post(self, request: Request, pk: int) -> Response:
-        serializer = self.request_serializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        line = get_object_or_404(StatementLine, pk=pk)
-        self.act(line, serializer.validated_data, Actor.staff(request.user))
+    def answer(self, result, *, pk: int) -> Response:
         return Response(LineSerializer(_lines().get(pk=pk)).data)
 
 
-def _line_action(operation_id: str, summary: str, request_serializer):
-    return extend_schema(
-        operation_id=operation_id,
-        summary=f"{summary} (reconciler)",
-        request=request_serializer,
-        responses={200: LineSerializer, **STAFF_ERRORS},
-        tags=TAGS,
+def line_action(operation_id: str, summary: str):
+    return action_schema(
+        operation_id, f"{summary} (reconciler)", responses={200: LineSerializer, **STAFF_ERRORS}, tags=TAGS
     )
 
 
+@line_action("statement_line_accept", "Accept the proposed match: the payment is recorded")
 class LineAcceptView(LineActionView):
     request_serializer = LineAcceptSerializer
-
-    @_line_action("statement_line_accept", "Accept the proposed match: the payment is recorded", LineAcceptSerializer)
-    def post(self, request: Request, pk: int) -> Response:
-        return super().post(request, pk)
-
-    def act(self, line, data, actor):
-        services.line_accept(line=line, actor=actor, settle_net=data["settle_net"])
+    service = services.line_accept
 
 
+@line_action("statement_line_reject", "Reject the proposed match; the line waits for review")
 class LineRejectView(LineActionView):
-    @_line_action("statement_line_reject", "Reject the proposed match; the line waits for review", LineReasonSerializer)
-    def post(self, request: Request, pk: int) -> Response:
-        return super().post(request, pk)
-
-    def act(self, line, data, actor):
-        services.line_reject(line=line, actor=actor, reason=data["reason"])
+    service = services.line_reject
 
 
+@line_action("statement_line_match", "Match by hand, to one pledge or split across several")
 class LineMatchView(LineActionView):
     request_serializer = ManualMatchSerializer
+    service = services.line_match_by_reference
 
-    @_line_action("statement_line_match", "Match by hand, to one pledge or split across several", ManualMatchSerializer)
-    def post(self, request: Request, pk: int) -> Response:
-        return super().post(request, pk)
-
-    def act(self, line, data, actor):
-        allocations = []
-        errors = {}
-        items = data["allocations"]
-        for index, item in enumerate(items):
-            pledge = Pledge.objects.filter(reference=item["pledge"].replace(" ", "").upper()).first()
-            if pledge is None:
-                errors[f"allocations.{index}.pledge"] = ["No pledge has this reference."]
-                continue
-            if "amount" not in item and len(items) > 1:
-                errors[f"allocations.{index}.amount"] = ["Give each part's amount when splitting a line."]
-                continue
-            amount = item.get("amount", line.amount + line.charges)
-            allocations.append(services.Allocation(pledge=pledge, amount=amount))
-        if errors:
-            raise serializers.ValidationError(errors)
-        services.line_match(line=line, allocations=allocations, actor=actor, reason=data["reason"])
+    def arguments(self, data: dict) -> dict:
+        parts = [services.AllocationRequest(reference=i["pledge"], amount=i.get("amount")) for i in data["allocations"]]
+        return {"parts": parts, "reason": data["reason"]}
 
 
+@line_action("statement_line_unmatch", "Undo a match with reversing entries")
 class LineUnmatchView(LineActionView):
-    request_serializer = LineRequiredReasonSerializer
-
-    @_line_action("statement_line_unmatch", "Undo a match with reversing entries", LineRequiredReasonSerializer)
-    def post(self, request: Request, pk: int) -> Response:
-        return super().post(request, pk)
-
-    def act(self, line, data, actor):
-        services.line_unmatch(line=line, actor=actor, reason=data["reason"])
+    request_serializer = RequiredReasonSerializer
+    service = services.line_unmatch
 
 
+@line_action("statement_line_exclude", "Exclude a line that is not money for the Fund")
 class LineExcludeView(LineActionView):
-    request_serializer = LineRequiredReasonSerializer
-
-    @_line_action(
-        "statement_line_exclude", "Exclude a line that is not money for the Fund", LineRequiredReasonSerializer
-    )
-    def post(self, request: Request, pk: int) -> Response:
-        return super().post(request, pk)
-
-    def act(self, line, data, actor):
-        services.line_exclude(line=line, actor=actor, reason=data["reason"])
+    request_serializer = RequiredReasonSerializer
+    service = services.line_exclude
 
 
 SUMMARY_MONEY = ("pledged", "paid", "outstanding", "overdue")
@@ -326,11 +283,8 @@ class CSVRenderer(BaseRenderer):
         return data if isinstance(data, bytes) else str(data).encode()
 
 
-class ReconciliationSummaryView(APIView):
-    permission_classes = [IsViewer]
-    renderer_classes = [JSONRenderer, CSVRenderer]
-
-    @extend_schema(
+@extend_schema_view(
+    get=extend_schema(
         operation_id="reconciliation_summary",
         summary="Pledged, received, outstanding and overdue per donor or campaign, in USD and original currency",
         parameters=[
@@ -340,7 +294,12 @@ class ReconciliationSummaryView(APIView):
         ],
         responses={200: OpenApiTypes.OBJECT, **STAFF_ERRORS},
         tags=TAGS,
-    )
+    ),
+)
+class ReconciliationSummaryView(APIView):
+    permission_classes = [IsViewer]
+    renderer_classes = [JSONRenderer, CSVRenderer]
+
     def get(self, request: Request) -> Response | StreamingHttpResponse:
         by = request.query_params.get("by", "donor")
         if by not in GROUPS:

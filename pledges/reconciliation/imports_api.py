@@ -3,20 +3,19 @@ of a large file's import, and the banks' CSV profiles."""
 
 from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import extend_schema, inline_serializer
+from drf_spectacular.utils import extend_schema, extend_schema_view, inline_serializer
 from rest_framework import generics, serializers
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from backend.api import PROBLEM, STAFF_ERRORS, StaffPagination
 from backend.problems import DecimalJSONParser
-from pledges.api import PROBLEM
 from pledges.audit import Actor
 from pledges.models import CsvProfile, StatementImport
 from pledges.reconciliation import imports
 from pledges.roles import IsReconciler, IsViewer
-from pledges.staff_api import STAFF_ERRORS, StaffPagination
 
 TAGS = ["staff: reconciliation"]
 
@@ -48,31 +47,32 @@ class StatementImportSerializer(serializers.Serializer):
         return sorted(job.statements.values_list("pk", flat=True))
 
 
+@extend_schema_view(
+    get=extend_schema(
+        operation_id="statement_import_detail",
+        summary="A large file's import: queued, running (lines read), imported or refused (viewer)",
+        tags=TAGS,
+    ),
+)
 class StatementImportDetailView(generics.RetrieveAPIView):
     permission_classes = [IsViewer]
     serializer_class = StatementImportSerializer
     queryset = StatementImport.objects.all()
 
-    @extend_schema(
-        operation_id="statement_import_detail",
-        summary="A large file's import: queued, running (lines read), imported or refused (viewer)",
-        tags=TAGS,
-    )
-    def get(self, request: Request, *args, **kwargs) -> Response:
-        return super().get(request, *args, **kwargs)
 
-
-class StatementPreviewView(APIView):
-    permission_classes = [IsReconciler]
-    parser_classes = [MultiPartParser, FormParser]
-
-    @extend_schema(
+@extend_schema_view(
+    post=extend_schema(
         operation_id="statement_preview",
         summary="The first lines of a statement file as the import will read them; nothing is stored (reconciler)",
         request={"multipart/form-data": inline_serializer("StatementPreviewUpload", UPLOAD_FIELDS)},
         responses={200: OpenApiTypes.OBJECT, 413: PROBLEM, **STAFF_ERRORS},
         tags=TAGS,
-    )
+    ),
+)
+class StatementPreviewView(APIView):
+    permission_classes = [IsReconciler]
+    parser_classes = [MultiPartParser, FormParser]
+
     def post(self, request: Request) -> Response:
         imports.upload_cap_install(request._request)
         upload = request.FILES.get("file")
@@ -106,6 +106,16 @@ class CsvProfileInput(serializers.Serializer):
     currency = serializers.CharField(max_length=3, required=False, allow_blank=True)
 
 
+@extend_schema_view(
+    get=extend_schema(operation_id="csv_profile_list", summary="The banks' CSV profiles (viewer)", tags=TAGS),
+    post=extend_schema(
+        operation_id="csv_profile_create",
+        summary="Save how a bank writes its CSV export (reconciler)",
+        request=CsvProfileInput,
+        responses={201: CsvProfileSerializer, **STAFF_ERRORS},
+        tags=TAGS,
+    ),
+)
 class CsvProfileCollection(generics.ListAPIView):
     serializer_class = CsvProfileSerializer
     pagination_class = StaffPagination
@@ -115,17 +125,6 @@ class CsvProfileCollection(generics.ListAPIView):
     def get_permissions(self):
         return [IsReconciler()] if self.request.method == "POST" else [IsViewer()]
 
-    @extend_schema(operation_id="csv_profile_list", summary="The banks' CSV profiles (viewer)", tags=TAGS)
-    def get(self, request: Request, *args, **kwargs) -> Response:
-        return super().get(request, *args, **kwargs)
-
-    @extend_schema(
-        operation_id="csv_profile_create",
-        summary="Save how a bank writes its CSV export (reconciler)",
-        request=CsvProfileInput,
-        responses={201: CsvProfileSerializer, **STAFF_ERRORS},
-        tags=TAGS,
-    )
     def post(self, request: Request) -> Response:
         data = CsvProfileInput(data=request.data)
         data.is_valid(raise_exception=True)
@@ -134,6 +133,21 @@ class CsvProfileCollection(generics.ListAPIView):
         return Response(CsvProfileSerializer(profile).data, status=201)
 
 
+@extend_schema_view(
+    get=extend_schema(
+        operation_id="csv_profile_detail",
+        summary="A bank's CSV profile (viewer)",
+        responses={200: CsvProfileSerializer, **STAFF_ERRORS},
+        tags=TAGS,
+    ),
+    put=extend_schema(
+        operation_id="csv_profile_change",
+        summary="Change a bank's CSV profile (reconciler)",
+        request=CsvProfileInput,
+        responses={200: CsvProfileSerializer, **STAFF_ERRORS},
+        tags=TAGS,
+    ),
+)
 class CsvProfileDetailView(generics.GenericAPIView):
     parser_classes = [DecimalJSONParser]
     serializer_class = CsvProfileSerializer
@@ -142,22 +156,9 @@ class CsvProfileDetailView(generics.GenericAPIView):
     def get_permissions(self):
         return [IsReconciler()] if self.request.method == "PUT" else [IsViewer()]
 
-    @extend_schema(
-        operation_id="csv_profile_detail",
-        summary="A bank's CSV profile (viewer)",
-        responses={200: CsvProfileSerializer, **STAFF_ERRORS},
-        tags=TAGS,
-    )
     def get(self, request: Request, pk: int) -> Response:
         return Response(CsvProfileSerializer(get_object_or_404(CsvProfile, pk=pk)).data)
 
-    @extend_schema(
-        operation_id="csv_profile_change",
-        summary="Change a bank's CSV profile (reconciler)",
-        request=CsvProfileInput,
-        responses={200: CsvProfileSerializer, **STAFF_ERRORS},
-        tags=TAGS,
-    )
     def put(self, request: Request, pk: int) -> Response:
         profile = get_object_or_404(CsvProfile, pk=pk)
         data = CsvProfileInput(data=request.data)

@@ -4,16 +4,15 @@ instalment and at which step. Read-only; the reminders job writes it."""
 import django_filters
 from django.db.models import QuerySet
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import extend_schema, extend_schema_field
+from drf_spectacular.utils import extend_schema, extend_schema_field, extend_schema_view
 from rest_framework import generics, serializers
-from rest_framework.request import Request
-from rest_framework.response import Response
 
+from backend.api import STAFF_ERRORS, StaffPagination
 from pledges.filters import MomentFilter
 from pledges.money import format_amount
 from pledges.reconciliation.models import ReminderStep
+from pledges.references import reference_normal
 from pledges.roles import IsViewer
-from pledges.staff_api import STAFF_ERRORS, StaffPagination
 
 
 class ReminderFilter(django_filters.FilterSet):
@@ -26,7 +25,7 @@ class ReminderFilter(django_filters.FilterSet):
         fields: list[str] = []
 
     def by_pledge(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
-        return queryset.filter(pledge__reference=value.replace(" ", "").upper())
+        return queryset.filter(pledge__reference=reference_normal(value))
 
 
 class ReminderSerializer(serializers.Serializer):
@@ -46,6 +45,14 @@ class ReminderSerializer(serializers.Serializer):
         return format_amount(reminder.amount, reminder.pledge.currency)
 
 
+@extend_schema_view(
+    get=extend_schema(
+        operation_id="reminder_list",
+        summary="Reminders e-mailed to donors about their instalments, with filters (viewer)",
+        responses={200: ReminderSerializer(many=True), **STAFF_ERRORS},
+        tags=["staff: reconciliation"],
+    ),
+)
 class ReminderCollection(generics.ListAPIView):
     """Reminders e-mailed to donors, newest first."""
 
@@ -56,12 +63,3 @@ class ReminderCollection(generics.ListAPIView):
 
     def get_queryset(self) -> QuerySet[ReminderStep]:
         return ReminderStep.objects.select_related("pledge__donor").order_by("-sent_at", "-id")
-
-    @extend_schema(
-        operation_id="reminder_list",
-        summary="Reminders e-mailed to donors about their instalments, with filters (viewer)",
-        responses={200: ReminderSerializer(many=True), **STAFF_ERRORS},
-        tags=["staff: reconciliation"],
-    )
-    def get(self, request: Request, *args, **kwargs) -> Response:
-        return super().get(request, *args, **kwargs)

@@ -14,7 +14,7 @@ from django.db.models import Count, Sum
 from django.utils import timezone
 
 from pledges.audit import Actor, audit_record
-from pledges.errors import DomainError, InvalidInput, TransitionNotAllowed
+from pledges.errors import DomainError, InvalidInput, Refusal, TransitionNotAllowed
 from pledges.exchange import convert_to_usd, rates_read_once
 from pledges.models import (
     AuditEvent,
@@ -52,6 +52,7 @@ from pledges.reconciliation.parsing import (
     find_references,
 )
 from pledges.reconciliation.parsing import StatementLine as ParsedLine
+from pledges.selectors import pledge_by_reference
 from pledges.status import status_after_money, status_changes_bulk_record, status_transition_check
 
 BATCH = 2000
@@ -962,3 +963,41 @@ def line_exclude(*, line: StatementLine, actor: Actor, reason: str) -> Statement
         line.save(update_fields=["status", "note", "updated_at"])
         audit_record(actor=actor, action="statement.line.excluded", obj=line, reason=reason)
     return line
+
+
+@dataclass(frozen=True)
+class AllocationRequest:
+    """A part of a line matched by hand, as staff wrote it."""
+
+    reference: str  # the pledge's reference as typed
+    amount: Decimal | None = None  # in the line's currency, charges included; None: all of the line
+
+
+def line_match_by_reference(
+    *, line: StatementLine, parts: list[AllocationRequest], actor: Actor, reason: str = ""
+) -> StatementLine:
+    """Match a line by hand to the pledges its parts name by reference, as
+    `line_match`. A part without an amount takes the whole line, which only
+    a line matched to one pledge can do. Raises InvalidInput naming
+    `allocations.N.pledge` (no pledge has the reference, code
+    `pledge-unknown`) and `allocations.N.amount` (a split part without its
+    amount, code `split-amount-required`), every part's problem at once."""
+    allocations: list[Allocation] = []
+    errors: dict[str, list[str]] = {}
+    for index, part in enumerate(parts):
+        pledge = pledge_by_reference(part.reference)
+        if pledge is None:
+            errors[f"allocations.{index}.pledge"] = [
+                Refusal(f"No pledge has the reference {part.reference!r}.", "pledge-unknown")
+            ]
+            continue
+        if part.amount is None and len(parts) > 1:
+            errors[f"allocations.{index}.amount"] = [
+                Refusal("Give each part's amount when splitting a line.", "split-amount-required")
+            ]
+            continue
+        amount = line.amount + line.charges if part.amount is None else part.amount
+        allocations.append(Allocation(pledge=pledge, amount=amount))
+    if errors:
+        raise InvalidInput(errors)
+    return line_match(line=line, allocations=allocations, actor=actor, reason=reason)
