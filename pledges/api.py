@@ -19,10 +19,9 @@ from rest_framework import serializers
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.throttling import SimpleRateThrottle
 from rest_framework.views import APIView
 
-from backend.cache import resilient_cache
+from backend.throttles import SlidingWindowThrottle
 from pledges.audit import Actor
 from pledges.errors import DomainError, InvalidInput, Refusal
 from pledges.idempotency import IDEMPOTENCY_HEADER, idempotent
@@ -286,12 +285,11 @@ def pledge_created_body(request: Request, pledge: Pledge) -> dict:
     return body
 
 
-class PledgeSubmitThrottle(SimpleRateThrottle):
+class PledgeSubmitThrottle(SlidingWindowThrottle):
     """Per client: the user when signed in, else the address (behind
     `DJANGO_NUM_PROXIES` trusted proxies)."""
 
     scope = "pledge_submit"
-    cache = resilient_cache  # Redis away: counted in-process (fails open to a local limiter)
 
     def get_rate(self) -> str:
         return settings.PLEDGE_THROTTLE_RATE
