@@ -11,7 +11,6 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.http import HttpResponse, HttpResponseNotModified
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
-from django.utils import timezone
 from django.utils.cache import patch_cache_control, patch_vary_headers
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
@@ -23,22 +22,15 @@ from rest_framework.views import APIView
 
 from backend.throttles import SlidingWindowThrottle
 from pledges.audit import Actor
-from pledges.errors import DomainError, InvalidInput, Refusal
+from pledges.errors import DomainError, Refusal
 from pledges.idempotency import IDEMPOTENCY_HEADER, idempotent
 from pledges.models import DonorType, Earmark, PaymentMethod, Pledge, PledgeStatus
 from pledges.money import format_amount, is_currency
 from pledges.payments.card import card_payment_start, stripe_event_receive
 from pledges.public_cache import public_document
 from pledges.references import reference_for_print
-from pledges.selectors import campaign_get, public_pledges, public_totals, session_get
-from pledges.services import (
-    DonorDetails,
-    InstalmentTerms,
-    PledgeTerms,
-    donor_details_errors,
-    pledge_submit,
-    pledge_terms_errors,
-)
+from pledges.selectors import campaign_get, public_pledges, public_totals
+from pledges.services import DonorDetails, InstalmentTerms, PledgeTerms, pledge_submit
 
 PROBLEM = OpenApiResponse(
     response=inline_serializer(
@@ -172,15 +164,9 @@ class PledgeCreateSerializer(StrictSerializer):
     language = serializers.ChoiceField(choices=[code for code, _ in settings.LANGUAGES], required=False, default="")
 
     def validate(self, attrs: dict) -> dict:
-        """Resolve the campaign and session, and check the pledge's terms with
-        the same rules the service enforces, so every field's problem is
-        reported at once."""
-        errors: dict[str, list[str]] = {}
-        try:
-            attrs["campaign"] = campaign_get(attrs.get("campaign"))
-            attrs["session"] = session_get(attrs["campaign"], attrs["session"]) if attrs.get("session") else None
-        except InvalidInput as error:
-            errors |= error.errors
+        """The typed values `pledge_submit` takes. The rules of a pledge (the
+        campaign and session exist, the terms add up) are the service's,
+        checked there once."""
         donor = attrs["donor"]
         attrs["donor"] = DonorDetails(
             name=donor["name"],
@@ -194,9 +180,8 @@ class PledgeCreateSerializer(StrictSerializer):
             currency=attrs.pop("currency"),
             instalments=[InstalmentTerms(due_date=i["due_date"], amount=i["amount"]) for i in attrs.pop("instalments")],
         )
-        errors |= donor_details_errors(attrs["donor"]) | pledge_terms_errors(attrs["terms"], today=timezone.localdate())
-        if errors:
-            raise serializers.ValidationError(errors)
+        attrs["campaign"] = attrs.get("campaign")
+        attrs["session"] = attrs.get("session")
         return attrs
 
 
