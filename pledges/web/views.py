@@ -227,6 +227,9 @@ def pledge_form(request: HttpRequest, lang: str | None = None) -> HttpResponse:
         serializer = PledgeCreateSerializer(data=body)
         if not serializer.is_valid():
             errors = forms.form_errors(flatten_errors(serializer.errors), rows, body) | errors
+        elif errors:
+            # An amount that cannot be read: the other answers' problems too, at once.
+            errors = _rule_errors(serializer.validated_data, rows, body) | errors
         if errors:
             return _refused(request, language, values, errors)
         if action != "confirm":
@@ -257,14 +260,25 @@ def pledge_form(request: HttpRequest, lang: str | None = None) -> HttpResponse:
         return _created(request, language, pledge)
 
 
-def _checked(request, language: str, *, values: dict, body: dict, rows, serializer, notice: str = ""):
-    """The check step: the answers against the pledge's rules (the service's
-    check, which writes nothing), then the answers shown or refused."""
-    data = serializer.validated_data
+def _submission_check(data: dict):
+    """The pledge's rules on the parsed answers (the service's check, which writes nothing)."""
+    return pledge_submission_check(
+        donor=data["donor"], terms=data["terms"], campaign=data["campaign"], session=data["session"]
+    )
+
+
+def _rule_errors(data: dict, rows, body: dict) -> dict[str, list[str]]:
     try:
-        checked = pledge_submission_check(
-            donor=data["donor"], terms=data["terms"], campaign=data["campaign"], session=data["session"]
-        )
+        _submission_check(data)
+    except InvalidInput as error:
+        return forms.form_errors(error.errors, rows, body)
+    return {}
+
+
+def _checked(request, language: str, *, values: dict, body: dict, rows, serializer, notice: str = ""):
+    """The check step: the answers against the pledge's rules, then shown or refused."""
+    try:
+        checked = _submission_check(serializer.validated_data)
     except InvalidInput as error:
         return _refused(request, language, values, forms.form_errors(error.errors, rows, body))
     return _check_page(
