@@ -8,6 +8,8 @@ shut) and nothing that relies on the cache turns a request into a 500.
 
 import logging
 import time
+from collections.abc import Callable
+from typing import Any
 
 from django.core.cache import cache as default_cache
 from django.core.cache.backends.locmem import LocMemCache
@@ -56,6 +58,31 @@ class ResilientCache:
 
     def delete(self, *args, **kwargs):
         return self._call("delete", *args, **kwargs)
+
+    def redis_call(self, command: Callable[[Any, Callable[[str], str]], Any]) -> Any:
+        """`command(client, make_key)` on the default cache's own Redis client,
+        for what takes one round trip there and several through the cache API
+        (a script). None when the cache is not Redis or Redis is away; the
+        caller then uses the cache API, which answers from the local cache."""
+        client = _redis_client()
+        if client is None or self.degraded:
+            return None
+        try:
+            return command(client, default_cache.make_key)
+        except Exception as error:
+            if not infrastructure_unavailable(error):
+                raise
+            self._down_until = time.monotonic() + RETRY_AFTER_SECONDS
+            logger.warning("cache.unavailable", extra={"error": f"{type(error).__name__}: {error}"[:300]})
+            return None
+
+
+def _redis_client():
+    """The django-redis client behind the default cache, or None (the local
+    memory cache of the embedded mode)."""
+    client = getattr(default_cache, "client", None)
+    get_client = getattr(client, "get_client", None)
+    return get_client(write=True) if get_client is not None else None
 
 
 resilient_cache = ResilientCache()

@@ -14,23 +14,19 @@ from rest_framework import serializers
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.throttling import SimpleRateThrottle
 from rest_framework.views import APIView
 
-from backend.cache import resilient_cache
 from backend.problems import DecimalJSONParser, LimitedFormParser
 from backend.security import lockout_response, otp_required_for, staff_totp_device
+from backend.throttles import SlidingWindowThrottle
 from pledges.errors import InvalidInput
 
 
-class LoginThrottle(SimpleRateThrottle):
+class LoginThrottle(SlidingWindowThrottle):
     """Password guessing is slowed per address (and locked out per account
     and address by django-axes)."""
 
     scope = "login"
-    # Not a BaseCache, but the get and set the throttle calls, falling back
-    # to process memory when Redis is away.
-    cache = resilient_cache  # type: ignore[assignment]
 
     def get_rate(self) -> str:
         return settings.AUTH_THROTTLE_RATE

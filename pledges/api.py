@@ -10,7 +10,6 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.http import HttpResponse, HttpResponseNotModified
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
-from django.utils import timezone
 from django.utils.cache import patch_cache_control, patch_vary_headers
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
@@ -26,28 +25,20 @@ from rest_framework import serializers
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.throttling import SimpleRateThrottle
 from rest_framework.views import APIView
 
 from backend.api import PROBLEM, AmountField, CountryField, CurrencyField, MoneyField, StrictSerializer
-from backend.cache import resilient_cache
+from backend.throttles import SlidingWindowThrottle
 from pledges.audit import Actor
-from pledges.errors import DomainError, InvalidInput
+from pledges.errors import DomainError
 from pledges.idempotency import IDEMPOTENCY_HEADER, idempotent
 from pledges.models import DonorType, Earmark, PaymentMethod, Pledge, PledgeStatus
 from pledges.money import format_amount
 from pledges.payments.card import card_payment_start, stripe_event_receive
 from pledges.public_cache import public_document
 from pledges.references import reference_for_print
-from pledges.selectors import campaign_get, public_pledges, public_totals, session_get
-from pledges.services import (
-    DonorDetails,
-    InstalmentTerms,
-    PledgeTerms,
-    donor_details_errors,
-    pledge_submit,
-    pledge_terms_errors,
-)
+from pledges.selectors import campaign_get, public_pledges, public_totals
+from pledges.services import DonorDetails, InstalmentTerms, PledgeTerms, pledge_submit
 
 
 class DonorInputSerializer(StrictSerializer):
@@ -80,15 +71,9 @@ class PledgeCreateSerializer(StrictSerializer):
     language = serializers.ChoiceField(choices=[code for code, _ in settings.LANGUAGES], required=False, default="")
 
     def validate(self, attrs: dict) -> dict:
-        """Resolve the campaign and session, and check the pledge's terms with
-        the same rules the service enforces, so every field's problem is
-        reported at once."""
-        errors: dict[str, list[str]] = {}
-        try:
-            attrs["campaign"] = campaign_get(attrs.get("campaign"))
-            attrs["session"] = session_get(attrs["campaign"], attrs["session"]) if attrs.get("session") else None
-        except InvalidInput as error:
-            errors |= error.errors
+        """The typed values `pledge_submit` takes. The rules of a pledge (the
+        campaign and session exist, the terms add up) are the service's,
+        checked there once."""
         donor = attrs["donor"]
         attrs["donor"] = DonorDetails(
             name=donor["name"],
@@ -102,9 +87,8 @@ class PledgeCreateSerializer(StrictSerializer):
             currency=attrs.pop("currency"),
             instalments=[InstalmentTerms(due_date=i["due_date"], amount=i["amount"]) for i in attrs.pop("instalments")],
         )
-        errors |= donor_details_errors(attrs["donor"]) | pledge_terms_errors(attrs["terms"], today=timezone.localdate())
-        if errors:
-            raise serializers.ValidationError(errors)
+        attrs["campaign"] = attrs.get("campaign")
+        attrs["session"] = attrs.get("session")
         return attrs
 
 
@@ -193,12 +177,11 @@ def pledge_created_body(request: Request, pledge: Pledge) -> dict:
     return body
 
 
-class PledgeSubmitThrottle(SimpleRateThrottle):
+class PledgeSubmitThrottle(SlidingWindowThrottle):
     """Per client: the user when signed in, else the address (behind
     `DJANGO_NUM_PROXIES` trusted proxies)."""
 
     scope = "pledge_submit"
-    cache = resilient_cache  # Redis away: counted in-process (fails open to a local limiter)
 
     def get_rate(self) -> str:
         return settings.PLEDGE_THROTTLE_RATE

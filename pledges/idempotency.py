@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from pledges.errors import IdempotencyKeyReused, InvalidInput
@@ -24,33 +24,56 @@ class Outcome:
     replayed: bool
 
 
+class _KeyTaken(Exception):
+    """Another request with the key committed first: roll this one back."""
+
+
 def idempotent(*, scope: str, key: str, fingerprint: str, run: Callable[[], tuple[int, dict]]) -> Outcome:
     """Run `run` once per (scope, key).
 
-    The record is inserted before `run` and in the same transaction: a
-    concurrent request with the same key blocks on the unique index until
-    this transaction ends, then finds the committed record and replays it;
-    if `run` fails, the record rolls back with everything else and the key
-    can be used again. The same key with another request (fingerprint) is
-    refused with IdempotencyKeyReused.
+    `run` and the record of its response share one transaction, the record
+    written last in one statement (INSERT ... ON CONFLICT DO NOTHING): a
+    request whose key is new pays that one round trip. When the key is taken
+    (a retry, or a concurrent request that blocks on the unique index until
+    the first one's transaction ends) nothing is inserted, the transaction
+    rolls back with all `run` wrote, and the committed record is replayed.
+    If `run` fails, nothing is recorded and the key can be used again. The
+    same key with another request (fingerprint) is refused with
+    IdempotencyKeyReused. Checks on the request (`run`'s own refusals) come
+    first, as without a key.
     """
     if not key or len(key) > MAX_KEY_LENGTH or not key.isascii() or not key.isprintable():
         raise InvalidInput({IDEMPOTENCY_HEADER: [f"1 to {MAX_KEY_LENGTH} printable ASCII characters."]})
-    with transaction.atomic():
-        record, created = IdempotencyRecord.objects.get_or_create(
-            scope=scope, key=key, defaults={"request_hash": fingerprint}
-        )
-        if not created:
-            if record.request_hash != fingerprint:
-                raise IdempotencyKeyReused(
-                    f"The {IDEMPOTENCY_HEADER} {key!r} was used with a different request body; use a new key."
-                )
-            return Outcome(status=record.response_status, body=record.response_body, replayed=True)
-        status, body = run()
-        record.response_status = status
-        record.response_body = body
-        record.save(update_fields=["response_status", "response_body"])
+    try:
+        with transaction.atomic():
+            status, body = run()
+            if not _record_insert(scope=scope, key=key, fingerprint=fingerprint, status=status, body=body):
+                raise _KeyTaken
+    except _KeyTaken:
+        record = IdempotencyRecord.objects.get(scope=scope, key=key)
+        if record.request_hash != fingerprint:
+            raise IdempotencyKeyReused(
+                f"The {IDEMPOTENCY_HEADER} {key!r} was used with a different request body; use a new key."
+            ) from None
+        return Outcome(status=record.response_status, body=record.response_body, replayed=True)
     return Outcome(status=status, body=body, replayed=False)
+
+
+def _record_insert(*, scope: str, key: str, fingerprint: str, status: int, body: dict) -> bool:
+    """Store the response under the key unless the key is taken; whether it
+    was stored. The ORM has no INSERT that both skips a conflict and says so,
+    hence the statement, with each value prepared by its model field."""
+    record = IdempotencyRecord(
+        scope=scope, key=key, request_hash=fingerprint, response_status=status, response_body=body
+    )
+    fields = [f for f in IdempotencyRecord._meta.concrete_fields if not f.primary_key]
+    quote = connection.ops.quote_name
+    table, columns = quote(IdempotencyRecord._meta.db_table), ", ".join(quote(f.column) for f in fields)
+    values = ", ".join(["%s"] * len(fields))
+    sql = f"INSERT INTO {table} ({columns}) VALUES ({values}) ON CONFLICT (scope, key) DO NOTHING"  # noqa: S608
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [f.get_db_prep_save(f.pre_save(record, add=True), connection) for f in fields])
+        return cursor.rowcount == 1
 
 
 def idempotency_records_purge(*, now=None) -> int:

@@ -3,9 +3,13 @@
 A change that must be followed by background work (an acknowledgement, a
 Stripe event to apply, a statement to match, a report to build) writes an
 `OutboxMessage` in its own transaction. Only when that commits is the
-message relayed to Celery and marked sent; if the broker is away, or the
-process dies between the commit and the send, the row stays unsent and beat's
-`outbox_relay` sends it later. So nothing a committed change queued is lost,
+message relayed to Celery. The row is written already marked sent (the
+after-commit publish is its one attempt), so that the request pays one
+INSERT and one broker call and no second transaction; a publish that fails
+marks it unsent again, and beat's `outbox_relay` sends it later. A process
+that dies between the commit and the publish leaves a message marked sent
+that never was: the sweep sends it again as lost, after
+OUTBOX_RESEND_AFTER_SECONDS. So nothing a committed change queued is lost,
 and nothing a rolled-back change queued is ever sent.
 
 A message may be delivered twice (a relay that dies after sending and before
@@ -60,8 +64,13 @@ def outbox_enqueue(task_name: str, *args) -> OutboxMessage:
     that transaction commits (at once outside one). Call sites use the task's
     `delay_durable(*args)`, which calls this.
     """
-    message = OutboxMessage.objects.create(task=task_name, args=list(args))
-    transaction.on_commit(lambda: _relay_after_commit(message.pk), robust=True)
+    if _is_eager() or time.monotonic() < _broker_down_until:
+        # Run in this process (eager), or left to the sweep while the broker is away.
+        message = OutboxMessage.objects.create(task=task_name, args=list(args))
+        transaction.on_commit(lambda: _relay_after_commit(message.pk), robust=True)
+    else:
+        message = OutboxMessage.objects.create(task=task_name, args=list(args), sent_at=timezone.now(), attempts=1)
+        transaction.on_commit(lambda: _publish_after_commit(message), robust=True)
     return message
 
 
@@ -98,6 +107,23 @@ def task_registered(task_name: str):
 def _relay_after_commit(message_pk: int) -> None:
     if _is_eager() or time.monotonic() >= _broker_down_until:
         outbox_relay_one(message_pk)
+
+
+def _publish_after_commit(message: OutboxMessage) -> None:
+    """Send a message written as sent; if the broker refuses it, mark it
+    unsent (with the error) for the sweep. No lock is needed: the sweep
+    leaves messages marked sent alone until they are long overdue."""
+    global _broker_down_until
+    from celery import current_app
+
+    try:
+        current_app.tasks[message.task].apply_async(args=message.args, task_id=f"outbox-{message.pk}")
+    except Exception as error:
+        _broker_down_until = time.monotonic() + BROKER_RETRY_AFTER_SECONDS
+        OutboxMessage.objects.filter(pk=message.pk, done_at__isnull=True).update(
+            sent_at=None, last_error=f"{type(error).__name__}: {error}"[:2000]
+        )
+        logger.warning("outbox.send_failed", extra={"task": message.task, "outbox_id": message.pk})
 
 
 def outbox_relay_one(message_pk: int, *, resend: bool = False) -> bool:

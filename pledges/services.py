@@ -16,7 +16,7 @@ from pledges import cldr
 from pledges.audit import Actor, audit_record
 from pledges.emails import donor_email_send, donor_language, pledge_email_context
 from pledges.errors import InvalidInput, Refusal, TransitionNotAllowed
-from pledges.exchange import convert_to_usd
+from pledges.exchange import UsdConversion, convert_to_usd
 from pledges.models import (
     DONOR_TYPES_WITHOUT_COUNTRY,
     Campaign,
@@ -34,7 +34,7 @@ from pledges.models import (
 from pledges.money import CurrencyError, check_amount, currency_minor_units, format_amount
 from pledges.outbox import task_enqueue
 from pledges.references import reference_new
-from pledges.selectors import campaign_get, session_get
+from pledges.selectors import SLUG, campaign_get, session_get
 from pledges.status import pledge_status_begun, pledge_status_change, status_after_money
 
 # The most instalments one pledge may be split into (ten years, monthly).
@@ -84,39 +84,42 @@ def pledge_terms_errors(terms: PledgeTerms, *, today: date, future_instalments: 
     field errors: the currency is ISO 4217 and the amounts respect its minor
     units, amounts are positive and sane, instalments add up to the amount
     and (for donors' own plans, `future_instalments`) all fall after today."""
+    return _terms_checked(terms, today=today, future_instalments=future_instalments)[0]
+
+
+def _terms_checked(
+    terms: PledgeTerms, *, today: date, future_instalments: bool = True
+) -> tuple[dict[str, list[str]], UsdConversion | None]:
+    """`pledge_terms_errors`, and the USD conversion the amount's bounds
+    were checked with (None when there is no rate, or it was not reached)."""
     errors: dict[str, list[str]] = {}
+    conversion = None
     try:
         currency_minor_units(terms.currency)
     except CurrencyError as error:
-        return {"currency": [Refusal(str(error), error.code)]}
+        return {"currency": [Refusal(str(error), error.code)]}, None
     try:
         check_amount(terms.amount, terms.currency)
     except CurrencyError as error:
         errors["amount"] = [Refusal(str(error), error.code)]
     else:
-        errors |= _amount_bounds_errors(terms, today=today)
+        amount_errors, conversion = _amount_bounds_checked(terms, today=today)
+        errors |= amount_errors
     errors |= _instalments_errors(terms, today=today if future_instalments else None)
-    return errors
+    return errors, conversion
 
 
-def _amount_bounds_errors(terms: PledgeTerms, *, today: date) -> dict[str, list[str]]:
-    errors: dict[str, list[str]] = {}
+def _amount_bounds_checked(terms: PledgeTerms, *, today: date) -> tuple[dict[str, list[str]], UsdConversion | None]:
     if terms.amount <= 0:
-        errors["amount"] = [Refusal("The amount must be more than zero.", "amount-not-positive")]
-    elif terms.amount >= MAX_AMOUNT_UNITS:
-        errors["amount"] = [
-            Refusal(f"The amount must be less than {MAX_AMOUNT_UNITS:,} {terms.currency}.", "amount-too-large")
-        ]
-    else:
-        conversion = convert_to_usd(terms.amount, terms.currency, today)
-        if conversion is not None and conversion.amount_usd > settings.PLEDGE_MAX_AMOUNT_USD:
-            errors["amount"] = [
-                Refusal(
-                    f"The amount is above the largest pledge accepted, USD {settings.PLEDGE_MAX_AMOUNT_USD:,}.",
-                    "amount-too-large",
-                )
-            ]
-    return errors
+        return {"amount": [Refusal("The amount must be more than zero.", "amount-not-positive")]}, None
+    if terms.amount >= MAX_AMOUNT_UNITS:
+        message = f"The amount must be less than {MAX_AMOUNT_UNITS:,} {terms.currency}."
+        return {"amount": [Refusal(message, "amount-too-large")]}, None
+    conversion = convert_to_usd(terms.amount, terms.currency, today)
+    if conversion is not None and conversion.amount_usd > settings.PLEDGE_MAX_AMOUNT_USD:
+        message = f"The amount is above the largest pledge accepted, USD {settings.PLEDGE_MAX_AMOUNT_USD:,}."
+        return {"amount": [Refusal(message, "amount-too-large")]}, conversion
+    return {}, conversion
 
 
 def _instalments_errors(terms: PledgeTerms, *, today: date | None) -> dict[str, list[str]]:
@@ -160,7 +163,10 @@ def _instalments_errors(terms: PledgeTerms, *, today: date | None) -> dict[str, 
 def pledge_usd_value_set(pledge: Pledge, *, on: date) -> None:
     """Set (not save) the pledge's USD value at the rate in force on a date;
     a missing rate leaves it empty, which flags it."""
-    conversion = convert_to_usd(pledge.amount, pledge.currency, on)
+    _usd_value_apply(pledge, convert_to_usd(pledge.amount, pledge.currency, on))
+
+
+def _usd_value_apply(pledge: Pledge, conversion: UsdConversion | None) -> None:
     if conversion is None:
         pledge.amount_usd = pledge.usd_rate = pledge.usd_rate_date = None
     else:
@@ -169,8 +175,11 @@ def pledge_usd_value_set(pledge: Pledge, *, on: date) -> None:
         pledge.usd_rate_date = conversion.rate_date
 
 
-def pledge_snapshot(pledge: Pledge) -> dict[str, Any]:
-    """The audited fields of a pledge, as JSON-ready values."""
+def pledge_snapshot(pledge: Pledge, instalments: list[Instalment] | None = None) -> dict[str, Any]:
+    """The audited fields of a pledge, as JSON-ready values; `instalments`,
+    when the caller holds them (just written), saves reading them back."""
+    if instalments is None:
+        instalments = list(pledge.instalments.all())
     return {
         "reference": pledge.reference,
         "status": pledge.status,
@@ -185,9 +194,7 @@ def pledge_snapshot(pledge: Pledge) -> dict[str, Any]:
         "earmark": pledge.earmark,
         "public_name": pledge.public_name,
         "public_amount": pledge.public_amount,
-        "instalments": [
-            {"due_date": i.due_date.isoformat(), "amount": str(i.amount)} for i in pledge.instalments.all()
-        ],
+        "instalments": [{"due_date": i.due_date.isoformat(), "amount": str(i.amount)} for i in instalments],
     }
 
 
@@ -206,13 +213,82 @@ def _save_with_new_reference(pledge: Pledge, attempts: int = 5) -> None:
             raise
 
 
+@dataclass(frozen=True)
+class CheckedSubmission:
+    """What `pledge_submission_check` looked up for a pledge it accepted."""
+
+    campaign: Campaign
+    session: EventSession | None
+    conversion: UsdConversion | None  # today's USD value; None without a rate
+
+
+def pledge_submission_check(
+    *,
+    donor: DonorDetails,
+    terms: PledgeTerms,
+    campaign: Campaign | str | None,
+    session: EventSession | str | None = None,
+    today: date | None = None,
+) -> CheckedSubmission:
+    """Every rule a donor's own pledge must meet, each checked here once: the
+    campaign and session exist (named by slug, or given as rows), the donor's
+    details and the terms are valid (`donor_details_errors`,
+    `pledge_terms_errors`, instalments after today).
+
+    Writes nothing; the web form's check step asks it before the donor
+    confirms, and `pledge_submit` before it writes. Raises InvalidInput
+    naming every field that breaks a rule, all at once.
+    """
+    errors: dict[str, list[str]] = {}
+    found = None
+    try:
+        found = _campaign_and_session(campaign, session)
+    except InvalidInput as error:
+        errors |= error.errors
+    terms_errors, conversion = _terms_checked(terms, today=today or timezone.localdate())
+    errors |= donor_details_errors(donor) | terms_errors
+    if found is not None and found[1] is not None and found[1].event.campaign_id != found[0].pk:
+        errors["session"] = [Refusal("This session belongs to another campaign.", "session-unknown")]
+    if errors or found is None:
+        raise InvalidInput(errors)
+    return CheckedSubmission(campaign=found[0], session=found[1], conversion=conversion)
+
+
+def _campaign_and_session(
+    campaign: Campaign | str | None, session: EventSession | str | None
+) -> tuple[Campaign, EventSession | None]:
+    """The campaign and session a pledge names: by slug in one query (the
+    session with its event and campaign), or as given. A slug that names
+    nothing, or several sessions, is reported as `campaign_get` and
+    `session_get` report it."""
+    if isinstance(campaign, Campaign):
+        return campaign, session_get(campaign, session) if isinstance(session, str) else session
+    if isinstance(session, str) and session:
+        slug = campaign or settings.DEFAULT_CAMPAIGN_SLUG
+        if SLUG.fullmatch(slug) and SLUG.fullmatch(session):
+            rows = EventSession.objects.select_related("event__campaign").filter(
+                slug=session, event__campaign__slug=slug
+            )
+            found = list(rows[:2])
+            if len(found) == 1:
+                return found[0].event.campaign, found[0]
+        campaign_row = campaign_get(slug)
+        return campaign_row, session_get(campaign_row, session)
+    return campaign_get(campaign), None
+
+
+# Draws of a reference before giving up: a collision is about one in 10^13
+# per pair of pledges, so a second draw is already a rarity.
+REFERENCE_ATTEMPTS = 5
+
+
 def pledge_submit(
     *,
     donor: DonorDetails,
     terms: PledgeTerms,
     payment_method: str,
-    campaign: Campaign,
-    session: EventSession | None = None,
+    campaign: Campaign | str | None,
+    session: EventSession | str | None = None,
     earmark: str = Earmark.UNRESTRICTED,
     public_name: bool = False,
     public_amount: bool = False,
@@ -224,54 +300,66 @@ def pledge_submit(
 
     The pledge starts `submitted`: it counts in no public figure until staff
     verify it or its money arrives. Its USD value uses today's rate, or is
-    left empty (flagged) when no rate is known.
+    left empty (flagged) when no rate is known. The campaign and session are
+    slugs (the API's, the form's) or rows.
 
-    Raises InvalidInput naming each field that breaks a rule. Queues the
-    acknowledgement email after commit.
+    Raises InvalidInput naming each field that breaks a rule
+    (`pledge_submission_check`). Queues the acknowledgement email after
+    commit.
     """
     today = timezone.localdate()
-    errors = donor_details_errors(donor) | pledge_terms_errors(terms, today=today)
-    if session is not None and session.event.campaign_id != campaign.pk:
-        errors["session"] = [Refusal("This session belongs to another campaign.", "session-unknown")]
-    if errors:
-        raise InvalidInput(errors)
+    checked = pledge_submission_check(donor=donor, terms=terms, campaign=campaign, session=session, today=today)
+    for attempt in range(1, REFERENCE_ATTEMPTS + 1):
+        reference = reference_new()
+        try:
+            # No savepoint per insert: a reference already taken (the unique
+            # index refuses it) rolls back this whole transaction, tried again.
+            with transaction.atomic():
+                pledge = Pledge(
+                    reference=reference,
+                    donor=Donor.objects.create(
+                        name=donor.name,
+                        donor_type=donor.donor_type,
+                        country=donor.country,
+                        email=donor.email,
+                        language=donor.language,
+                    ),
+                    campaign=checked.campaign,
+                    session=checked.session,
+                    source=PledgeSource.WEB,
+                    status=PledgeStatus.SUBMITTED,
+                    payment_method=payment_method,
+                    amount=check_amount(terms.amount, terms.currency),
+                    currency=terms.currency,
+                    pledged_on=today,
+                    earmark=earmark,
+                    public_name=public_name,
+                    public_amount=public_amount,
+                    statement=statement,
+                    public_statement=public_statement,
+                )
+                _usd_value_apply(pledge, checked.conversion)
+                pledge.save(force_insert=True)
+                _pledge_submitted_record(pledge, terms=terms, actor=actor)
+            return pledge
+        except IntegrityError:
+            if attempt == REFERENCE_ATTEMPTS or not Pledge.objects.filter(reference=reference).exists():
+                raise
+    raise AssertionError("unreachable: the last attempt returns or raises")
 
-    with transaction.atomic():
-        donor_row = Donor.objects.create(
-            name=donor.name,
-            donor_type=donor.donor_type,
-            country=donor.country,
-            email=donor.email,
-            language=donor.language,
-        )
-        pledge = Pledge(
-            donor=donor_row,
-            campaign=campaign,
-            session=session,
-            source=PledgeSource.WEB,
-            status=PledgeStatus.SUBMITTED,
-            payment_method=payment_method,
-            amount=check_amount(terms.amount, terms.currency),
-            currency=terms.currency,
-            pledged_on=today,
-            earmark=earmark,
-            public_name=public_name,
-            public_amount=public_amount,
-            statement=statement,
-            public_statement=public_statement,
-        )
-        pledge_usd_value_set(pledge, on=today)
-        _save_with_new_reference(pledge)
-        Instalment.objects.bulk_create(
-            Instalment(pledge=pledge, due_date=i.due_date, amount=i.amount)
-            for i in sorted(terms.instalments, key=lambda i: i.due_date)
-        )
-        event = audit_record(actor=actor, action="pledge.submitted", obj=pledge, new=pledge_snapshot(pledge))
-        pledge_status_begun(pledge, actor=actor, audit=event)
-        # Robust: the pledge is made whatever happens to the e-mail (with
-        # tasks run in-process, a mail server error would surface here).
-        task_enqueue("pledges.tasks.pledge_acknowledge", pledge.pk)
-    return pledge
+
+def _pledge_submitted_record(pledge: Pledge, *, terms: PledgeTerms, actor: Actor) -> None:
+    """The new pledge's instalments (one INSERT), its audit record and its
+    acknowledgement, in its transaction."""
+    instalments = Instalment.objects.bulk_create(
+        Instalment(pledge=pledge, due_date=i.due_date, amount=i.amount)
+        for i in sorted(terms.instalments, key=lambda i: i.due_date)
+    )
+    event = audit_record(actor=actor, action="pledge.submitted", obj=pledge, new=pledge_snapshot(pledge, instalments))
+    pledge_status_begun(pledge, actor=actor, audit=event)
+    # Robust: the pledge is made whatever happens to the e-mail (with
+    # tasks run in-process, a mail server error would surface here).
+    task_enqueue("pledges.tasks.pledge_acknowledge", pledge.pk)
 
 
 def pledge_acknowledge_send(*, pledge_id: int) -> bool:

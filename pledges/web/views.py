@@ -35,7 +35,7 @@ from pledges.models import CardPaymentIntent, ChoiceLabel, Earmark, PaymentMetho
 from pledges.payments import stripe as stripe_api
 from pledges.references import reference_for_print
 from pledges.selectors import campaign_get
-from pledges.services import pledge_submit
+from pledges.services import pledge_submission_check, pledge_submit
 from pledges.web import forms
 
 # The language segment of the pages' URLs -> Django's language code.
@@ -139,12 +139,11 @@ def _answers_digest(body: dict) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
-def _check_page(request, language: str, *, values: dict, body: dict, serializer, notice: str = ""):
+def _check_page(request, language: str, *, values: dict, body: dict, serializer, session, notice: str = ""):
     """The answers as understood, the amount formatted for its currency, to
     confirm or change. The hidden fields carry the answers as typed."""
     data = serializer.validated_data
     currency = body["currency"]
-    session = data.get("session")
     context = {
         **page_context(language),
         "values": sorted(values.items()),
@@ -228,14 +227,19 @@ def pledge_form(request: HttpRequest, lang: str | None = None) -> HttpResponse:
         serializer = PledgeCreateSerializer(data=body)
         if not serializer.is_valid():
             errors = forms.form_errors(flatten_errors(serializer.errors), rows, body) | errors
+        elif errors:
+            # An amount that cannot be read: the other answers' problems too, at once.
+            errors = _rule_errors(serializer.validated_data, rows, body) | errors
         if errors:
             return _refused(request, language, values, errors)
         if action != "confirm":
-            return _check_page(request, language, values=values, body=body, serializer=serializer)
+            return _checked(request, language, values=values, body=body, rows=rows, serializer=serializer)
         if not _token_matches(data.get("token", ""), body):
             # Answers that differ from the ones shown are shown again, never sent.
             notice = _("Your answers changed. Please check them again before you send your pledge.")
-            return _check_page(request, language, values=values, body=body, serializer=serializer, notice=notice)
+            return _checked(
+                request, language, values=values, body=body, rows=rows, serializer=serializer, notice=notice
+            )
         # A second click on "Confirm" (or a resent request) gets the first
         # pledge, never a second one: the token is claimed atomically first.
         claim = _claim_key(data["token"])
@@ -244,7 +248,9 @@ def pledge_form(request: HttpRequest, lang: str | None = None) -> HttpResponse:
             if first is not None:
                 return _created(request, language, first)
             notice = _("Your pledge is already being sent. Please wait a moment: you will receive it by e-mail.")
-            return _check_page(request, language, values=values, body=body, serializer=serializer, notice=notice)
+            return _checked(
+                request, language, values=values, body=body, rows=rows, serializer=serializer, notice=notice
+            )
         try:
             pledge = pledge_submit(**serializer.validated_data, actor=Actor.donor("web form"))
         except InvalidInput as error:
@@ -252,6 +258,32 @@ def pledge_form(request: HttpRequest, lang: str | None = None) -> HttpResponse:
             return _refused(request, language, values, forms.form_errors(error.errors, rows, body))
         cache.set(claim, pledge.status_secret, timeout=CLAIM_SECONDS)
         return _created(request, language, pledge)
+
+
+def _submission_check(data: dict):
+    """The pledge's rules on the parsed answers (the service's check, which writes nothing)."""
+    return pledge_submission_check(
+        donor=data["donor"], terms=data["terms"], campaign=data["campaign"], session=data["session"]
+    )
+
+
+def _rule_errors(data: dict, rows, body: dict) -> dict[str, list[str]]:
+    try:
+        _submission_check(data)
+    except InvalidInput as error:
+        return forms.form_errors(error.errors, rows, body)
+    return {}
+
+
+def _checked(request, language: str, *, values: dict, body: dict, rows, serializer, notice: str = ""):
+    """The check step: the answers against the pledge's rules, then shown or refused."""
+    try:
+        checked = _submission_check(serializer.validated_data)
+    except InvalidInput as error:
+        return _refused(request, language, values, forms.form_errors(error.errors, rows, body))
+    return _check_page(
+        request, language, values=values, body=body, serializer=serializer, session=checked.session, notice=notice
+    )
 
 
 def _claim_key(token: str) -> str:
