@@ -163,6 +163,5 @@ class PublicDocumentMiddleware:
         for name, value in headers:
             response.headers[name] = value
         response.headers["ETag"] = document.etag
-        if not not_modified:
-            response.headers["Content-Length"] = str(len(document.body))
+        response.headers["Content-Length"] = "0" if not_modified else str(len(document.body))
         return response
