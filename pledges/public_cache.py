@@ -39,6 +39,8 @@ from typing import NamedTuple
 from django.conf import settings
 from django.core.cache import cache
 from django.core.serializers.json import DjangoJSONEncoder
+from django.core.signals import setting_changed
+from django.dispatch import receiver
 
 from backend.outages import infrastructure_unavailable
 
@@ -73,8 +75,19 @@ class Document(NamedTuple):
 _local: dict[str, tuple[Document, float]] = {}
 
 
+_local_seconds: list[float] = []
+
+
+@receiver(setting_changed)
+def _settings_changed(**kwargs) -> None:
+    _local_seconds.clear()
+    _local.clear()
+
+
 def local_seconds() -> float:
-    return getattr(settings, "PUBLIC_CACHE_LOCAL_SECONDS", LOCAL_SECONDS_DEFAULT)
+    if not _local_seconds:
+        _local_seconds.append(getattr(settings, "PUBLIC_CACHE_LOCAL_SECONDS", LOCAL_SECONDS_DEFAULT))
+    return _local_seconds[0]
 
 
 def local_clear() -> None:

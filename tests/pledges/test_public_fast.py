@@ -9,6 +9,10 @@ from decimal import Decimal
 
 import pytest
 from django.core.cache import cache
+from django.core.handlers.wsgi import WSGIHandler
+from django.core.signals import request_finished, request_started
+from django.db import close_old_connections
+from django.test import RequestFactory
 from redis.exceptions import ConnectionError as RedisConnectionError
 
 from pledges import public_cache
@@ -16,6 +20,7 @@ from pledges.api import PublicPledgesView, PublicTotalsView
 from pledges.board import views as board_views
 from pledges.models import PledgeStatus
 from pledges.public_cache import GENERATION_KEY, public_cache_invalidate, public_document
+from pledges.public_fast import PublicDocumentFront
 from tests.factories import PledgeFactory
 
 TOTALS = "/api/v1/public/totals/"
@@ -241,3 +246,78 @@ def test_a_change_made_by_another_process_shows_when_the_window_ends(db, setting
 
     assert (within, after) == ({"n": 1}, {"n": 2})
     public_cache.local_clear()
+
+
+# --- In front of Django (backend/wsgi.py) ---------------------------------------------
+
+
+@pytest.fixture
+def front(db):
+    """backend/wsgi.py's application, the test's database connection kept
+    open across requests as the test client keeps it."""
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
+    reached = []
+    django = WSGIHandler()
+
+    def counted(environ, start_response):
+        reached.append(environ["PATH_INFO"])
+        return django(environ, start_response)
+
+    def get(path: str, **headers) -> tuple[str, dict[str, str], bytes]:
+        environ = RequestFactory().get(path, headers=headers).environ
+        answer = {}
+
+        def start_response(status, response_headers, exc_info=None):
+            answer.update(status=status, headers={name.lower(): value for name, value in response_headers})
+
+        body = b"".join(PublicDocumentFront(counted)(environ, start_response))
+        return answer["status"], answer["headers"], body
+
+    yield get, reached
+    request_started.connect(close_old_connections)
+    request_finished.connect(close_old_connections)
+
+
+@pytest.mark.parametrize("path", [TOTALS, PLEDGES, LIVE])
+@pytest.mark.parametrize("origin", [None, ORIGIN])
+def test_in_front_of_django_a_hit_has_the_status_bytes_and_headers_django_gave(front, confirmed, path, origin):
+    get, reached = front
+    extra = {"Origin": origin} if origin else {}
+    full = get(path, **extra)
+    full_304 = get(path, **extra, If_None_Match=full[1]["etag"])
+    assert [full[0], full_304[0]] == ["200 OK", "304 Not Modified"]
+    assert len(reached) == 2
+
+    fast = get(path, **extra)
+    fast_304 = get(path, **extra, If_None_Match=full[1]["etag"])
+
+    assert len(reached) == 2  # Django was not reached again
+    assert fast == full
+    assert fast_304 == full_304
+    assert fast_304[2] == b""
+
+
+def test_in_front_of_django_what_it_does_not_understand_goes_to_django(front, confirmed):
+    get, reached = front
+    get(TOTALS)
+    get("/api/v1/public/pledges/?limit=20")
+
+    status, _headers, body = get("/api/v1/public/pledges/?limit=0")
+    assert status.startswith("400")
+    assert "limit" in json.loads(body)["errors"]
+    assert get(TOTALS + "?campaign=no-such-campaign")[0].startswith("404")
+    assert len(reached) == 4
+
+
+def test_in_front_of_django_a_change_is_served_at_once(front, confirmed, django_capture_on_commit_callbacks):
+    get, _reached = front
+    before = get(TOTALS)
+    get(TOTALS)
+    with django_capture_on_commit_callbacks(execute=True):
+        PledgeFactory(status=PledgeStatus.CONFIRMED, amount=Decimal("500.00"))
+
+    _status, headers, body = get(TOTALS)
+
+    assert headers["etag"] != before[1]["etag"]
+    assert Decimal(json.loads(body)["pledged"]) == Decimal("1500.00")
