@@ -33,7 +33,9 @@ import hashlib
 import json
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import NamedTuple
 
 from django.conf import settings
@@ -163,21 +165,37 @@ def _cache_away(error: Exception) -> bool:
     return True
 
 
+# Set for the rest of a request that found the cache away, so that the full
+# path builds from the database instead of waiting for Redis a second time.
+_away_in_request: ContextVar[bool] = ContextVar("public_cache_away", default=False)
+AWAY = Document(None, b"", "")
+
+
+@contextmanager
+def cache_away_in_this_request() -> Iterator[None]:
+    token = _away_in_request.set(True)
+    try:
+        yield
+    finally:
+        _away_in_request.reset(token)
+
+
 def cached_document(name: str) -> Document | None:
     """The current document when it is cached, without building it: None
-    for a miss, and when the cache is away (the caller's full path then
-    answers). For the fast path (pledges/public_fast.py)."""
+    for a miss, AWAY when the cache is away (the caller's full path then
+    answers, inside `cache_away_in_this_request`). For the fast path
+    (pledges/public_fast.py)."""
     document = _recent(name)
     if document is not None:
         return document
-    if _invalidation_pending:
+    if _invalidation_pending or _away_in_request.get():
         return None
     try:
         generation, stored = _read(_key(name))
     except Exception as error:
         if not _cache_away(error):
             raise
-        return None
+        return AWAY
     if stored is None or stored.generation != generation:
         return None
     return _remember(name, stored)
@@ -211,6 +229,8 @@ def _fetch(name: str, build: Callable[[], bytes], *, polled: bool) -> Document:
     document = _recent(name)
     if document is not None:
         return document
+    if _away_in_request.get():
+        return _remember(name, _document(None, build()))
     key = _key(name)
     try:
         generation, stored = _read(key)

@@ -30,7 +30,7 @@ from django.dispatch import receiver
 from django.http import HttpRequest, HttpResponse, HttpResponseBase, HttpResponseNotModified
 from django.http.response import ResponseHeaders
 
-from pledges.public_cache import cached_document
+from pledges.public_cache import AWAY, cache_away_in_this_request, cached_document
 
 SLUG = re.compile(r"[-a-zA-Z0-9_]{0,64}")
 LIMIT = re.compile(r"[0-9]{1,3}")
@@ -163,6 +163,9 @@ class PublicDocumentMiddleware:
         if kind is None:
             return self.get_response(request)
         document = cached_document(named[1])
+        if document is AWAY:
+            with cache_away_in_this_request():
+                return self.get_response(request)
         if document is not None:
             offered = _offered_etags(request.META.get("HTTP_IF_NONE_MATCH"))
             not_modified = document.etag in offered or "*" in offered
@@ -241,6 +244,9 @@ class PublicDocumentFront:
             return self.application(environ, start_response)
         kind = (named[0], origin, *(environ.get(name) for name in KIND_ENVIRON))
         document = cached_document(named[1])
+        if document is AWAY:
+            with cache_away_in_this_request():
+                return self.application(environ, start_response)
         if document is not None:
             offered = _offered_etags(environ.get("HTTP_IF_NONE_MATCH"))
             not_modified = document.etag in offered or "*" in offered
