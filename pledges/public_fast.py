@@ -1,8 +1,8 @@
 """The public documents answered from the cache before the rest of the stack.
 
 `PublicDocumentMiddleware` comes first in MIDDLEWARE. For a GET it fully
-understands (the public totals, the recent pledges, the board's polled
-document; known query parameters with valid values, no body) whose document
+understands (the public totals, the recent pledges, the widget's figures,
+the board's polled document; known query parameters with valid values, no body) whose document
 is cached and current (pledges/public_cache.py), it answers at once: 200
 with the body, or 304 when If-None-Match offers the ETag. Everything else,
 and every miss, goes on through the middleware, DRF and the views, which
@@ -72,6 +72,18 @@ def _pledges(query: str) -> str | None:
     return f"pledges:{params.get('campaign') or _setting('DEFAULT_CAMPAIGN_SLUG')}:{limit}"
 
 
+def _widget_figures(query: str) -> tuple[str, str] | None:
+    params = _query(query, {"campaign", "lang"})
+    if params is None:
+        return None
+    from pledges.widget.views import widget_language
+
+    language = widget_language(params.get("lang"))
+    slug = params.get("campaign") or _setting("DEFAULT_CAMPAIGN_SLUG")
+    # Its headers depend on the language (Content-Language): a kind of its own each.
+    return f"figures:{language}", f"widget-figures:{slug}:{language}"
+
+
 ROUTES: dict[str, Callable[[str], str | None]] = {
     "/api/v1/public/totals/": _totals,
     "/api/v1/public/pledges/": _pledges,
@@ -84,6 +96,8 @@ def document_name(path: str, query: str) -> tuple[str, str] | None:
     if route is not None:
         name = route(query)
         return (path, name) if name is not None else None
+    if path == "/widget/v1/figures.json":
+        return _widget_figures(query)
     board = BOARD.fullmatch(path)
     if board is not None and not query:
         language, slug = board.groups()

@@ -21,11 +21,14 @@ from pledges.board import views as board_views
 from pledges.models import PledgeStatus
 from pledges.public_cache import GENERATION_KEY, public_cache_invalidate, public_document
 from pledges.public_fast import PublicDocumentFront
+from pledges.widget import views as widget_views
 from tests.factories import PledgeFactory
 
 TOTALS = "/api/v1/public/totals/"
 PLEDGES = "/api/v1/public/pledges/?limit=5"
 LIVE = "/en/board/vtf-2012/live.json"
+FIGURES_FR = "/widget/v1/figures.json?lang=fr"
+FIGURES_AR = "/widget/v1/figures.json?campaign=vtf-2012&lang=ar"
 ORIGIN = "https://www.unodc.org"
 
 
@@ -44,13 +47,14 @@ def full_path_off(monkeypatch):
     monkeypatch.setattr(PublicTotalsView, "get", refuse)
     monkeypatch.setattr(PublicPledgesView, "get", refuse)
     monkeypatch.setattr(board_views, "_document", refuse)
+    monkeypatch.setattr(widget_views, "public_document", refuse)
 
 
 def _headers(response) -> dict[str, str]:
     return {name.lower(): value for name, value in response.items()}
 
 
-@pytest.mark.parametrize("path", [TOTALS, PLEDGES, LIVE])
+@pytest.mark.parametrize("path", [TOTALS, PLEDGES, LIVE, FIGURES_FR, FIGURES_AR])
 @pytest.mark.parametrize("origin", [None, ORIGIN])
 def test_a_cached_hit_has_the_bytes_and_headers_of_the_full_path(api, confirmed, path, origin, request):
     extra = {"headers": {"Origin": origin}} if origin else {}
@@ -283,7 +287,7 @@ def front(db):
     request_finished.connect(close_old_connections)
 
 
-@pytest.mark.parametrize("path", [TOTALS, PLEDGES, LIVE])
+@pytest.mark.parametrize("path", [TOTALS, PLEDGES, LIVE, FIGURES_FR, FIGURES_AR])
 @pytest.mark.parametrize("origin", [None, ORIGIN])
 def test_in_front_of_django_a_hit_has_the_status_bytes_and_headers_django_gave(front, confirmed, path, origin):
     get, reached = front
