@@ -225,7 +225,8 @@ class PublicDocumentMiddleware:
 # --- In front of Django: the WSGI application of backend/wsgi.py ---------------------------
 
 # The request's values the stack's headers may depend on (ALLOWED_HOSTS,
-# HTTPS behind a proxy, the host behind a proxy), besides the route and Origin.
+# HTTPS behind a proxy, the host behind a proxy), besides the route, Origin
+# and the header SECURE_PROXY_SSL_HEADER names.
 KIND_ENVIRON = ("HTTP_HOST", "SERVER_NAME", "SERVER_PORT", "wsgi.url_scheme", "HTTP_X_FORWARDED_PROTO",
                 "HTTP_X_FORWARDED_HOST", "HTTP_X_FORWARDED_PORT", "HTTP_X_FORWARDED_SSL", "SCRIPT_NAME")  # fmt: skip
 # kind -> (status line, headers without the document's own)
@@ -256,7 +257,9 @@ class PublicDocumentFront:
         origin = _origin_key(environ) if named is not None else False
         if named is None or (origin is False and environ.get("HTTP_ORIGIN")):
             return self.application(environ, start_response)
-        kind = (named[0], origin, *(environ.get(name) for name in KIND_ENVIRON))
+        proxy_https = _setting("SECURE_PROXY_SSL_HEADER")
+        kind = (named[0], origin, environ.get(proxy_https[0]) if proxy_https else None)
+        kind += tuple(environ.get(name) for name in KIND_ENVIRON)
         document = cached_document(named[1])
         if document is AWAY:
             with cache_away_in_this_request():

@@ -329,3 +329,20 @@ def test_in_front_of_django_a_change_is_served_at_once(front, confirmed, django_
 
     assert headers["etag"] != before[1]["etag"]
     assert Decimal(json.loads(body)["pledged"]) == Decimal("1500.00")
+
+
+def test_in_front_of_django_an_https_request_is_not_answered_with_the_headers_of_a_plain_one(
+    front, confirmed, settings
+):
+    settings.SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_SCHEME", "https")
+    settings.SECURE_HSTS_SECONDS = 3600
+    get, reached = front
+    plain = get(TOTALS)
+    get(TOTALS)
+    assert len(reached) == 1
+
+    _status, headers, _body = get(TOTALS, X_Forwarded_Scheme="https")
+
+    assert len(reached) == 2
+    assert "strict-transport-security" not in plain[1]
+    assert headers["strict-transport-security"].startswith("max-age=")
