@@ -342,13 +342,14 @@ def machine() -> list[str]:
     except redis.RedisError:
         redis_version = "?"
     gunicorn = _first_line([str(Path(PYTHON).parent / "gunicorn"), "--version"])
+    wrk = _first_line(["wrk", "-v"]).split(" Copyright")[0]
     commit = _first_line(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"])
     dirty = _first_line(["git", "-C", str(ROOT), "status", "--porcelain", "--untracked-files=no"])
     return [
         f"CPU: {cpu}; {os.cpu_count()} cores; memory {memory}; "
         f"{platform.system()} {platform.release()} {platform.machine()}",
         f"Python {platform.python_version()}, Django {django.get_version()}, PostgreSQL {postgres}, "
-        f"Redis {redis_version}, {gunicorn}, {_first_line(['wrk', '-v'])}, {_first_line(['nginx', '-v'])}",
+        f"Redis {redis_version}, {gunicorn}, {wrk}, {_first_line(['nginx', '-v'])}",
         f"commit {commit}{' with local changes' if dirty != '?' else ''}",
     ]
 
