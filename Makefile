@@ -31,12 +31,14 @@ COMPOSE ?= $(shell command -v docker-compose >/dev/null 2>&1 && echo docker-comp
 # The variables the compose file requires: .env when there is one, else the examples.
 COMPOSE_ENV_FILE ?= $(if $(wildcard .env),.env,.env.example)
 
-.PHONY: help venv translations run migrate demo-data bench bench-server test lint format worker beat compose-check clean report-samples
+.PHONY: help venv translations run migrate demo-data bench bench-quick bench-inprocess bench-server test lint format worker beat compose-check clean report-samples
 
 help:
 	@echo "make run            migrate, load demo data and serve on http://$(HOST):$(PORT)/ (embedded mode by default)"
 	@echo "make test           run the tests (ARGS=\"...\" passes pytest arguments, PYTEST_WORKERS=0 runs them in one process)"
-	@echo "make bench          speed and memory of the hot paths, then the HTTP load run (PLEDGES=100000; local PostgreSQL and Redis)"
+	@echo "make bench          issue 15's table: every row with its baseline, ratio and target; writes bench/RESULTS.md (about an hour)"
+	@echo "make bench-quick    the same table at small sizes, printed only (about 10 min; BENCH_ARGS=\"...\" passes options)"
+	@echo "make bench-inprocess speed and memory of the hot paths in process (PLEDGES=100000; local PostgreSQL and Redis)"
 	@echo "make bench-server   only the HTTP load run: gunicorn and wrk, against a bare Django view and nginx"
 	@echo "make lint           ruff check, ruff format --check, import contracts (lint-imports) and mypy"
 	@echo "make format         ruff format and ruff check --fix"
@@ -84,9 +86,17 @@ run: demo-data
 	@echo
 	$(LOCAL_ENV) $(BIN)/python manage.py runserver $(HOST):$(PORT)
 
+# Every row of issue 15's table, measured in one run (bench/table.py runs server.py,
+# reconciliation.py and reports.py); BENCH_ARGS passes options (--db-prefix, sizes).
 bench: venv
+	$(BIN)/python bench/table.py --markdown bench/RESULTS.md $(BENCH_ARGS)
+
+bench-quick: venv
+	$(BIN)/python bench/table.py --quick $(BENCH_ARGS)
+
+# The in-process figures of bench/README.md (django.test.Client, no server).
+bench-inprocess: venv
 	$(BIN)/python bench/run.py --pledges $${PLEDGES:-100000}
-	$(BIN)/python bench/server.py --pledges $${PLEDGES:-100000}
 
 # The service under HTTP load (gunicorn, wrk) next to a bare Django view and nginx.
 bench-server: venv

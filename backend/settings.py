@@ -423,6 +423,7 @@ MIDDLEWARE.insert(
     "django_otp.middleware.OTPMiddleware",
 )
 MIDDLEWARE.append("axes.middleware.AxesMiddleware")
+MIDDLEWARE.insert(0, "pledges.public_fast.PublicDocumentMiddleware")  # cached public documents, first
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
     "django.contrib.auth.backends.ModelBackend",

@@ -69,6 +69,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--reload", action="store_true", help="load the data set again even if its size matches")
     parser.add_argument("--seed", type=int, default=2012, help="random seed of the data set and statement")
     parser.add_argument("--markdown", type=Path, help="also write the report to this file")
+    parser.add_argument("--json", type=Path, help="also write the results as JSON (for bench/table.py)")
     args = parser.parse_args()
     pledges, lines, db_name, reps, match_reps, match_lines = SIZES[args.size]
     args.pledges = args.pledges or pledges
@@ -1500,6 +1501,18 @@ def main() -> None:
         return
     lines[0] += f"; whole run {time.perf_counter() - started:.0f} s"
     report = render(lines, ops, notes, outcome)
+    if args.json:
+        from results import write_json  # bench/results.py
+
+        write_json(
+            args.json,
+            lines=lines,
+            ops=ops,
+            notes=notes,
+            outcome=outcome,
+            pledges=args.pledges,
+            statement_lines=args.lines,
+        )
     print(report, flush=True)
     if args.markdown:
         args.markdown.write_text(report + "\n")

@@ -72,6 +72,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--seed", type=int, default=2012, help="random seed of the data set")
     parser.add_argument("--profile", type=Path, help="also cProfile one build at the largest size into this file")
     parser.add_argument("--markdown", type=Path, help="also write the report to this file")
+    parser.add_argument("--json", type=Path, help="also write the results as JSON (for bench/table.py)")
     args = parser.parse_args()
     try:
         args.sizes = sorted({int(size.replace("_", "")) for size in args.sizes.split(",") if size.strip()})
@@ -993,6 +994,10 @@ def main() -> None:
         lines, ops, notes = run(args)
         lines[0] += f"; whole run {time.perf_counter() - started:.0f} s"
         report = render(lines, ops, notes)
+        if args.json:
+            from results import write_json  # bench/results.py
+
+            write_json(args.json, lines=lines, ops=ops, notes=notes)
     finally:
         shutil.rmtree(media_root, ignore_errors=True)
     print(report, flush=True)

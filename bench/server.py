@@ -58,6 +58,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--rounds", type=int, default=2, help="wrk runs of each row; the median is shown (default 2)")
     parser.add_argument("--connections", type=int, default=32, help="wrk connections (default 32)")
     parser.add_argument("--markdown", type=Path, help="also write the table to this file")
+    parser.add_argument("--json", type=Path, help="also write the results as JSON (for bench/table.py)")
     args = parser.parse_args()
     if not 1 <= args.duration <= 60 or not 1 <= args.rounds <= 5 or not 1 <= args.connections <= 256:
         parser.error("--duration 1..60, --rounds 1..5, --connections 1..256 (the load stays bounded)")
@@ -325,6 +326,7 @@ def main() -> None:
         totals_url = f"{app}/api/v1/public/totals/"
         with urllib.request.urlopen(totals_url, timeout=30) as response:  # noqa: S310
             document, etag = response.read(), response.headers["ETag"]
+            cache_control = response.headers["Cache-Control"]
         (workdir / "www").mkdir()
         (workdir / "www" / "totals.json").write_bytes(document)
         (workdir / "totals.json").write_bytes(document)
@@ -391,6 +393,7 @@ def main() -> None:
     header += f"; wrk -t2 -c{args.connections} -d{args.duration}s, median of {args.rounds}; gunicorn --workers 2 (sync)"
     extra = [
         f"freshness under load: a payment recorded → shown by GET public/totals/ after {seconds:.2f} s (target ≤ 2 s)",
+        f"Cache-Control of GET public/totals/ (what a CDN or nginx in front reads): {cache_control}",
         "bad = answers that were not 2xx/3xx plus socket errors (POST pledges/ counts throttled 429s here)",
         f"load average at the end: {os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs",
     ]
@@ -398,6 +401,21 @@ def main() -> None:
     print(report, flush=True)
     if args.markdown:
         args.markdown.write_text(report + "\n")
+    if args.json:
+        from results import write_json  # bench/results.py
+
+        measured = [
+            {"label": row.label, "baseline": row.baseline, "target": row.target, **vars(row.median)} for row in rows
+        ]
+        write_json(
+            args.json,
+            lines=[header],
+            ops=measured,
+            notes=extra,
+            freshness_seconds=seconds,
+            cache_control=cache_control,
+            pledges=args.pledges,
+        )
 
 
 if __name__ == "__main__":

@@ -395,7 +395,9 @@ def public_json(request: Request, name: str, build) -> HttpResponse:
     else:
         response = HttpResponse(body, content_type="application/json")
     response["ETag"] = etag
-    patch_cache_control(response, public=True, max_age=settings.PUBLIC_CACHE_MAX_AGE, stale_while_revalidate=60)
+    # s-maxage: a CDN or nginx in front may share it as long as a browser keeps it.
+    max_age = settings.PUBLIC_CACHE_MAX_AGE
+    patch_cache_control(response, public=True, max_age=max_age, s_maxage=max_age, stale_while_revalidate=60)
     patch_vary_headers(response, ["Accept-Encoding"])
     return response
 

@@ -58,3 +58,4 @@ CSRF_COOKIE_SECURE = False
 STORAGES = {**STORAGES, "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}}  # noqa: F405
 # WhiteNoise serves only what collectstatic gathered; tests have no such folder.
 WHITENOISE_AUTOREFRESH = True
+PUBLIC_CACHE_LOCAL_SECONDS = 0  # tests empty the cache mid-test; the window has tests of its own
