@@ -16,7 +16,7 @@ from pledges import cldr
 from pledges.audit import Actor, audit_record
 from pledges.emails import donor_email_send, donor_language, pledge_email_context
 from pledges.errors import InvalidInput, Refusal, TransitionNotAllowed
-from pledges.exchange import UsdConversion, convert_to_usd
+from pledges.exchange import Conversion, convert_to_usd
 from pledges.models import (
     DONOR_TYPES_WITHOUT_COUNTRY,
     Campaign,
@@ -89,7 +89,7 @@ def pledge_terms_errors(terms: PledgeTerms, *, today: date, future_instalments: 
 
 def _terms_checked(
     terms: PledgeTerms, *, today: date, future_instalments: bool = True
-) -> tuple[dict[str, list[str]], UsdConversion | None]:
+) -> tuple[dict[str, list[str]], Conversion | None]:
     """`pledge_terms_errors`, and the USD conversion the amount's bounds
     were checked with (None when there is no rate, or it was not reached)."""
     errors: dict[str, list[str]] = {}
@@ -109,7 +109,7 @@ def _terms_checked(
     return errors, conversion
 
 
-def _amount_bounds_checked(terms: PledgeTerms, *, today: date) -> tuple[dict[str, list[str]], UsdConversion | None]:
+def _amount_bounds_checked(terms: PledgeTerms, *, today: date) -> tuple[dict[str, list[str]], Conversion | None]:
     if terms.amount <= 0:
         return {"amount": [Refusal("The amount must be more than zero.", "amount-not-positive")]}, None
     if terms.amount >= MAX_AMOUNT_UNITS:
@@ -166,7 +166,7 @@ def pledge_usd_value_set(pledge: Pledge, *, on: date) -> None:
     _usd_value_apply(pledge, convert_to_usd(pledge.amount, pledge.currency, on))
 
 
-def _usd_value_apply(pledge: Pledge, conversion: UsdConversion | None) -> None:
+def _usd_value_apply(pledge: Pledge, conversion: Conversion | None) -> None:
     if conversion is None:
         pledge.amount_usd = pledge.usd_rate = pledge.usd_rate_date = None
     else:
@@ -219,7 +219,7 @@ class CheckedSubmission:
 
     campaign: Campaign
     session: EventSession | None
-    conversion: UsdConversion | None  # today's USD value; None without a rate
+    conversion: Conversion | None  # today's USD value; None without a rate
 
 
 def pledge_submission_check(
