@@ -4,6 +4,10 @@ figures, so the same figures give the same bytes, the PDF included (its
 dates are the figures' moment, its identifier fixed, the charts' SVG
 salted the same way every time).
 
+The pages of the languages are rendered in parallel processes
+(render_pages), each process writing its PDF to a file, so a build's
+memory does not grow with the number of languages.
+
 The pages are styled by one static stylesheet (reports/static/reports/
 report.css, linked from the HTML; no inline style), which the PDF build
 reads from disk: the PDF loads nothing from the network."""
@@ -11,6 +15,10 @@ reads from disk: the PDF loads nothing from the network."""
 import csv
 import io
 import json
+import os
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -301,19 +309,123 @@ def _local_fetcher():
     return LocalOnly(fail_on_errors=True)
 
 
+_fonts = threading.local()
+
+
+def _font_config():
+    """WeasyPrint's fonts, one configuration per thread for the life of the
+    process rather than one per PDF: fontconfig and Pango then find and load
+    each font once (WeasyPrint's objects are not shared between threads)."""
+    if not hasattr(_fonts, "config"):
+        from weasyprint.text.fonts import FontConfiguration
+
+        _fonts.config = FontConfiguration()
+    return _fonts.config
+
+
 def pdf_document(html: bytes):
     """The laid-out pages of a report page (WeasyPrint's Document): what
     render_pdf writes, and what the layout tests inspect."""
     from weasyprint import HTML
 
-    return HTML(string=html.decode(), base_url=None, url_fetcher=_local_fetcher()).render()
+    return HTML(string=html.decode(), base_url=None, url_fetcher=_local_fetcher()).render(font_config=_font_config())
+
+
+PDF_IDENTIFIER = b"vtf-pledges-report"
 
 
 def render_pdf(html: bytes) -> bytes:
     """The PDF of a report page. Its dates come from the page's
     dcterms.created/modified (the figures' moment) and its identifier is
     fixed, so the same page gives the same PDF."""
-    return pdf_document(html).write_pdf(pdf_identifier=b"vtf-pledges-report")
+    return pdf_document(html).write_pdf(pdf_identifier=PDF_IDENTIFIER)
+
+
+_WARM_UP_PAGE = (
+    '<!DOCTYPE html><html lang="en"><head><link rel="stylesheet" href="{stylesheet}"></head>'
+    # Latin, Arabic, Chinese and Cyrillic: the fonts of the six languages.
+    "<body><h1>Report</h1><p>Pledged مرحبا 你好 Привет</p>"
+    '<table><tr><th>Donor</th><td class="n">1,234.50</td></tr></table></body></html>'
+)
+
+
+def pdf_warm_up() -> None:
+    """Lay out and write a small page once in this process: WeasyPrint's
+    first PDF pays for loading fontconfig's cache and the fonts of every
+    script. Done before the page processes are forked, they all start warm
+    (copy-on-write) instead of each paying it again."""
+    if not getattr(_fonts, "warm", False):
+        render_pdf(_WARM_UP_PAGE.format(stylesheet=stylesheet_url()).encode())
+        _fonts.warm = True
+
+
+@dataclass(frozen=True)
+class Page:
+    """One language's page of a report: its HTML, and its PDF written to a
+    file (PDFs of large reports are not held in memory all at once)."""
+
+    language: str
+    html: bytes
+    pdf: Path
+
+
+def render_page(figures: dict, language: str, checksums: dict[str, str], directory: Path) -> Page:
+    """The HTML page in `language` and its PDF, written into `directory`."""
+    html = render_html(figures, language, checksums)
+    pdf = Path(directory) / f"{language}.pdf"
+    pdf.write_bytes(render_pdf(html))
+    return Page(language=language, html=html, pdf=pdf)
+
+
+def page_processes(languages: int) -> int:
+    """How many processes render a report's pages: one a language, at most
+    settings.REPORTS_PAGE_PROCESSES (0: the CPU cores this process may use)."""
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    return max(1, min(languages, settings.REPORTS_PAGE_PROCESSES or cores))
+
+
+# What the forked page processes render from: set in each by the pool's
+# initializer (inherited through fork, not pickled).
+_job: dict = {}
+
+
+def _page_process_start(figures: dict, checksums: dict[str, str], directory: Path) -> None:
+    _job.update(figures=figures, checksums=checksums, directory=directory)
+
+
+def _page_in_process(language: str) -> Page:
+    return render_page(_job["figures"], language, _job["checksums"], _job["directory"])
+
+
+def render_pages(
+    figures: dict, languages: list[str], checksums: dict[str, str], directory: Path, *, processes: int
+) -> Iterator[Page]:
+    """Every language's page (render_page), as each is finished.
+
+    With more than one process, the languages are shared out among forked
+    processes (billiard's pool, Celery's fork of multiprocessing: a prefork
+    worker's processes are daemonic, and multiprocessing lets no daemonic
+    process have children). Forking keeps what this process has loaded
+    (Django, the translations, matplotlib, WeasyPrint and its fonts, warmed
+    here first); the page processes touch neither the database nor the
+    storage. Leaving the iteration early, or an error in a page process,
+    stops them all. Close the iterator (contextlib.closing) when leaving
+    it early."""
+    if processes <= 1 or len(languages) <= 1:
+        for language in languages:
+            yield render_page(figures, language, checksums, directory)
+        return
+    import billiard
+
+    pdf_warm_up()
+    pool = billiard.get_context("fork").Pool(
+        processes, initializer=_page_process_start, initargs=(figures, checksums, directory)
+    )
+    try:
+        yield from pool.imap_unordered(_page_in_process, languages)
+    finally:
+        pool.terminate()
+        pool.join()
 
 
 def _translated(meta: dict, kind: str, language: str) -> str:
