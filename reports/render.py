@@ -309,18 +309,7 @@ def _local_fetcher():
     return LocalOnly(fail_on_errors=True)
 
 
-_fonts = threading.local()
-
-
-def _font_config():
-    """WeasyPrint's fonts, one configuration per thread for the life of the
-    process rather than one per PDF: fontconfig and Pango then find and load
-    each font once (WeasyPrint's objects are not shared between threads)."""
-    if not hasattr(_fonts, "config"):
-        from weasyprint.text.fonts import FontConfiguration
-
-        _fonts.config = FontConfiguration()
-    return _fonts.config
+_warmed = threading.local()
 
 
 def pdf_document(html: bytes):
@@ -328,7 +317,10 @@ def pdf_document(html: bytes):
     render_pdf writes, and what the layout tests inspect."""
     from weasyprint import HTML
 
-    return HTML(string=html.decode(), base_url=None, url_fetcher=_local_fetcher()).render(font_config=_font_config())
+    # A FontConfiguration of its own for every PDF (WeasyPrint's default):
+    # one shared by the PDFs of a process makes a page's bytes depend on the
+    # pages laid out before it (a Chinese page after an Arabic one).
+    return HTML(string=html.decode(), base_url=None, url_fetcher=_local_fetcher()).render()
 
 
 PDF_IDENTIFIER = b"vtf-pledges-report"
@@ -353,10 +345,12 @@ def pdf_warm_up() -> None:
     """Lay out and write a small page once in this process: WeasyPrint's
     first PDF pays for loading fontconfig's cache and the fonts of every
     script. Done before the page processes are forked, they all start warm
-    (copy-on-write) instead of each paying it again."""
-    if not getattr(_fonts, "warm", False):
+    (copy-on-write) instead of each paying it again. What it leaves does
+    not change later PDFs' bytes (the tests compare pages rendered after
+    it with pages rendered without it)."""
+    if not getattr(_warmed, "done", False):
         render_pdf(_WARM_UP_PAGE.format(stylesheet=stylesheet_url()).encode())
-        _fonts.warm = True
+        _warmed.done = True
 
 
 @dataclass(frozen=True)
