@@ -16,7 +16,6 @@ import csv
 import io
 import json
 import os
-import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -309,7 +308,7 @@ def _local_fetcher():
     return LocalOnly(fail_on_errors=True)
 
 
-_warmed = threading.local()
+_warm = False
 
 
 def pdf_document(html: bytes):
@@ -341,16 +340,19 @@ _WARM_UP_PAGE = (
 )
 
 
-def pdf_warm_up() -> None:
-    """Lay out and write a small page once in this process: WeasyPrint's
-    first PDF pays for loading fontconfig's cache and the fonts of every
-    script. Done before the page processes are forked, they all start warm
-    (copy-on-write) instead of each paying it again. What it leaves does
-    not change later PDFs' bytes (the tests compare pages rendered after
-    it with pages rendered without it)."""
-    if not getattr(_warmed, "done", False):
+def warm_up() -> None:
+    """Draw a chart and lay out and write a small page, once in this
+    process: matplotlib's first chart and WeasyPrint's first PDF pay for
+    loading the fonts of every script and fontconfig's cache (seconds). Done
+    before the page processes are forked, they all start warm
+    (copy-on-write) instead of each paying it again. What it leaves does not
+    change later files' bytes (the tests compare pages rendered after it
+    with pages rendered without it)."""
+    global _warm
+    if not _warm:
+        charts.warm_up()
         render_pdf(_WARM_UP_PAGE.format(stylesheet=stylesheet_url()).encode())
-        _warmed.done = True
+        _warm = True
 
 
 @dataclass(frozen=True)
@@ -411,7 +413,7 @@ def render_pages(
         return
     import billiard
 
-    pdf_warm_up()
+    warm_up()
     pool = billiard.get_context("fork").Pool(
         processes, initializer=_page_process_start, initargs=(figures, checksums, directory)
     )
