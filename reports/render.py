@@ -13,9 +13,12 @@ report.css, linked from the HTML; no inline style), which the PDF build
 reads from disk: the PDF loads nothing from the network."""
 
 import csv
+import ctypes
 import io
 import json
 import os
+import signal
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -385,8 +388,17 @@ def page_processes(languages: int) -> int:
 _job: dict = {}
 
 
-def _page_process_start(figures: dict, checksums: dict[str, str], directory: Path) -> None:
+PR_SET_PDEATHSIG = 1  # linux/prctl.h
+
+
+def _page_process_start(figures: dict, checksums: dict[str, str], directory: Path, parent: int) -> None:
     _job.update(figures=figures, checksums=checksums, directory=directory)
+    # Die with the building process (a worker killed at its hard time
+    # limit) rather than render on for nobody: Linux's parent-death signal.
+    if sys.platform == "linux":
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    if os.getppid() != parent:  # it died before the signal was asked for
+        os._exit(1)
 
 
 def _page_in_process(language: str) -> Page:
@@ -415,7 +427,7 @@ def render_pages(
 
     warm_up()
     pool = billiard.get_context("fork").Pool(
-        processes, initializer=_page_process_start, initargs=(figures, checksums, directory)
+        processes, initializer=_page_process_start, initargs=(figures, checksums, directory, os.getpid())
     )
     try:
         yield from pool.imap_unordered(_page_in_process, languages)
