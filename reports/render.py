@@ -311,9 +311,6 @@ def _local_fetcher():
     return LocalOnly(fail_on_errors=True)
 
 
-_warm = False
-
-
 def pdf_document(html: bytes):
     """The laid-out pages of a report page (WeasyPrint's Document): what
     render_pdf writes, and what the layout tests inspect."""
@@ -341,6 +338,9 @@ _WARM_UP_PAGE = (
     "<body><h1>Report</h1><p>Pledged مرحبا 你好 Привет</p>"
     '<table><tr><th>Donor</th><td class="n">1,234.50</td></tr></table></body></html>'
 )
+
+
+_warm = False
 
 
 def warm_up() -> None:
