@@ -35,6 +35,19 @@ logger = logging.getLogger(__name__)
 REPORT_BUILD_TASK = "reports.tasks.report_build"
 
 
+def _build_queue(report_id: int) -> None:
+    """Queue the build with the current transaction (the outbox). A web
+    process has imported no task module (a worker imports them all at
+    start), and the eager relay runs the task it finds registered: so the
+    installed apps' tasks modules are imported first (Celery's
+    autodiscovery), once."""
+    from celery import current_app
+
+    if REPORT_BUILD_TASK not in current_app.tasks:
+        current_app.autodiscover_tasks(force=True)
+    outbox_enqueue(REPORT_BUILD_TASK, report_id)
+
+
 class ReportNotReady(DomainError):
     status = 409
     code = "report-not-ready"
@@ -169,7 +182,7 @@ def report_request_and_queue(request: ReportRequest, *, actor: Actor) -> Report:
     with transaction.atomic():
         report, queued = report_request(request, actor=actor)
         if queued:
-            outbox_enqueue(REPORT_BUILD_TASK, report.pk)
+            _build_queue(report.pk)
     return report
 
 
@@ -191,7 +204,7 @@ def reports_stuck_requeue() -> int:
             report.status = ReportStatus.QUEUED
             report.error = "Requeued: the build was still running past its time limit."
             report.save(update_fields=["status", "error"])
-            outbox_enqueue(REPORT_BUILD_TASK, report.pk)
+            _build_queue(report.pk)
             requeued += 1
     return requeued
 
