@@ -334,6 +334,9 @@ REPORTS_BUILD_TIME_LIMIT = env.int("REPORTS_BUILD_TIME_LIMIT", default=900)
 REPORTS_MAX_LISTED_DONORS = env.int("REPORTS_MAX_LISTED_DONORS", default=500)
 # Entries in the public Atom feed of published reports.
 REPORTS_FEED_ENTRIES = env.int("REPORTS_FEED_ENTRIES", default=50)
+# At most this many processes render one report's pages (HTML and PDF), one
+# language each, in parallel; 0: one per CPU core this process may use.
+REPORTS_PAGE_PROCESSES = env.int("REPORTS_PAGE_PROCESSES", default=0)
 
 # --- Stripe -------------------------------------------------------------------
 

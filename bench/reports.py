@@ -68,6 +68,13 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument(
         "--budget", type=float, default=60, help="seconds of timed rounds per size (60): at least one round"
     )
+    parser.add_argument(
+        "--page-processes",
+        type=int,
+        default=0,
+        help="REPORTS_PAGE_PROCESSES: processes rendering the languages' pages (0, the default: one a core; "
+        "1: all in this process, which times charts, HTML and PDF apart)",
+    )
     parser.add_argument("--reload", action="store_true", help="generate the data set again, even the reserve")
     parser.add_argument("--seed", type=int, default=2012, help="random seed of the data set")
     parser.add_argument("--profile", type=Path, help="also cProfile one build at the largest size into this file")
@@ -115,6 +122,7 @@ def configure(args: argparse.Namespace, media_root: Path) -> None:
             "MEDIA_ROOT": str(media_root),
             "STORAGE_BACKEND": "",
             "STORAGE_OPTIONS": "",
+            "REPORTS_PAGE_PROCESSES": str(args.page_processes),
         }
     )
     # The project's defaults, whatever the shell exports.
@@ -651,6 +659,7 @@ class Op:
     samples: list[float] = field(default_factory=list)
     peak_bytes: int | None = None
     rss_growth_kib: list[int] = field(default_factory=list)
+    child_max_rss_kib: int = 0
 
     @property
     def median(self) -> float:
@@ -706,11 +715,36 @@ class Steps:
             self.current["figures: SQL"] += elapsed
             self.queries.append(elapsed)
 
+    def _wrap_pages(self, module, name: str, step: str):
+        """A generator's time: what its consumer waits in it (the pages of
+        the languages come from their processes while the build stores the
+        ones already done)."""
+        original = getattr(module, name)
+
+        def timed(*args, **kwargs):
+            pages = original(*args, **kwargs)
+            try:
+                while True:
+                    started = time.perf_counter()
+                    try:
+                        page = next(pages)
+                    except StopIteration:
+                        return
+                    finally:
+                        self.current[step] += time.perf_counter() - started
+                    yield page
+            finally:
+                pages.close()
+
+        self.patched.append((module, name, original))
+        setattr(module, name, timed)
+
     @contextmanager
     def installed(self):
         from reports import charts, render, services
 
         self._wrap(services, "report_figures", "figures", figures=True)
+        self._wrap_pages(render, "render_pages", "pages")
         self._wrap(render, "render_json", "JSON")
         self._wrap(render, "render_csv", "CSV")
         self._wrap(render, "render_html", "HTML")
@@ -731,6 +765,10 @@ class Steps:
         taken, self.current = dict(self.current), defaultdict(float)
         taken["figures: Python"] = taken.get("figures", 0) - taken.get("figures: SQL", 0)
         taken["HTML"] = taken.get("HTML", 0) - taken.get("charts", 0)
+        # In page processes, charts, HTML and PDF are timed there, not here.
+        for step in ("HTML", "charts", "PDF"):
+            if taken.get(step, 0) <= 0:
+                taken.pop(step, None)
         return {step: seconds * 1000 for step, seconds in taken.items()}
 
 
@@ -750,9 +788,10 @@ STEP_ROWS = [
     ("figures: Python", "↳ figures: Python (rows into dicts)"),
     ("JSON", "↳ JSON"),
     ("CSV", "↳ CSV × {n}"),
-    ("HTML", "↳ HTML × {n} (template, charts apart)"),
-    ("charts", "↳ charts × {n2} (matplotlib SVG)"),
-    ("PDF", "↳ PDF × {n} (WeasyPrint)"),
+    ("pages", "↳ pages × {n}: charts, HTML and PDF in {p} process(es), wall time waited"),
+    ("HTML", "  ↳ HTML × {n} (template, charts apart; in this process only)"),
+    ("charts", "  ↳ charts × {n2} (matplotlib SVG; in this process only)"),
+    ("PDF", "  ↳ PDF × {n} (WeasyPrint; in this process only)"),
     ("rest", "↳ the rest: claim, storage, SHA-256, rows"),
 ]
 
@@ -769,7 +808,7 @@ def run(args: argparse.Namespace) -> tuple[list[str], list[Op], list[str]]:
 
     from pledges.audit import Actor
     from pledges.models import Campaign
-    from reports import services
+    from reports import render, services
     from reports.models import REPORT_LANGUAGES, Report, ReportFile, ReportKind, ReportStatus
     from reports.services import ReportRequest, last_complete_week
 
@@ -804,6 +843,7 @@ def run(args: argparse.Namespace) -> tuple[list[str], list[Op], list[str]]:
     data_day = {"day": today}
     can_reset_rss = reset_peak_rss()
     n_languages = len(REPORT_LANGUAGES)
+    n_processes = render.page_processes(n_languages)
 
     def request_report() -> Report:
         """A report queued through the service, for a period not built before:
@@ -875,9 +915,11 @@ def run(args: argparse.Namespace) -> tuple[list[str], list[Op], list[str]]:
                 build(report)
                 build_op.samples.append((time.perf_counter() - started) * 1000)
                 build_op.rss_growth_kib.append(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - rss_before)
+                # The largest page process so far (each build forks its own).
+                build_op.child_max_rss_kib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
                 taken = steps.take()
                 taken["rest"] = build_op.samples[-1] - sum(
-                    taken.get(step, 0) for step in ("figures", "JSON", "CSV", "HTML", "charts", "PDF")
+                    taken.get(step, 0) for step in ("figures", "JSON", "CSV", "pages")
                 )
                 figures_op.samples.append(taken["figures"])
                 for step, ms in taken.items():
@@ -914,7 +956,9 @@ def run(args: argparse.Namespace) -> tuple[list[str], list[Op], list[str]]:
 
             ops.extend([sql_op, figures_op, build_op])
             for step, label in STEP_ROWS:
-                label = label.format(n=n_languages, n2=2 * n_languages)
+                if step in ("HTML", "charts", "PDF") and step not in step_samples:
+                    continue  # rendered in the page processes
+                label = label.format(n=n_languages, n2=2 * n_languages, p=n_processes)
                 ops.append(Op(size, label, samples=step_samples.get(step, [0.0])))
 
             report.refresh_from_db()
@@ -933,8 +977,14 @@ def run(args: argparse.Namespace) -> tuple[list[str], list[Op], list[str]]:
             )
             rss = "getrusage, high-water mark reset before each build" if can_reset_rss else "getrusage"
             notes.append(
-                f"{size:,} pledges: max RSS growth during a build ({rss}): "
-                f"{max(0, *build_op.rss_growth_kib) / 1024:,.0f} MiB"
+                f"{size:,} pledges: max RSS growth of the building process during a build ({rss}): "
+                f"{max(0, *build_op.rss_growth_kib) / 1024:,.0f} MiB; "
+                + (
+                    f"largest page process so far ({n_processes} a build, forked from it, sharing its pages "
+                    f"until written): max RSS {build_op.child_max_rss_kib / 1024:,.0f} MiB"
+                    if n_processes > 1
+                    else "pages rendered in the building process"
+                )
             )
 
         if args.profile:
@@ -957,12 +1007,16 @@ def header(args: argparse.Namespace) -> list[str]:
     import weasyprint
     from django.db import connection
 
+    from reports import render
+    from reports.models import REPORT_LANGUAGES
+
     pg = _execute("SHOW server_version")[0][0].split()[0]
     cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     return [
         f"bench/reports.py {datetime.now(UTC):%Y-%m-%d %H:%M} UTC: {args.period} reports of {CAMPAIGN} at "
         f"{', '.join(f'{s:,}' for s in args.sizes)} pledges, at most {args.rounds} builds in "
-        f"{args.budget:.0f} s a size; nproc {cpus}, "
+        f"{args.budget:.0f} s a size; nproc {cpus}, pages in {render.page_processes(len(REPORT_LANGUAGES))} "
+        "process(es), "
         f"Python {platform.python_version()}, PostgreSQL {pg}, Django {django.get_version()}, "
         f"WeasyPrint {weasyprint.__version__}, matplotlib {matplotlib.__version__}, {platform.machine()}"
         + ("" if connection.vendor == "postgresql" else " (not PostgreSQL!)"),

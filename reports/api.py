@@ -124,6 +124,7 @@ def report_data(request: Request, report: Report, *, public: bool = False) -> di
             "started_at": report.started_at,
             "finished_at": report.finished_at,
             "build_seconds": report.build_seconds,
+            "languages_built": report.languages_built,
         }
     return data
 

@@ -66,6 +66,8 @@ class Report(models.Model):
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
     build_seconds = models.FloatField(null=True, blank=True)
+    # The build's progress: the languages whose page and PDF are stored.
+    languages_built = models.JSONField(default=list, blank=True)
     figures = models.JSONField(null=True, blank=True, help_text="The figures the files were built from")
 
     replaces = models.OneToOneField("self", on_delete=models.PROTECT, null=True, blank=True, related_name="replaced_by")

@@ -4,13 +4,23 @@ figures, so the same figures give the same bytes, the PDF included (its
 dates are the figures' moment, its identifier fixed, the charts' SVG
 salted the same way every time).
 
+The pages of the languages are rendered in parallel processes
+(render_pages), each process writing its PDF to a file, so a build's
+memory does not grow with the number of languages.
+
 The pages are styled by one static stylesheet (reports/static/reports/
 report.css, linked from the HTML; no inline style), which the PDF build
 reads from disk: the PDF loads nothing from the network."""
 
 import csv
+import ctypes
 import io
 import json
+import os
+import signal
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -306,14 +316,124 @@ def pdf_document(html: bytes):
     render_pdf writes, and what the layout tests inspect."""
     from weasyprint import HTML
 
+    # A FontConfiguration of its own for every PDF (WeasyPrint's default):
+    # one shared by the PDFs of a process makes a page's bytes depend on the
+    # pages laid out before it (a Chinese page after an Arabic one).
     return HTML(string=html.decode(), base_url=None, url_fetcher=_local_fetcher()).render()
+
+
+PDF_IDENTIFIER = b"vtf-pledges-report"
 
 
 def render_pdf(html: bytes) -> bytes:
     """The PDF of a report page. Its dates come from the page's
     dcterms.created/modified (the figures' moment) and its identifier is
     fixed, so the same page gives the same PDF."""
-    return pdf_document(html).write_pdf(pdf_identifier=b"vtf-pledges-report")
+    return pdf_document(html).write_pdf(pdf_identifier=PDF_IDENTIFIER)
+
+
+_WARM_UP_PAGE = (
+    '<!DOCTYPE html><html lang="en"><head><link rel="stylesheet" href="{stylesheet}"></head>'
+    # Latin, Arabic, Chinese and Cyrillic: the fonts of the six languages.
+    "<body><h1>Report</h1><p>Pledged مرحبا 你好 Привет</p>"
+    '<table><tr><th>Donor</th><td class="n">1,234.50</td></tr></table></body></html>'
+)
+
+
+_warm = False
+
+
+def warm_up() -> None:
+    """Draw a chart and lay out and write a small page, once in this
+    process: matplotlib's first chart and WeasyPrint's first PDF pay for
+    loading the fonts of every script and fontconfig's cache (seconds). Done
+    before the page processes are forked, they all start warm
+    (copy-on-write) instead of each paying it again. What it leaves does not
+    change later files' bytes (the tests compare pages rendered after it
+    with pages rendered without it)."""
+    global _warm
+    if not _warm:
+        charts.warm_up()
+        render_pdf(_WARM_UP_PAGE.format(stylesheet=stylesheet_url()).encode())
+        _warm = True
+
+
+@dataclass(frozen=True)
+class Page:
+    """One language's page of a report: its HTML, and its PDF written to a
+    file (PDFs of large reports are not held in memory all at once)."""
+
+    language: str
+    html: bytes
+    pdf: Path
+
+
+def render_page(figures: dict, language: str, checksums: dict[str, str], directory: Path) -> Page:
+    """The HTML page in `language` and its PDF, written into `directory`."""
+    html = render_html(figures, language, checksums)
+    pdf = Path(directory) / f"{language}.pdf"
+    pdf.write_bytes(render_pdf(html))
+    return Page(language=language, html=html, pdf=pdf)
+
+
+def page_processes(languages: int) -> int:
+    """How many processes render a report's pages: one a language, at most
+    settings.REPORTS_PAGE_PROCESSES (0: the CPU cores this process may use)."""
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    return max(1, min(languages, settings.REPORTS_PAGE_PROCESSES or cores))
+
+
+# What the forked page processes render from: set in each by the pool's
+# initializer (inherited through fork, not pickled).
+_job: dict = {}
+
+
+PR_SET_PDEATHSIG = 1  # linux/prctl.h
+
+
+def _page_process_start(figures: dict, checksums: dict[str, str], directory: Path, parent: int) -> None:
+    _job.update(figures=figures, checksums=checksums, directory=directory)
+    # Die with the building process (a worker killed at its hard time
+    # limit) rather than render on for nobody: Linux's parent-death signal.
+    if sys.platform == "linux":
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    if os.getppid() != parent:  # it died before the signal was asked for
+        os._exit(1)
+
+
+def _page_in_process(language: str) -> Page:
+    return render_page(_job["figures"], language, _job["checksums"], _job["directory"])
+
+
+def render_pages(
+    figures: dict, languages: list[str], checksums: dict[str, str], directory: Path, *, processes: int
+) -> Iterator[Page]:
+    """Every language's page (render_page), as each is finished.
+
+    With more than one process, the languages are shared out among forked
+    processes (billiard's pool, Celery's fork of multiprocessing: a prefork
+    worker's processes are daemonic, and multiprocessing lets no daemonic
+    process have children). Forking keeps what this process has loaded
+    (Django, the translations, matplotlib, WeasyPrint and its fonts, warmed
+    here first); the page processes touch neither the database nor the
+    storage. Leaving the iteration early, or an error in a page process,
+    stops them all. Close the iterator (contextlib.closing) when leaving
+    it early."""
+    if processes <= 1 or len(languages) <= 1:
+        for language in languages:
+            yield render_page(figures, language, checksums, directory)
+        return
+    import billiard
+
+    warm_up()
+    pool = billiard.get_context("fork").Pool(
+        processes, initializer=_page_process_start, initargs=(figures, checksums, directory, os.getpid())
+    )
+    try:
+        yield from pool.imap_unordered(_page_in_process, languages)
+    finally:
+        pool.terminate()
+        pool.join()
 
 
 def _translated(meta: dict, kind: str, language: str) -> str:

@@ -1,15 +1,21 @@
 """Requesting, building and publishing reports. Everything that writes a
-report lives here; tasks and views call these."""
+report lives here; tasks and views call these. This module never imports
+reports.tasks (which imports it): builds are queued by task name through
+the outbox."""
 
 import hashlib
 import logging
+import tempfile
 import time
+from collections.abc import Callable, Iterator
+from contextlib import closing
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from datetime import time as dtime
+from pathlib import Path
 
 from django.conf import settings
-from django.core.files.base import ContentFile
+from django.core.files.base import ContentFile, File
 from django.core.files.storage import default_storage
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -17,11 +23,29 @@ from django.utils import timezone
 from pledges.audit import Actor, audit_record
 from pledges.errors import DomainError, InvalidInput, TransitionNotAllowed
 from pledges.models import Campaign, Event
+from pledges.outbox import outbox_enqueue
 from reports import render
 from reports.figures import report_figures
 from reports.models import REPORT_LANGUAGES, Report, ReportFile, ReportFormat, ReportKind, ReportStatus, report_key
 
 logger = logging.getLogger(__name__)
+
+# The build task's registered name (in reports/tasks.py), queued by name so
+# that the services need not import the tasks.
+REPORT_BUILD_TASK = "reports.tasks.report_build"
+
+
+def _build_queue(report_id: int) -> None:
+    """Queue the build with the current transaction (the outbox). A web
+    process has imported no task module (a worker imports them all at
+    start), and the eager relay runs the task it finds registered: so the
+    installed apps' tasks modules are imported first (Celery's
+    autodiscovery), once."""
+    from celery import current_app
+
+    if REPORT_BUILD_TASK not in current_app.tasks:
+        current_app.autodiscover_tasks(force=True)
+    outbox_enqueue(REPORT_BUILD_TASK, report_id)
 
 
 class ReportNotReady(DomainError):
@@ -155,12 +179,10 @@ def report_request(request: ReportRequest, *, actor: Actor) -> tuple[Report, boo
 
 def report_request_and_queue(request: ReportRequest, *, actor: Actor) -> Report:
     """report_request, then the build task sent once the row is committed."""
-    from reports import tasks
-
     with transaction.atomic():
         report, queued = report_request(request, actor=actor)
         if queued:
-            tasks.report_build.delay_durable(report.pk)
+            _build_queue(report.pk)
     return report
 
 
@@ -172,8 +194,6 @@ def report_is_stuck(report: Report) -> bool:
 
 def reports_stuck_requeue() -> int:
     """Queue again every build left running past its time limit; how many."""
-    from reports import tasks
-
     stale = timezone.now() - timedelta(seconds=settings.REPORTS_BUILD_TIME_LIMIT)
     requeued = 0
     for pk in Report.objects.filter(status=ReportStatus.RUNNING, started_at__lte=stale).values_list("pk", flat=True):
@@ -184,7 +204,7 @@ def reports_stuck_requeue() -> int:
             report.status = ReportStatus.QUEUED
             report.error = "Requeued: the build was still running past its time limit."
             report.save(update_fields=["status", "error"])
-            tasks.report_build.delay_durable(report.pk)
+            _build_queue(report.pk)
             requeued += 1
     return requeued
 
@@ -203,24 +223,108 @@ def _claim(report_id: int) -> Report | None:
         report.started_at = timezone.now()
         report.attempts += 1
         report.error = ""
-        report.save(update_fields=["status", "started_at", "attempts", "error"])
+        report.languages_built = []
+        report.save(update_fields=["status", "started_at", "attempts", "error", "languages_built"])
     return report
 
 
-def report_documents(report: Report, figures: dict | None = None) -> dict[str, tuple[str, str, bytes]]:
-    """Every file of the report: name -> (language, format, content)."""
-    figures = figures if figures is not None else report_figures(report)
+@dataclass(frozen=True)
+class ReportDocument:
+    """One file of a report: its content in memory, or in a file (a PDF)."""
+
+    name: str
+    language: str
+    format: str
+    content: bytes | Path
+
+    def read(self) -> bytes:
+        return self.content.read_bytes() if isinstance(self.content, Path) else self.content
+
+
+def _report_files(report: Report, figures: dict, directory: Path) -> Iterator[ReportDocument]:
+    """Every file of the report, one at a time: the JSON and the CSVs, then
+    each language's page and PDF as soon as its process has rendered them
+    (the PDFs written into `directory`)."""
     stem = f"report-{report.pk}"
-    documents = {f"{stem}.json": ("", ReportFormat.JSON, render.render_json(figures))}
+    data: list[tuple[str, str, str, Callable[[], bytes]]] = [
+        (f"{stem}.json", "", ReportFormat.JSON, lambda: render.render_json(figures))
+    ]
     for language in report.languages:
-        documents[f"{stem}-{language}.csv"] = (language, ReportFormat.CSV, render.render_csv(figures, language))
+        data.append(
+            (
+                f"{stem}-{language}.csv",
+                language,
+                ReportFormat.CSV,
+                lambda lang=language: render.render_csv(figures, lang),
+            )
+        )
     # The pages list the data files' digests in their colophon.
-    checksums = {name: hashlib.sha256(content).hexdigest() for name, (_lang, _fmt, content) in documents.items()}
-    for language in report.languages:
-        html = render.render_html(figures, language, checksums)
-        documents[f"{stem}-{language}.html"] = (language, ReportFormat.HTML, html)
-        documents[f"{stem}-{language}.pdf"] = (language, ReportFormat.PDF, render.render_pdf(html))
-    return documents
+    checksums: dict[str, str] = {}
+    for name, language, fmt, build in data:
+        content = build()
+        checksums[name] = hashlib.sha256(content).hexdigest()
+        yield ReportDocument(name, language, fmt, content)
+    processes = render.page_processes(len(report.languages))
+    with closing(render.render_pages(figures, report.languages, checksums, directory, processes=processes)) as pages:
+        for page in pages:
+            yield ReportDocument(f"{stem}-{page.language}.html", page.language, ReportFormat.HTML, page.html)
+            yield ReportDocument(f"{stem}-{page.language}.pdf", page.language, ReportFormat.PDF, page.pdf)
+
+
+def _file_order(report: Report) -> Callable[[ReportDocument | ReportFile], tuple]:
+    """The files in one order, whichever page process finishes first: the
+    JSON, the CSVs, then each language's page and PDF."""
+    languages = {language: index for index, language in enumerate(report.languages)}
+    formats = [ReportFormat.JSON, ReportFormat.CSV, ReportFormat.HTML, ReportFormat.PDF]
+    return lambda file: (
+        min(formats.index(file.format), 2),
+        languages.get(file.language, -1),
+        formats.index(file.format),
+    )
+
+
+def report_documents(report: Report, figures: dict | None = None) -> dict[str, tuple[str, str, bytes]]:
+    """Every file of the report in memory: name -> (language, format, content)."""
+    figures = figures if figures is not None else report_figures(report)
+    with tempfile.TemporaryDirectory(prefix=f"report-{report.pk}-") as directory:
+        documents = sorted(_report_files(report, figures, Path(directory)), key=_file_order(report))
+        return {document.name: (document.language, document.format, document.read()) for document in documents}
+
+
+def _store(report: Report, document: ReportDocument) -> ReportFile:
+    """Write one file to the storage (a PDF streamed from its file) and
+    return its row, not saved yet."""
+    path = f"reports/{report.pk}/{document.name}"
+    if default_storage.exists(path):  # left by a crashed attempt
+        default_storage.delete(path)
+    digest = hashlib.sha256()
+    if isinstance(document.content, Path):
+        with document.content.open("rb") as pdf:
+            for chunk in iter(lambda: pdf.read(2**20), b""):
+                digest.update(chunk)
+            pdf.seek(0)
+            stored = default_storage.save(path, File(pdf, name=document.name))
+        size = document.content.stat().st_size
+    else:
+        digest.update(document.content)
+        stored = default_storage.save(path, ContentFile(document.content))
+        size = len(document.content)
+    return ReportFile(
+        report=report,
+        language=document.language,
+        format=document.format,
+        name=document.name,
+        path=stored,
+        sha256=digest.hexdigest(),
+        size=size,
+    )
+
+
+def _language_built(report: Report, language: str) -> None:
+    """A language's page and PDF are stored: the build's progress, for
+    whoever polls the report while it runs."""
+    report.languages_built = [code for code in report.languages if code in {*report.languages_built, language}]
+    Report.objects.filter(pk=report.pk).update(languages_built=report.languages_built)
 
 
 def _delete_files(paths: list[str]) -> None:
@@ -234,6 +338,11 @@ def _delete_files(paths: list[str]) -> None:
 def report_build(report_id: int) -> str:
     """Build a queued report's files, store them and record their SHA-256.
 
+    The figures are computed once and shared by every language. The pages
+    of the languages are rendered in parallel processes
+    (render.render_pages) and stored as each is done; `languages_built`
+    then says how far the build has come.
+
     Idempotent: a report already built, or being built by another worker,
     is left alone. A failure deletes whatever was written, records the
     error and re-raises (the task decides whether to retry).
@@ -246,23 +355,14 @@ def report_build(report_id: int) -> str:
     try:
         figures = report_figures(report)
         rows = []
-        for name, (language, fmt, content) in report_documents(report, figures).items():
-            path = f"reports/{report.pk}/{name}"
-            if default_storage.exists(path):  # left by a crashed attempt
-                default_storage.delete(path)
-            stored = default_storage.save(path, ContentFile(content))
-            written.append(stored)
-            rows.append(
-                ReportFile(
-                    report=report,
-                    language=language,
-                    format=fmt,
-                    name=name,
-                    path=stored,
-                    sha256=hashlib.sha256(content).hexdigest(),
-                    size=len(content),
-                )
-            )
+        with tempfile.TemporaryDirectory(prefix=f"report-{report.pk}-") as directory:
+            for document in _report_files(report, figures, Path(directory)):
+                row = _store(report, document)
+                written.append(row.path)
+                rows.append(row)
+                if document.format == ReportFormat.PDF:
+                    _language_built(report, document.language)
+        rows.sort(key=_file_order(report))
         with transaction.atomic():
             locked = Report.objects.select_for_update().get(pk=report.pk)
             locked.files.all().delete()

@@ -225,3 +225,40 @@ def test_money_is_formatted_for_each_locale():
     assert Decimal(money("1234567.5", "ru").replace("\u00a0", "").rstrip("$").replace(",", ".")) == Decimal(
         "1234567.50"
     )
+
+
+def test_pages_rendered_in_parallel_processes_are_the_bytes_rendered_in_this_one(campaign, mixed_pledges, settings):
+    report = period_report(campaign, languages=("en", "ar", "zh-hans"))
+    figures = report_figures(report)
+
+    settings.REPORTS_PAGE_PROCESSES = 3
+    parallel = services.report_documents(report, figures)
+    settings.REPORTS_PAGE_PROCESSES = 1
+    serial = services.report_documents(report, figures)
+
+    assert list(parallel) == list(serial)  # the same files in the same order, whoever finished first
+    for name, (_language, _fmt, content) in parallel.items():
+        assert content == serial[name][2], name
+
+
+def test_a_build_computes_the_figures_once_for_every_language_and_records_each_language_built(
+    campaign, mixed_pledges, monkeypatch
+):
+    report = period_report(campaign, languages=("en", "ar", "fr"))
+    computed = []
+
+    def counted(report):
+        computed.append(report.pk)
+        return report_figures(report)
+
+    monkeypatch.setattr(services, "report_figures", counted)
+    assert services.report_build(report.pk) == "done"
+
+    report.refresh_from_db()
+    assert computed == [report.pk]
+    assert report.languages_built == report.languages == ["ar", "en", "fr"]
+    names = list(report.files.order_by("id").values_list("name", flat=True))
+    stem = f"report-{report.pk}"
+    assert names == [f"{stem}.json", f"{stem}-ar.csv", f"{stem}-en.csv", f"{stem}-fr.csv"] + [
+        f"{stem}-{language}.{fmt}" for language in ("ar", "en", "fr") for fmt in ("html", "pdf")
+    ]

@@ -12,6 +12,7 @@ import time
 
 import pytest
 from django.conf import settings
+from django.core.files.storage import default_storage
 from PIL import Image
 from pypdf import PdfReader
 
@@ -26,8 +27,7 @@ from tests.reports.conftest import squeeze
 from tests.reports.test_api import body
 
 
-@pytest.fixture
-def celery_worker_on_redis(transactional_db, postgres_only):
+def _worker_on_redis(pool: str):
     if not settings.REDIS_URL:
         pytest.skip("needs Redis as the Celery broker")
     from celery.contrib.testing.worker import start_worker
@@ -43,11 +43,23 @@ def celery_worker_on_redis(transactional_db, postgres_only):
     # tests) before the plain one: switch both off.
     app.conf.update(task_always_eager=False, CELERY_TASK_ALWAYS_EAGER=False, broker_url=settings.REDIS_URL)
     try:
-        with start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=10):
+        with start_worker(app, pool=pool, concurrency=1, perform_ping_check=False, shutdown_timeout=10):
             yield
     finally:
         task_postrun.disconnect(close_connection)
         app.conf.update(task_always_eager=True, CELERY_TASK_ALWAYS_EAGER=True)
+
+
+@pytest.fixture
+def celery_worker_on_redis(transactional_db, postgres_only):
+    yield from _worker_on_redis("solo")
+
+
+@pytest.fixture
+def prefork_worker_on_redis(transactional_db, postgres_only):
+    """A worker as `celery worker` runs by default: its tasks run in
+    daemonic pool processes."""
+    yield from _worker_on_redis("prefork")
 
 
 def wait_for(condition, seconds: float = 60) -> bool:
@@ -173,3 +185,25 @@ def test_two_builds_of_one_report_at_once_build_it_once(postgres_only, transacti
     assert sorted(outcomes) == ["done", "skipped"]
     report.refresh_from_db()
     assert report.attempts == 1 and report.files.count() == 4
+
+
+def test_a_prefork_worker_renders_the_languages_in_processes_of_its_own(
+    prefork_worker_on_redis, mixed_pledges, campaign, client_for, fund_admin, settings
+):
+    """A prefork pool process is daemonic, and multiprocessing lets no
+    daemonic process have children: the pages are still rendered in
+    processes of their own, and every language is recorded as built."""
+    settings.REPORTS_PAGE_PROCESSES = 2
+    created = client_for(fund_admin).post("/api/v1/reports/", body(languages=["en", "ar", "fr"]), format="json")
+    report_id = created.json()["id"]
+    assert wait_for(lambda: Report.objects.get(pk=report_id).status in ("done", "failed"), seconds=120)
+    report = Report.objects.get(pk=report_id)
+    assert report.status == ReportStatus.DONE, report.error
+    assert sorted(report.languages) == ["ar", "en", "fr"]
+    assert report.languages_built == report.languages
+    assert sorted(report.files.values_list("name", flat=True)) == sorted(
+        [f"report-{report_id}.json"]
+        + [f"report-{report_id}-{language}.{fmt}" for language in ("en", "ar", "fr") for fmt in ("csv", "html", "pdf")]
+    )
+    pdf = report.files.get(language="ar", format="pdf")
+    assert default_storage.open(pdf.path).read().startswith(b"%PDF-")
