@@ -10,20 +10,9 @@ from django.utils import timezone
 from pledges.models import AuditEvent, Donor, DonorType, Payment, Pledge, PledgeStatus
 from tests.conftest import pledge_body
 from tests.factories import DonorFactory, PaymentFactory, PledgeFactory
+from tests.helpers import PROBLEM
 
 pytestmark = pytest.mark.django_db
-
-PROBLEM = "application/problem+json"
-
-
-@pytest.fixture
-def admin(client_for, fund_admin):
-    return client_for(fund_admin)
-
-
-@pytest.fixture
-def reader(client_for, viewer):
-    return client_for(viewer)
 
 
 # --- the donor list ----------------------------------------------------------------------

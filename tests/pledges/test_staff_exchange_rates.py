@@ -12,25 +12,12 @@ from django.utils import timezone
 from pledges.models import AuditEvent, ExchangeRate, Payment, Pledge, PledgeStatus
 from tests.conftest import pledge_body
 from tests.factories import ExchangeRateFactory, PledgeFactory
+from tests.helpers import PROBLEM, days_ago, today
 
 pytestmark = pytest.mark.django_db
 
-PROBLEM = "application/problem+json"
 URL = "/api/v1/exchange-rates/"
 IMPORT_URL = "/api/v1/exchange-rates/import/"
-
-
-def today() -> date:
-    return timezone.localdate()
-
-
-def days_ago(days: int) -> date:
-    return today() - timedelta(days=days)
-
-
-@pytest.fixture
-def admin(client_for, fund_admin):
-    return client_for(fund_admin)
 
 
 def set_rate(client, currency: str, rate: str, valid_from: date):

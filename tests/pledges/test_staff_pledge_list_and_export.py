@@ -3,7 +3,7 @@ and the filtered list exported as a streamed CSV file."""
 
 import csv
 import io
-from datetime import date, timedelta
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
@@ -11,29 +11,16 @@ from django.utils import timezone
 
 from pledges.models import Campaign, EventSession, Instalment, Pledge, PledgeSource, PledgeStatus
 from tests.factories import CampaignFactory, DonorFactory, PledgeFactory
+from tests.helpers import PROBLEM, days_ago, today
 
 pytestmark = pytest.mark.django_db
 
-PROBLEM = "application/problem+json"
 LIST = "/api/v1/pledges/"
 EXPORT = "/api/v1/pledges/export/"
 
 
-def today() -> date:
-    return timezone.localdate()
-
-
-def days_ago(days: int) -> date:
-    return today() - timedelta(days=days)
-
-
 def session(slug: str) -> EventSession:
     return EventSession.objects.get(event__campaign__slug="vtf-2012", slug=slug)
-
-
-@pytest.fixture
-def reader(client_for, viewer):
-    return client_for(viewer)
 
 
 @pytest.fixture
