@@ -2,6 +2,7 @@
 problem response type, a pledge as `pledge_confirm` leaves it, and the body
 a reconciler posts for a bank transfer."""
 
+import re
 from datetime import date, timedelta
 
 from django.utils import timezone
@@ -40,3 +41,29 @@ def bank_payment_body(pledge: Pledge, amount: str, bank_reference: str, **fields
         "bank_reference": bank_reference,
     }
     return body | fields
+
+
+# --- The public pledge form, posted without a browser ---
+
+
+def form_answers(client, language: str = "en", **answers) -> dict:
+    """What a donor sends from a fresh /<language>/pledge/ page: its spam-trap
+    `started` stamp and a bank-transfer pledge of USD 1,000 by UNODC; override
+    any answer."""
+    page = client.get(f"/{language}/pledge/").content.decode()
+    started = re.search(r'name="started" value="([^"]+)"', page)[1]
+    defaults = {
+        "donor_name": "UNODC",
+        "donor_type": "un_entity",
+        "donor_email": "fund@example.org",
+        "amount": "1000",
+        "currency": "USD",
+        "payment_method": "bank_transfer",
+    }
+    return {"started": started, **defaults, **answers}
+
+
+def form_token(check_page) -> str:
+    """The signed token of the check step (a response or its text)."""
+    text = check_page if isinstance(check_page, str) else check_page.content.decode()
+    return re.search(r'name="token" value="([^"]+)"', text)[1]

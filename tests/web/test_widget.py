@@ -23,16 +23,6 @@ FRAME = "/widget/v1/totals/"
 TOTALS = "/api/v1/public/totals/"
 FIGURES = "/widget/v1/figures.json"
 ELSEWHERE = "https://www.un.org"
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts"
 
 
