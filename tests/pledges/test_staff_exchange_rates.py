@@ -12,7 +12,7 @@ from django.utils import timezone
 from pledges.models import AuditEvent, ExchangeRate, Payment, Pledge, PledgeStatus
 from tests.conftest import pledge_body
 from tests.factories import ExchangeRateFactory, PledgeFactory
-from tests.helpers import PROBLEM, days_ago, today
+from tests.helpers import PROBLEM, bank_payment_body, days_ago, today
 
 pytestmark = pytest.mark.django_db
 
@@ -140,18 +140,8 @@ def test_a_pledge_waiting_for_its_rate_gets_its_usd_value_when_the_rate_arrives(
 ):
     pledge = submitted(client_for, "CHF", "1000.00")
     assert pledge.amount_usd is None
-    paid = client_for(reconciler).post(
-        "/api/v1/payments/",
-        {
-            "pledge": pledge.reference,
-            "amount": "500.00",
-            "currency": "CHF",
-            "received_on": str(today()),
-            "method": "bank_transfer",
-            "bank_reference": "UBSWCHZH-1",
-        },
-        format="json",
-    )
+    body = bank_payment_body(pledge, "500.00", "UBSWCHZH-1")
+    paid = client_for(reconciler).post("/api/v1/payments/", body, format="json")
     assert paid.status_code == 201
     assert paid.json()["amount_usd"] is None
 

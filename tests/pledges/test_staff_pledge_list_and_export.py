@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from pledges.models import Campaign, EventSession, Instalment, Pledge, PledgeSource, PledgeStatus
 from tests.factories import CampaignFactory, DonorFactory, PledgeFactory
-from tests.helpers import PROBLEM, days_ago, today
+from tests.helpers import PROBLEM, bank_payment_body, days_ago, today
 
 pytestmark = pytest.mark.django_db
 
@@ -256,18 +256,8 @@ def test_the_list_shows_amounts_in_each_currencys_minor_units(reader, book):
 
 def test_the_detail_shows_payments_instalments_versions_and_audit(client_for, reader, reconciler, fund_admin):
     pledge = pledge_with_plan(PledgeStatus.CONFIRMED, "0", [(-5, "500.00"), (30, "500.00")])
-    paid = client_for(reconciler).post(
-        "/api/v1/payments/",
-        {
-            "pledge": pledge.reference,
-            "amount": "300.00",
-            "currency": "USD",
-            "received_on": str(today()),
-            "method": "bank_transfer",
-            "bank_reference": "CHASUS33-DETAIL",
-        },
-        format="json",
-    )
+    body = bank_payment_body(pledge, "300.00", "CHASUS33-DETAIL")
+    paid = client_for(reconciler).post("/api/v1/payments/", body, format="json")
     assert paid.status_code == 201
     plan = [
         {"due_date": str(days_ago(5)), "amount": "600.00"},
