@@ -91,6 +91,34 @@ def _reason(request: HttpRequest) -> str:
     return request.POST.get("reason", "")
 
 
+def reasoned_action(service, done: str, *, description: str, permissions: list[str], target: str = "pledge"):
+    """An admin action that calls `service(<target>=row, actor=..., reason=...)`
+    for each selected row, with the reason typed in the action form."""
+
+    @admin.action(description=description, permissions=permissions)
+    def action(modeladmin: RoleAdmin, request: HttpRequest, queryset: QuerySet) -> None:
+        def call(obj, **kwargs):
+            return service(**{target: obj}, **kwargs, reason=_reason(request))
+
+        modeladmin.run_service(request, queryset, call, done)
+
+    return action
+
+
+# What a payment is, as the pledge's inline and the payments' list show it.
+PAYMENT_COLUMNS = [
+    "received_on",
+    "method",
+    "amount",
+    "currency",
+    "amount_applied",
+    "amount_usd",
+    "fee",
+    "external_reference",
+    "status",
+]
+
+
 class ReadOnlyInline(admin.TabularInline):
     extra = 0
     can_delete = False
@@ -113,18 +141,7 @@ class InstalmentInline(ReadOnlyInline):
 class PaymentInline(ReadOnlyInline):
     model = Payment
     fk_name = "pledge"
-    fields = [
-        "received_on",
-        "method",
-        "amount",
-        "currency",
-        "amount_applied",
-        "amount_usd",
-        "fee",
-        "external_reference",
-        "status",
-        "reverses",
-    ]
+    fields = [*PAYMENT_COLUMNS, "reverses"]
     readonly_fields = fields
 
     def has_add_permission(self, request, obj=None) -> bool:
@@ -179,58 +196,44 @@ class PledgeAdmin(RoleAdmin):
     inlines = [InstalmentInline, PaymentInline, PledgeVersionInline]
     actions = ["verify", "confirm", "cancel", "lapse"]
 
-    @admin.action(description="Verify the selected web submissions", permissions=["reconcile"])
-    def verify(self, request, queryset):
-        self.run_service(
-            request, queryset, lambda p, **kw: pledge_verify(pledge=p, **kw, reason=_reason(request)), "Verified"
-        )
-
-    @admin.action(
-        description="Confirm the selected pledges (USD value fixed at today's rate)", permissions=["reconcile"]
+    verify = reasoned_action(
+        pledge_verify, "Verified", description="Verify the selected web submissions", permissions=["reconcile"]
     )
-    def confirm(self, request, queryset):
-        self.run_service(
-            request, queryset, lambda p, **kw: pledge_confirm(pledge=p, **kw, reason=_reason(request)), "Confirmed"
-        )
-
-    @admin.action(description="Cancel the selected pledges (give a reason)", permissions=["administer"])
-    def cancel(self, request, queryset):
-        self.run_service(
-            request, queryset, lambda p, **kw: pledge_cancel(pledge=p, **kw, reason=_reason(request)), "Cancelled"
-        )
-
-    @admin.action(description="Lapse the remainder of the selected pledges (give a reason)", permissions=["administer"])
-    def lapse(self, request, queryset):
-        self.run_service(
-            request, queryset, lambda p, **kw: pledge_lapse(pledge=p, **kw, reason=_reason(request)), "Lapsed"
-        )
+    confirm = reasoned_action(
+        pledge_confirm,
+        "Confirmed",
+        description="Confirm the selected pledges (USD value fixed at today's rate)",
+        permissions=["reconcile"],
+    )
+    cancel = reasoned_action(
+        pledge_cancel,
+        "Cancelled",
+        description="Cancel the selected pledges (give a reason)",
+        permissions=["administer"],
+    )
+    lapse = reasoned_action(
+        pledge_lapse,
+        "Lapsed",
+        description="Lapse the remainder of the selected pledges (give a reason)",
+        permissions=["administer"],
+    )
 
 
 @admin.register(Payment)
 class PaymentAdmin(RoleAdmin):
-    list_display = [
-        "id",
-        "pledge",
-        "received_on",
-        "method",
-        "amount",
-        "currency",
-        "amount_applied",
-        "amount_usd",
-        "fee",
-        "external_reference",
-        "status",
-    ]
+    list_display = ["id", "pledge", *PAYMENT_COLUMNS]
     list_filter = ["method", "status", "currency", "received_on"]
     search_fields = ["pledge__reference", "external_reference", "pledge__donor__name"]
     list_select_related = ["pledge"]
     actions = ["reverse"]
 
-    @admin.action(description="Reverse the selected payments (give a reason)", permissions=["reconcile"])
-    def reverse(self, request, queryset):
-        self.run_service(
-            request, queryset, lambda p, **kw: payment_reverse(payment=p, **kw, reason=_reason(request)), "Reversed"
-        )
+    reverse = reasoned_action(
+        payment_reverse,
+        "Reversed",
+        description="Reverse the selected payments (give a reason)",
+        permissions=["reconcile"],
+        target="payment",
+    )
 
 
 class DonorIatiForm(forms.ModelForm):
@@ -283,13 +286,13 @@ class DonorAdmin(RoleAdmin):
             f"Merged {len(donors) - 1} donors into {donors[0]}",
         )
 
-    @admin.action(
-        description="Erase the contact details of the selected donors (give a reason)", permissions=["administer"]
+    erase = reasoned_action(
+        donor_erase,
+        "Erased",
+        description="Erase the contact details of the selected donors (give a reason)",
+        permissions=["administer"],
+        target="donor",
     )
-    def erase(self, request, queryset):
-        self.run_service(
-            request, queryset, lambda d, **kw: donor_erase(donor=d, **kw, reason=_reason(request)), "Erased"
-        )
 
 
 class ExchangeRateForm(forms.ModelForm):

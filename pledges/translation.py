@@ -11,20 +11,8 @@ from pledges.models import Campaign, ChoiceLabel, Event, EventSession
 LANGUAGES = [code for code, _ in settings.LANGUAGES]
 
 
-@register(Campaign)
-class CampaignTranslation(TranslationOptions):
-    fields = ("title",)
-    required_languages = ("en",)
-
-
-@register(Event)
-class EventTranslation(TranslationOptions):
-    fields = ("title",)
-    required_languages = ("en",)
-
-
-@register(EventSession)
-class EventSessionTranslation(TranslationOptions):
+@register([Campaign, Event, EventSession])
+class TitleTranslation(TranslationOptions):
     fields = ("title",)
     required_languages = ("en",)
 

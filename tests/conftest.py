@@ -100,6 +100,18 @@ def outsider(make_user):
 
 
 @pytest.fixture
+def admin(client_for, fund_admin) -> APIClient:
+    """A client signed in as the fund admin."""
+    return client_for(fund_admin)
+
+
+@pytest.fixture
+def reader(client_for, viewer) -> APIClient:
+    """A client signed in as the viewer (reads, never writes)."""
+    return client_for(viewer)
+
+
+@pytest.fixture
 def client_for(db):
     """A new APIClient signed in as `user` with an API token (knox); anonymous for None."""
 

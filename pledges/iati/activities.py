@@ -125,21 +125,24 @@ def _pledge_transactions(pledge: Pledge) -> list[Transaction]:
     ]
     confirmed_on = pledge.confirmed_on or _day(pledge.confirmed_at, pledge.pledged_on)
     if pledge.status in PLEDGED_STATUSES:
-        lines.append(
-            Transaction(
-                INCOMING_COMMITMENT,
-                confirmed_on,
-                pledge.amount,
-                pledge.currency,
-                pledge.amount_usd,
-                "pledged",
-                f"{key}-commitment",
-                f"Pledge confirmed in writing ({what})",
-            )
-        )
+        lines.append(_written_commitment(pledge, key, confirmed_on, what))
     elif pledge.status == PledgeStatus.LAPSED:
         lines += _lapsed_commitments(pledge, key, confirmed_on, what)
     return lines
+
+
+def _written_commitment(pledge: Pledge, key: str, confirmed_on: date, what: str) -> Transaction:
+    """The pledge's full amount, committed on the day it was confirmed in writing."""
+    return Transaction(
+        INCOMING_COMMITMENT,
+        confirmed_on,
+        pledge.amount,
+        pledge.currency,
+        pledge.amount_usd,
+        "pledged",
+        f"{key}-commitment",
+        f"Pledge confirmed in writing ({what})",
+    )
 
 
 def _lapsed_commitments(pledge: Pledge, key: str, confirmed_on: date, what: str) -> list[Transaction]:
@@ -163,16 +166,7 @@ def _lapsed_commitments(pledge: Pledge, key: str, confirmed_on: date, what: str)
         ]
     remainder_usd = None if pledge.amount_usd is None else pledge.amount_received_usd - pledge.amount_usd
     return [
-        Transaction(
-            INCOMING_COMMITMENT,
-            confirmed_on,
-            pledge.amount,
-            pledge.currency,
-            pledge.amount_usd,
-            "pledged",
-            f"{key}-commitment",
-            f"Pledge confirmed in writing ({what})",
-        ),
+        _written_commitment(pledge, key, confirmed_on, what),
         Transaction(
             INCOMING_COMMITMENT,
             closed_on,

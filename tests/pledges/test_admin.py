@@ -4,7 +4,7 @@ import pytest
 from django.contrib.auth.models import Group, User
 
 from pledges.models import AuditEvent, PledgeStatus
-from tests.factories import PaymentFactory, PledgeFactory
+from tests.factories import DonorFactory, PaymentFactory, PledgeFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -124,3 +124,24 @@ def test_an_exchange_rate_for_usd_is_refused_in_the_admin_form(admin_client):
 
     assert response.status_code == 200
     assert "unit of account" in response.content.decode()
+
+
+@pytest.mark.parametrize(
+    ("page", "action", "role", "make", "recorded"),
+    [
+        ("pledge", "verify", "reconciler", lambda: PledgeFactory(status=PledgeStatus.SUBMITTED), "pledge.verified"),
+        ("pledge", "lapse", "fund_admin", PledgeFactory, "pledge.lapsed"),
+        ("payment", "reverse", "reconciler", PaymentFactory, "pledge.payment.reversed"),
+        ("donor", "erase", "fund_admin", DonorFactory, "donor.erased"),
+    ],
+    ids=["verify", "lapse", "reverse", "erase"],
+)
+def test_each_reasoned_action_reaches_its_service_with_the_reason(admin_client, page, action, role, make, recorded):
+    row = make()
+
+    admin_client(role).post(
+        f"/admin/pledges/{page}/", {"action": action, "_selected_action": [row.pk], "reason": "letter of 5 May"}
+    )
+
+    event = AuditEvent.objects.get(action=recorded)
+    assert (event.actor_label, event.reason) == (f"admin-{role}", "letter of 5 May")

@@ -4,7 +4,6 @@ refused; a failed request does not burn its key; concurrent requests with
 one key create one pledge."""
 
 import json
-import threading
 import uuid
 
 import pytest
@@ -15,7 +14,7 @@ from rest_framework.test import APIClient
 import pledges.api
 from pledges.errors import InvalidInput
 from pledges.models import AuditEvent, Donor, IdempotencyRecord, Instalment, Pledge
-from tests.conftest import pledge_body
+from tests.conftest import pledge_body, run_at_once
 
 URL = "/api/v1/pledges/"
 PROBLEM = "application/problem+json"
@@ -201,31 +200,13 @@ class TestConcurrentRequests:
     def test_concurrent_requests_with_one_key_create_exactly_one_pledge(self, postgres_only):
         key = str(uuid.uuid4())
         body = pledge_body()
-        barrier = threading.Barrier(THREADS)
-        answers: list[tuple[int, dict, str | None]] = []
-        failures: list[BaseException] = []
-        lock = threading.Lock()
 
-        def submit() -> None:
-            try:
-                client = APIClient()
-                barrier.wait(timeout=30)
-                response = client.post(URL, body, format="json", headers={"Idempotency-Key": key})
-                with lock:
-                    answers.append((response.status_code, response.json(), response.headers.get("Idempotent-Replayed")))
-            except BaseException as error:  # reported below, in the main thread
-                with lock:
-                    failures.append(error)
-            finally:
-                connection.close()
+        def submit() -> tuple[int, dict, str | None]:
+            response = APIClient().post(URL, body, format="json", headers={"Idempotency-Key": key})
+            return response.status_code, response.json(), response.headers.get("Idempotent-Replayed")
 
-        threads = [threading.Thread(target=submit) for _ in range(THREADS)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join(timeout=60)
+        answers = run_at_once(*[submit] * THREADS)
 
-        assert not failures, failures
         assert len(answers) == THREADS
         assert [status for status, _, _ in answers] == [201] * THREADS
         assert len({body["reference"] for _, body, _ in answers}) == 1

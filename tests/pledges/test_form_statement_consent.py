@@ -6,25 +6,23 @@ import re
 import pytest
 
 from pledges.models import Pledge
+from tests.helpers import form_answers
 
 pytestmark = pytest.mark.django_db
 
 
 def _through_the_check_step(client, **answers) -> tuple[str, Pledge]:
-    started = re.search(r'name="started" value="([^"]+)"', client.get("/en/pledge/").content.decode())[1]
-    form = {
-        "started": started,
-        "donor_name": "Anna Lindqvist",
-        "donor_type": "individual",
-        "donor_country": "SE",
-        "donor_email": "anna@example.org",
-        "amount": "150",
-        "currency": "USD",
-        "payment_method": "bank_transfer",
-        "public_amount": "on",
-        "statement": "For every survivor who found her way out.",
+    form = form_answers(
+        client,
+        donor_name="Anna Lindqvist",
+        donor_type="individual",
+        donor_country="SE",
+        donor_email="anna@example.org",
+        amount="150",
+        public_amount="on",
+        statement="For every survivor who found her way out.",
         **answers,
-    }
+    )
     check = client.post("/en/pledge/", form).content.decode()
     hidden = dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)">', check))
     client.post("/en/pledge/", {**hidden, "action": "confirm"})

@@ -5,14 +5,12 @@ the history staff read."""
 
 import json
 import smtplib
-import threading
 from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
 from django.core import mail
 from django.core.mail import EmailMessage
-from django.db import connection
 from django.urls import include, path
 from django.utils import timezone
 from rest_framework.test import APIRequestFactory, force_authenticate
@@ -28,6 +26,7 @@ from pledges.reconciliation.reminders_api import ReminderCollection
 from pledges.references import reference_for_print
 from pledges.selectors import pledges_for_staff
 from pledges.services import InstalmentTerms, pledge_amount_change
+from tests.conftest import run_at_once
 from tests.factories import DonorFactory, PledgeFactory
 
 # The view is not in pledges.urls yet: tests marked `urls(__name__)` route
@@ -467,28 +466,8 @@ def test_an_email_that_fails_is_not_recorded_and_goes_next_time(monkeypatch):
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_two_workers_running_at_once_send_each_step_exactly_once(postgres_only):
     pledges = [pledge_with_plan() for _ in range(6)]
-    workers = 4
-    barrier = threading.Barrier(workers)
-    reports: list[dict] = []
-    failures: list[BaseException] = []
+    reports = run_at_once(*[lambda: run(7)] * 4)
 
-    def work() -> None:
-        try:
-            barrier.wait(timeout=30)
-            reports.append(run(7))
-        except BaseException as error:  # reported in the main thread
-            failures.append(error)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=work) for _ in range(workers)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-
-    assert not any(thread.is_alive() for thread in threads), "a worker never finished (deadlock?)"
-    assert not failures, failures
     assert len(mail.outbox) == len(pledges)
     assert sorted(m.to[0] for m in mail.outbox) == sorted(p.donor.email for p in pledges)
     assert sum(len(report["sent"]) for report in reports) == len(pledges)

@@ -3,73 +3,23 @@ its own thread, with its own client and database connection, released
 together by a barrier. The row lock on the pledge (and the unique bank
 reference) must leave one consistent outcome."""
 
-import threading
 from collections.abc import Callable
-from datetime import date
 from decimal import Decimal
 
 import pytest
-from django.db import connection
 from django.utils import timezone
 from rest_framework.test import APIClient
 
 from pledges.models import AuditEvent, Payment, Pledge, PledgeStatus
+from tests.conftest import run_at_once
 from tests.factories import PledgeFactory
+from tests.helpers import bank_payment_body, confirmed_pledge
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
 
 
-def today() -> date:
-    return timezone.localdate()
-
-
-def at_once(*requests: Callable[[], object]) -> list:
-    """Run each request in its own thread, all released together; their
-    responses in the order given. Each thread closes its own connection."""
-    barrier = threading.Barrier(len(requests))
-    responses: list = [None] * len(requests)
-    failures: list[BaseException] = []
-
-    def run(index: int, request: Callable[[], object]) -> None:
-        try:
-            barrier.wait(timeout=30)
-            responses[index] = request()
-        except BaseException as error:  # reported in the main thread
-            failures.append(error)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(i, r)) for i, r in enumerate(requests)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    assert not any(thread.is_alive() for thread in threads), "a request never finished (deadlock?)"
-    assert not failures, failures
-    return responses
-
-
-def confirmed_pledge(**fields) -> Pledge:
-    now = timezone.now()
-    defaults = {
-        "status": PledgeStatus.CONFIRMED,
-        "verified_at": now,
-        "confirmed_at": now,
-        "confirmed_on": today(),
-        "amount": Decimal("1000.00"),
-    }
-    return PledgeFactory(**(defaults | fields))
-
-
 def payment(client: APIClient, pledge: Pledge, amount: str, bank_reference: str) -> Callable[[], object]:
-    body = {
-        "pledge": pledge.reference,
-        "amount": amount,
-        "currency": pledge.currency,
-        "received_on": str(today()),
-        "method": "bank_transfer",
-        "bank_reference": bank_reference,
-    }
+    body = bank_payment_body(pledge, amount, bank_reference)
     return lambda: client.post("/api/v1/payments/", body, format="json")
 
 
@@ -79,7 +29,7 @@ def test_two_staff_confirming_one_pledge_at_once_confirm_it_once(postgres_only, 
     url = f"/api/v1/pledges/{pledge.reference}/confirm/"
     clients = [client_for(first), client_for(second)]
 
-    responses = at_once(*[lambda c=c: c.post(url, {}, format="json") for c in clients])
+    responses = run_at_once(*[lambda c=c: c.post(url, {}, format="json") for c in clients])
 
     assert [r.status_code for r in responses] == [200, 200]
     assert [r.json()["status"] for r in responses] == ["confirmed", "confirmed"]
@@ -94,7 +44,7 @@ def test_two_payments_at_once_are_both_counted(postgres_only, client_for, make_u
     first, second = make_user("rita", "reconciler"), make_user("ravi", "reconciler")
     pledge = confirmed_pledge(amount=Decimal("1000.01"))
 
-    responses = at_once(
+    responses = run_at_once(
         payment(client_for(first), pledge, "500.00", "CHASUS33-A"),
         payment(client_for(second), pledge, "500.01", "CHASUS33-B"),
     )
@@ -113,7 +63,7 @@ def test_one_bank_reference_posted_twice_at_once_is_stored_once(postgres_only, c
     first, second = make_user("rita", "reconciler"), make_user("ravi", "reconciler")
     pledge = confirmed_pledge()
 
-    responses = at_once(
+    responses = run_at_once(
         payment(client_for(first), pledge, "400.00", "CHASUS33-SAME"),
         payment(client_for(second), pledge, "400.00", "CHASUS33-SAME"),
     )
@@ -132,7 +82,7 @@ def test_one_bank_reference_posted_at_once_against_two_pledges_is_stored_once(po
     first, second = make_user("rita", "reconciler"), make_user("ravi", "reconciler")
     one, other = confirmed_pledge(), confirmed_pledge()
 
-    responses = at_once(
+    responses = run_at_once(
         payment(client_for(first), one, "400.00", "CHASUS33-SAME"),
         payment(client_for(second), other, "400.00", "CHASUS33-SAME"),
     )
@@ -151,7 +101,7 @@ def test_a_payment_and_a_cancellation_at_once_leave_one_consistent_outcome(
     pledge = confirmed_pledge()
     cancel_client = client_for(admin)
 
-    cancelled, paid = at_once(
+    cancelled, paid = run_at_once(
         lambda: cancel_client.post(
             f"/api/v1/pledges/{pledge.reference}/cancel/", {"reason": "withdrawn"}, format="json"
         ),

@@ -10,20 +10,9 @@ from django.utils import timezone
 from pledges.models import AuditEvent, Donor, DonorType, Payment, Pledge, PledgeStatus
 from tests.conftest import pledge_body
 from tests.factories import DonorFactory, PaymentFactory, PledgeFactory
+from tests.helpers import PROBLEM, bank_payment_body
 
 pytestmark = pytest.mark.django_db
-
-PROBLEM = "application/problem+json"
-
-
-@pytest.fixture
-def admin(client_for, fund_admin):
-    return client_for(fund_admin)
-
-
-@pytest.fixture
-def reader(client_for, viewer):
-    return client_for(viewer)
 
 
 # --- the donor list ----------------------------------------------------------------------
@@ -336,18 +325,7 @@ def history(client_for, reconciler, fund_admin) -> dict[str, Pledge]:
     dropped = PledgeFactory(status=PledgeStatus.ANNOUNCED, verified_at=now)
     clerk, admin = client_for(reconciler), client_for(fund_admin)
     assert clerk.post(f"/api/v1/pledges/{paid.reference}/confirm/", {}, format="json").status_code == 200
-    payment = clerk.post(
-        "/api/v1/payments/",
-        {
-            "pledge": paid.reference,
-            "amount": "100.00",
-            "currency": "USD",
-            "received_on": str(timezone.localdate()),
-            "method": "bank_transfer",
-            "bank_reference": "CHASUS33-AUDIT",
-        },
-        format="json",
-    ).json()
+    payment = clerk.post("/api/v1/payments/", bank_payment_body(paid, "100.00", "CHASUS33-AUDIT"), format="json").json()
     assert (
         clerk.post(f"/api/v1/payments/{payment['id']}/reverse/", {"reason": "wrong pledge"}, format="json").status_code
         == 201

@@ -12,25 +12,12 @@ from django.utils import timezone
 from pledges.models import AuditEvent, ExchangeRate, Payment, Pledge, PledgeStatus
 from tests.conftest import pledge_body
 from tests.factories import ExchangeRateFactory, PledgeFactory
+from tests.helpers import PROBLEM, bank_payment_body, days_ago, today
 
 pytestmark = pytest.mark.django_db
 
-PROBLEM = "application/problem+json"
 URL = "/api/v1/exchange-rates/"
 IMPORT_URL = "/api/v1/exchange-rates/import/"
-
-
-def today() -> date:
-    return timezone.localdate()
-
-
-def days_ago(days: int) -> date:
-    return today() - timedelta(days=days)
-
-
-@pytest.fixture
-def admin(client_for, fund_admin):
-    return client_for(fund_admin)
 
 
 def set_rate(client, currency: str, rate: str, valid_from: date):
@@ -153,18 +140,8 @@ def test_a_pledge_waiting_for_its_rate_gets_its_usd_value_when_the_rate_arrives(
 ):
     pledge = submitted(client_for, "CHF", "1000.00")
     assert pledge.amount_usd is None
-    paid = client_for(reconciler).post(
-        "/api/v1/payments/",
-        {
-            "pledge": pledge.reference,
-            "amount": "500.00",
-            "currency": "CHF",
-            "received_on": str(today()),
-            "method": "bank_transfer",
-            "bank_reference": "UBSWCHZH-1",
-        },
-        format="json",
-    )
+    body = bank_payment_body(pledge, "500.00", "UBSWCHZH-1")
+    paid = client_for(reconciler).post("/api/v1/payments/", body, format="json")
     assert paid.status_code == 201
     assert paid.json()["amount_usd"] is None
 

@@ -3,7 +3,7 @@ status follow from its payments, to the last minor unit; wrong entries are
 reversed, never deleted; one bank transfer cannot be posted twice."""
 
 import json
-from datetime import date, timedelta
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
@@ -12,27 +12,11 @@ from django.utils import timezone
 
 from pledges.models import AuditEvent, Payment, PaymentStatus, Pledge, PledgeSource, PledgeStatus
 from tests.factories import ExchangeRateFactory, PledgeFactory
+from tests.helpers import PROBLEM, bank_payment_body, confirmed_pledge, today
 
 pytestmark = pytest.mark.django_db
 
-PROBLEM = "application/problem+json"
 URL = "/api/v1/payments/"
-
-
-def today() -> date:
-    return timezone.localdate()
-
-
-def confirmed_pledge(**fields) -> Pledge:
-    now = timezone.now()
-    defaults = {
-        "status": PledgeStatus.CONFIRMED,
-        "verified_at": now,
-        "confirmed_at": now,
-        "confirmed_on": today(),
-        "amount": Decimal("1000.00"),
-    }
-    return PledgeFactory(**(defaults | fields))
 
 
 @pytest.fixture
@@ -46,24 +30,11 @@ def client(client_for, reconciler):
     return client_for(reconciler)
 
 
-@pytest.fixture
-def viewer_client(client_for, viewer):
-    return client_for(viewer)
-
-
 _references = iter(range(1, 10_000))
 
 
 def payment_body(target: Pledge, amount: str, **fields) -> dict:
-    body = {
-        "pledge": target.reference,
-        "amount": amount,
-        "currency": target.currency,
-        "received_on": str(today()),
-        "method": "bank_transfer",
-        "bank_reference": f"CHASUS33-{next(_references):06d}",
-    }
-    return body | fields
+    return bank_payment_body(target, amount, f"CHASUS33-{next(_references):06d}") | fields
 
 
 def pay(client, target: Pledge, amount: str, **fields):
@@ -116,11 +87,11 @@ def test_a_partial_payment_leaves_the_pledge_partially_paid(client, reconciler, 
     assert Decimal(event.new_values["amount_paid"]) == Decimal("400.00")
 
 
-def test_payments_that_add_up_to_the_amount_make_it_paid(client, viewer_client, pledge):
+def test_payments_that_add_up_to_the_amount_make_it_paid(client, reader, pledge):
     pay(client, pledge, "400.00")
     pay(client, pledge, "600.00")
 
-    body = detail(viewer_client, pledge)
+    body = detail(reader, pledge)
     assert (body["status"], body["amount_paid"], body["amount_outstanding"], body["amount_overpaid"]) == (
         "paid",
         "1000.00",
@@ -131,11 +102,11 @@ def test_payments_that_add_up_to_the_amount_make_it_paid(client, viewer_client, 
     assert Pledge.objects.get(pk=pledge.pk).amount_received_usd == Decimal("1000.00")
 
 
-def test_an_over_payment_is_kept_and_shown_not_trimmed(client, viewer_client, pledge):
+def test_an_over_payment_is_kept_and_shown_not_trimmed(client, reader, pledge):
     response = pay(client, pledge, "1200.00")
 
     assert response.status_code == 201
-    body = detail(viewer_client, pledge)
+    body = detail(reader, pledge)
     assert (body["status"], body["amount_paid"], body["amount_outstanding"], body["amount_overpaid"]) == (
         "paid",
         "1200.00",
@@ -235,7 +206,7 @@ def test_without_a_rate_or_an_amount_applied_the_payment_is_refused(client, pled
 # --- fees -------------------------------------------------------------------------------
 
 
-def test_a_fee_is_recorded_in_usd_apart_from_the_money_received(client, viewer_client, pledge, eur_rate):
+def test_a_fee_is_recorded_in_usd_apart_from_the_money_received(client, reader, pledge, eur_rate):
     pay(client, pledge, "1000.00", fee="25.00")
     pay(client, pledge, "80.00", currency="EUR", fee="8.00")
 
@@ -243,7 +214,7 @@ def test_a_fee_is_recorded_in_usd_apart_from_the_money_received(client, viewer_c
     assert pledge.fees_usd == Decimal("35.00")
     assert pledge.amount_received_usd == Decimal("1100.00")
     assert pledge.amount_paid == Decimal("1100.00")
-    body = detail(viewer_client, pledge)
+    body = detail(reader, pledge)
     assert body["fees_usd"] == "35.00"
     assert sorted(p["fee_usd"] for p in body["payments"]) == ["10.00", "25.00"]
 
@@ -515,14 +486,14 @@ def test_the_printed_reference_finds_the_pledge(client, pledge):
 # --- amounts keep every minor unit ---------------------------------------------------------
 
 
-def test_yen_amounts_have_no_decimals(client, viewer_client):
+def test_yen_amounts_have_no_decimals(client, reader):
     yen = confirmed_pledge(amount=Decimal("5000000"), currency="JPY", amount_usd=None)
 
     response = pay(client, yen, "2500000", currency="JPY")
 
     assert response.status_code == 201
     assert (response.json()["amount"], response.json()["amount_applied"]) == ("2500000", "2500000")
-    body = detail(viewer_client, yen)
+    body = detail(reader, yen)
     assert (body["amount"], body["amount_paid"], body["amount_outstanding"]) == ("5000000", "2500000", "2500000")
     yen.refresh_from_db()
     assert (yen.amount_paid, yen.status) == (Decimal("2500000"), PledgeStatus.PARTIALLY_PAID)
@@ -566,13 +537,13 @@ def test_a_json_number_is_read_as_an_exact_decimal(client, pledge):
 # --- reading payments ----------------------------------------------------------------------
 
 
-def test_payments_can_be_listed_by_pledge_and_read_one_by_one(client, viewer_client, pledge):
+def test_payments_can_be_listed_by_pledge_and_read_one_by_one(client, reader, pledge):
     other = confirmed_pledge()
     mine = pay(client, pledge, "100.00").json()
     pay(client, other, "200.00")
 
-    listed = viewer_client.get(URL, {"pledge": pledge.reference.lower()})
-    one = viewer_client.get(f"{URL}{mine['id']}/")
+    listed = reader.get(URL, {"pledge": pledge.reference.lower()})
+    one = reader.get(f"{URL}{mine['id']}/")
 
     assert listed.status_code == 200
     assert [p["id"] for p in listed.json()["results"]] == [mine["id"]]

@@ -3,7 +3,7 @@ and the filtered list exported as a streamed CSV file."""
 
 import csv
 import io
-from datetime import date, timedelta
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
@@ -11,29 +11,16 @@ from django.utils import timezone
 
 from pledges.models import Campaign, EventSession, Instalment, Pledge, PledgeSource, PledgeStatus
 from tests.factories import CampaignFactory, DonorFactory, PledgeFactory
+from tests.helpers import PROBLEM, bank_payment_body, days_ago, today
 
 pytestmark = pytest.mark.django_db
 
-PROBLEM = "application/problem+json"
 LIST = "/api/v1/pledges/"
 EXPORT = "/api/v1/pledges/export/"
 
 
-def today() -> date:
-    return timezone.localdate()
-
-
-def days_ago(days: int) -> date:
-    return today() - timedelta(days=days)
-
-
 def session(slug: str) -> EventSession:
     return EventSession.objects.get(event__campaign__slug="vtf-2012", slug=slug)
-
-
-@pytest.fixture
-def reader(client_for, viewer):
-    return client_for(viewer)
 
 
 @pytest.fixture
@@ -269,18 +256,8 @@ def test_the_list_shows_amounts_in_each_currencys_minor_units(reader, book):
 
 def test_the_detail_shows_payments_instalments_versions_and_audit(client_for, reader, reconciler, fund_admin):
     pledge = pledge_with_plan(PledgeStatus.CONFIRMED, "0", [(-5, "500.00"), (30, "500.00")])
-    paid = client_for(reconciler).post(
-        "/api/v1/payments/",
-        {
-            "pledge": pledge.reference,
-            "amount": "300.00",
-            "currency": "USD",
-            "received_on": str(today()),
-            "method": "bank_transfer",
-            "bank_reference": "CHASUS33-DETAIL",
-        },
-        format="json",
-    )
+    body = bank_payment_body(pledge, "300.00", "CHASUS33-DETAIL")
+    paid = client_for(reconciler).post("/api/v1/payments/", body, format="json")
     assert paid.status_code == 201
     plan = [
         {"due_date": str(days_ago(5)), "amount": "600.00"},

@@ -11,23 +11,12 @@ from django.utils import timezone
 from pledges.models import AuditEvent, Donor, Instalment, Payment, Pledge, PledgeSource, PledgeStatus, PledgeVersion
 from tests.conftest import pledge_body
 from tests.factories import DonorFactory, PledgeFactory
+from tests.helpers import PROBLEM, bank_payment_body, confirmed_pledge, today
 
 pytestmark = pytest.mark.django_db
 
-PROBLEM = "application/problem+json"
 TRANSITION_NOT_ALLOWED = "urn:vtf-pledges:problem:transition-not-allowed"
 INVALID_INPUT = "urn:vtf-pledges:problem:invalid-input"
-
-
-def today() -> date:
-    return timezone.localdate()
-
-
-def confirmed_pledge(**fields) -> Pledge:
-    """A pledge as `pledge_confirm` leaves it (factories skip services)."""
-    now = timezone.now()
-    defaults = {"status": PledgeStatus.CONFIRMED, "verified_at": now, "confirmed_at": now, "confirmed_on": today()}
-    return PledgeFactory(**(defaults | fields))
 
 
 def submitted_pledge(client_for, **overrides) -> Pledge:
@@ -41,15 +30,7 @@ def act(client, pledge: Pledge, action: str, body: dict | None = None):
 
 
 def pay(client, pledge: Pledge, amount: str, bank_reference: str, **fields):
-    body = {
-        "pledge": pledge.reference,
-        "amount": amount,
-        "currency": pledge.currency,
-        "received_on": str(today()),
-        "method": "bank_transfer",
-        "bank_reference": bank_reference,
-    }
-    return client.post("/api/v1/payments/", body | fields, format="json")
+    return client.post("/api/v1/payments/", bank_payment_body(pledge, amount, bank_reference, **fields), format="json")
 
 
 def snapshot(pledge: Pledge) -> dict:

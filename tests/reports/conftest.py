@@ -8,8 +8,30 @@ from decimal import Decimal
 import pytest
 from django.utils import timezone
 
+from pledges.audit import Actor
 from pledges.models import Campaign, DonorType, Payment, PledgeStatus
+from reports.models import Report
+from reports.services import ReportRequest, report_request
 from tests.factories import DonorFactory, PaymentFactory, PledgeFactory
+
+ACTOR = Actor.system("tests")
+
+
+def period_report(campaign, *, days_ago=(6, 0), languages=("en",), **fields) -> Report:
+    """The period report of `campaign` from `days_ago[0]` to `days_ago[1]`
+    days before today (the last week by default), as requested by ACTOR."""
+    today = timezone.localdate()
+    first, last = days_ago
+    request = ReportRequest(
+        campaign=campaign,
+        kind="period",
+        period_start=today - timedelta(days=first),
+        period_end=today - timedelta(days=last),
+        languages=languages,
+        **fields,
+    )
+    report, _ = report_request(request, actor=ACTOR)
+    return report
 
 
 @pytest.fixture(autouse=True)

@@ -5,39 +5,21 @@ published SHA256SUMS verifies the downloaded files with `sha256sum -c`."""
 import hashlib
 import shutil
 import subprocess
-from datetime import timedelta
 
 import pytest
 from django.core.files.storage import default_storage
-from django.utils import timezone
 
 from pledges.audit import Actor
 from reports import services
 from reports.formatting import money, percent
 from reports.models import ReportStatus
-from reports.services import ReportRequest, report_request
+from tests.reports.conftest import period_report
 
 pytestmark = pytest.mark.django_db
-ACTOR = Actor.system("tests")
-
-
-def week_report(campaign, languages=("en", "ar")):
-    today = timezone.localdate()
-    report, _ = report_request(
-        ReportRequest(
-            campaign=campaign,
-            kind="period",
-            period_start=today - timedelta(days=6),
-            period_end=today,
-            languages=languages,
-        ),
-        actor=ACTOR,
-    )
-    return report
 
 
 def test_the_same_report_rebuilt_gives_the_same_bytes_in_every_format(campaign, mixed_pledges):
-    report = week_report(campaign)
+    report = period_report(campaign, languages=("en", "ar"))
 
     first = services.report_documents(report)
     again = services.report_documents(report)
@@ -49,7 +31,7 @@ def test_the_same_report_rebuilt_gives_the_same_bytes_in_every_format(campaign, 
 
 
 def test_each_page_lists_the_digests_of_the_data_files(campaign, mixed_pledges):
-    report = week_report(campaign)
+    report = period_report(campaign, languages=("en", "ar"))
     documents = services.report_documents(report)
     json_digest = hashlib.sha256(documents[f"report-{report.pk}.json"][2]).hexdigest()
 
@@ -63,7 +45,7 @@ def test_each_page_lists_the_digests_of_the_data_files(campaign, mixed_pledges):
 def test_the_published_sha256sums_verifies_the_downloaded_files(campaign, mixed_pledges, api, tmp_path, fund_admin):
     if shutil.which("sha256sum") is None:
         pytest.skip("sha256sum (coreutils) is not installed")
-    report = week_report(campaign, languages=("en",))
+    report = period_report(campaign)
     assert services.report_build(report.pk) == "done"
     services.report_publish(report, actor=Actor.staff(fund_admin))
     names = list(report.files.values_list("name", flat=True))
@@ -83,7 +65,7 @@ def test_the_published_sha256sums_verifies_the_downloaded_files(campaign, mixed_
 
 
 def test_rates_of_nothing_are_not_applicable_and_amounts_keep_a_space_from_their_code(campaign):
-    report = week_report(campaign, languages=("en",))
+    report = period_report(campaign)
     services.report_build(report.pk)
     report.refresh_from_db()
     assert report.status == ReportStatus.DONE

@@ -10,36 +10,17 @@ from decimal import Decimal
 import pytest
 from django.utils import timezone
 
-from pledges.audit import Actor
 from pledges.errors import InvalidInput
 from pledges.models import PledgeStatus, PledgeStatusChange
 from pledges.selectors import public_totals
 from reports import services
 from reports.figures import report_figures
-from reports.models import Report, ReportStatus
+from reports.models import REPORT_LANGUAGES, Report, ReportStatus
 from reports.services import ReportRequest, report_request
 from tests.factories import DonorFactory, PledgeFactory
-from tests.reports.conftest import paid
+from tests.reports.conftest import ACTOR, paid, period_report
 
 pytestmark = pytest.mark.django_db
-
-ACTOR = Actor.system("tests")
-
-
-def period_report(campaign, *, as_of=None, languages=("en",)) -> Report:
-    today = timezone.localdate()
-    report, _ = report_request(
-        ReportRequest(
-            campaign=campaign,
-            kind="period",
-            period_start=today - timedelta(days=6),
-            period_end=today,
-            as_of=as_of,
-            languages=languages,
-        ),
-        actor=ACTOR,
-    )
-    return report
 
 
 def test_the_figures_of_a_mix_of_pledges_agree_with_the_public_totals(campaign, mixed_pledges):
@@ -152,15 +133,7 @@ def test_the_same_period_is_one_report_and_a_failed_one_is_queued_again(campaign
 
 def test_a_past_period_is_reported_as_of_its_end(campaign):
     today = timezone.localdate()
-    report, _ = report_request(
-        ReportRequest(
-            campaign=campaign,
-            kind="period",
-            period_start=today - timedelta(days=14),
-            period_end=today - timedelta(days=8),
-        ),
-        actor=ACTOR,
-    )
+    report = period_report(campaign, days_ago=(14, 8), languages=REPORT_LANGUAGES)
     assert timezone.localtime(report.as_of).date() == today - timedelta(days=8)
     assert timezone.localtime(report.as_of + timedelta(microseconds=1)).date() == today - timedelta(days=7)
 

@@ -81,6 +81,16 @@ def enter_amount(page, typed: str, currency: str, *, paste: bool) -> None:
     assert page.input_value("#amount") == typed
 
 
+def to_the_check_step(page, url: str, typed: str, currency: str) -> None:
+    """Open the form at `url`, answer everything (the amount typed key by
+    key) and send it: the check step is shown."""
+    page.goto(url)
+    fill_the_rest(page)
+    enter_amount(page, typed, currency, paste=False)
+    page.click("#submit")
+    page.wait_for_selector("#confirm-form")
+
+
 @pytest.fixture
 def amount_page(chromium, form_server):
     context = chromium.new_context(viewport={"width": 1000, "height": 900})
@@ -136,11 +146,7 @@ def test_amounts_as_typed_and_pasted_in_each_language(form_server, amount_page, 
 def test_a_confirmed_amount_is_the_one_the_person_meant(form_server, amount_page, prefix, typed, currency, amount):
     page = amount_page
     language = LANGUAGES[prefix]
-    page.goto(f"{form_server.url}/{prefix}/pledge/")
-    fill_the_rest(page)
-    enter_amount(page, typed, currency, paste=False)
-    page.click("#submit")
-    page.wait_for_selector("#confirm-form")
+    to_the_check_step(page, f"{form_server.url}/{prefix}/pledge/", typed, currency)
     assert page.inner_text("#amount-understood") == money(amount, currency, language)
     page.screenshot(path=str(ARTIFACTS / f"amount-check-{prefix}.png"), full_page=True)
     page.click("#confirm")
@@ -166,11 +172,7 @@ def test_switching_the_currency_keeps_the_amount_and_the_server_says_why_it_is_r
 
 def test_changing_an_answer_from_the_check_step_keeps_every_answer(form_server, amount_page):
     page = amount_page
-    page.goto(f"{form_server.url}/fr/pledge/")
-    fill_the_rest(page)
-    enter_amount(page, "1 000,50", "EUR", paste=False)
-    page.click("#submit")
-    page.wait_for_selector("#confirm-form")
+    to_the_check_step(page, f"{form_server.url}/fr/pledge/", "1 000,50", "EUR")
     page.click("#change")
     page.wait_for_selector("#pledge-form")
     assert page.input_value("#amount") == "1 000,50"
@@ -185,11 +187,7 @@ def test_changing_an_answer_from_the_check_step_keeps_every_answer(form_server, 
 
 def test_switching_language_on_the_check_step_keeps_the_answers(form_server, amount_page):
     page = amount_page
-    page.goto(f"{form_server.url}/en/pledge/")
-    fill_the_rest(page)
-    enter_amount(page, "1,000.50", "USD", paste=False)
-    page.click("#submit")
-    page.wait_for_selector("#confirm-form")
+    to_the_check_step(page, f"{form_server.url}/en/pledge/", "1,000.50", "USD")
     page.click("nav.languages button[lang=ar]")
     page.wait_for_selector("#pledge-form")
     assert page.get_attribute("html", "dir") == "rtl"

@@ -13,6 +13,7 @@ import pytest
 from django.utils import timezone
 
 from pledges.models import CardPaymentIntent, Pledge
+from tests.helpers import form_answers, form_token
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts"
 PHONE = {"width": 390, "height": 844}
@@ -344,38 +345,12 @@ def stripe_on_key(_localstripe) -> str:
 @pytest.mark.django_db
 def test_confirmation_page_is_private(client, settings):
     settings.PLEDGE_FORM_MIN_SECONDS = 0
-    page = client.get("/en/pledge/").content.decode()
-    started = re.search(r'name="started" value="([^"]+)"', page)[1]
-    response = client.post(
-        "/en/pledge/",
-        {
-            "started": started,
-            "donor_name": "UNODC",
-            "donor_type": "un_entity",
-            "donor_email": "fund@example.org",
-            "amount": "5000",
-            "currency": "JPY",
-            "payment_method": "bank_transfer",
-        },
-    )
+    answers = form_answers(client, amount="5000", currency="JPY")
+    response = client.post("/en/pledge/", answers)
     assert response.status_code == 200  # the check step
     assert not Pledge.objects.exists()
     assert "¥5,000" in response.content.decode()
-    token = re.search(r'name="token" value="([^"]+)"', response.content.decode())[1]
-    response = client.post(
-        "/en/pledge/",
-        {
-            "started": started,
-            "donor_name": "UNODC",
-            "donor_type": "un_entity",
-            "donor_email": "fund@example.org",
-            "amount": "5000",
-            "currency": "JPY",
-            "payment_method": "bank_transfer",
-            "action": "confirm",
-            "token": token,
-        },
-    )
+    response = client.post("/en/pledge/", {**answers, "action": "confirm", "token": form_token(response)})
     assert response.status_code == 302
     done = client.get(response["Location"])
     assert done.status_code == 200
@@ -404,19 +379,17 @@ def test_csrf_is_enforced():
 @pytest.mark.django_db
 def test_confirming_twice_makes_one_pledge(client, settings):
     settings.PLEDGE_FORM_MIN_SECONDS = 0
-    started = re.search(r'name="started" value="([^"]+)"', client.get("/fr/pledge/").content.decode())[1]
-    answers = {
-        "started": started,
-        "donor_name": "Principauté de Monaco",
-        "donor_type": "member_state",
-        "donor_country": "MC",
-        "donor_email": "mission@example.mc",
-        "amount": "50 000",
-        "currency": "EUR",
-        "payment_method": "bank_transfer",
-    }
-    check = client.post("/fr/pledge/", answers).content.decode()
-    token = re.search(r'name="token" value="([^"]+)"', check)[1]
+    answers = form_answers(
+        client,
+        "fr",
+        donor_name="Principauté de Monaco",
+        donor_type="member_state",
+        donor_country="MC",
+        donor_email="mission@example.mc",
+        amount="50 000",
+        currency="EUR",
+    )
+    token = form_token(client.post("/fr/pledge/", answers))
 
     first = client.post("/fr/pledge/", {**answers, "action": "confirm", "token": token})
     second = client.post("/fr/pledge/", {**answers, "action": "confirm", "token": token})
@@ -430,17 +403,8 @@ def test_confirming_twice_makes_one_pledge(client, settings):
 @pytest.mark.django_db
 def test_answers_changed_after_the_check_step_are_shown_again_not_sent(client, settings):
     settings.PLEDGE_FORM_MIN_SECONDS = 0
-    started = re.search(r'name="started" value="([^"]+)"', client.get("/en/pledge/").content.decode())[1]
-    answers = {
-        "started": started,
-        "donor_name": "UNODC",
-        "donor_type": "un_entity",
-        "donor_email": "fund@example.org",
-        "amount": "1000",
-        "currency": "USD",
-        "payment_method": "bank_transfer",
-    }
-    token = re.search(r'name="token" value="([^"]+)"', client.post("/en/pledge/", answers).content.decode())[1]
+    answers = form_answers(client)
+    token = form_token(client.post("/en/pledge/", answers))
 
     response = client.post("/en/pledge/", {**answers, "amount": "100000", "action": "confirm", "token": token})
 

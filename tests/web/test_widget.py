@@ -17,22 +17,13 @@ from django.utils import timezone
 
 from pledges.cldr import money as cldr_money
 from pledges.widget.views import LABELS, SCRIPT_PATH
+from tests.helpers import bank_payment_body
 
 SCRIPT = "/widget/v1/totals.js"
 FRAME = "/widget/v1/totals/"
 TOTALS = "/api/v1/public/totals/"
 FIGURES = "/widget/v1/figures.json"
 ELSEWHERE = "https://www.un.org"
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts"
 
 
@@ -324,18 +315,8 @@ def test_widget_on_another_origin_shows_and_updates_the_api_figures(browser, hos
 
     # A payment comes in; the next refresh shows it.
     reconciler_client = client_for(_reconciler())
-    response = reconciler_client.post(
-        "/api/v1/payments/",
-        {
-            "pledge": paying.reference,
-            "amount": "200000.00",
-            "currency": "USD",
-            "received_on": str(timezone.localdate()),
-            "method": "bank_transfer",
-            "bank_reference": "WIDGET-TEST-1",
-        },
-        format="json",
-    )
+    body = bank_payment_body(paying, "200000.00", "WIDGET-TEST-1")
+    response = reconciler_client.post("/api/v1/payments/", body, format="json")
     assert response.status_code == 201, response.content
     after = api.get(TOTALS).json()
     assert Decimal(after["received"]) == Decimal(totals["received"]) + Decimal("200000.00")

@@ -1,0 +1,69 @@
+"""Small helpers the test modules share: dates relative to today, the
+problem response type, a pledge as `pledge_confirm` leaves it, and the body
+a reconciler posts for a bank transfer."""
+
+import re
+from datetime import date, timedelta
+
+from django.utils import timezone
+
+from pledges.models import Pledge, PledgeStatus
+from tests.factories import PledgeFactory
+
+PROBLEM = "application/problem+json"
+
+
+def today() -> date:
+    return timezone.localdate()
+
+
+def days_ago(days: int) -> date:
+    return today() - timedelta(days=days)
+
+
+def confirmed_pledge(**fields) -> Pledge:
+    """A pledge as `pledge_confirm` leaves it (factories skip services):
+    confirmed today, USD 1,000.00 unless `fields` say otherwise."""
+    now = timezone.now()
+    defaults = {"status": PledgeStatus.CONFIRMED, "verified_at": now, "confirmed_at": now, "confirmed_on": today()}
+    return PledgeFactory(**(defaults | fields))
+
+
+def bank_payment_body(pledge: Pledge, amount: str, bank_reference: str, **fields) -> dict:
+    """POST /api/v1/payments/: a bank transfer for `pledge`, in its
+    currency, received today; override any field."""
+    body = {
+        "pledge": pledge.reference,
+        "amount": amount,
+        "currency": pledge.currency,
+        "received_on": str(today()),
+        "method": "bank_transfer",
+        "bank_reference": bank_reference,
+    }
+    return body | fields
+
+
+# --- The public pledge form, posted without a browser ---
+
+
+def form_answers(client, language: str = "en", **answers) -> dict:
+    """What a donor sends from a fresh /<language>/pledge/ page: its spam-trap
+    `started` stamp and a bank-transfer pledge of USD 1,000 by UNODC; override
+    any answer."""
+    page = client.get(f"/{language}/pledge/").content.decode()
+    started = re.search(r'name="started" value="([^"]+)"', page)[1]
+    defaults = {
+        "donor_name": "UNODC",
+        "donor_type": "un_entity",
+        "donor_email": "fund@example.org",
+        "amount": "1000",
+        "currency": "USD",
+        "payment_method": "bank_transfer",
+    }
+    return {"started": started, **defaults, **answers}
+
+
+def form_token(check_page) -> str:
+    """The signed token of the check step (a response or its text)."""
+    text = check_page if isinstance(check_page, str) else check_page.content.decode()
+    return re.search(r'name="token" value="([^"]+)"', text)[1]
