@@ -23,7 +23,7 @@ from django.utils import timezone
 from pledges.audit import Actor, audit_record
 from pledges.errors import DomainError, InvalidInput, TransitionNotAllowed
 from pledges.models import Campaign, Event
-from pledges.outbox import outbox_enqueue
+from pledges.outbox import task_enqueue
 from reports import render
 from reports.figures import report_figures
 from reports.models import REPORT_LANGUAGES, Report, ReportFile, ReportFormat, ReportKind, ReportStatus, report_key
@@ -36,16 +36,10 @@ REPORT_BUILD_TASK = "reports.tasks.report_build"
 
 
 def _build_queue(report_id: int) -> None:
-    """Queue the build with the current transaction (the outbox). A web
-    process has imported no task module (a worker imports them all at
-    start), and the eager relay runs the task it finds registered: so the
-    installed apps' tasks modules are imported first (Celery's
-    autodiscovery), once."""
-    from celery import current_app
-
-    if REPORT_BUILD_TASK not in current_app.tasks:
-        current_app.autodiscover_tasks(force=True)
-    outbox_enqueue(REPORT_BUILD_TASK, report_id)
+    """Queue the build with the current transaction, by name through the
+    outbox (`task_enqueue` finds the task even in a web process that has
+    imported no task module)."""
+    task_enqueue(REPORT_BUILD_TASK, report_id)
 
 
 class ReportNotReady(DomainError):
