@@ -11,6 +11,11 @@ the first deployment, with what lives only in the database (PostgreSQL only):
   them, and the rule asks them line by line instead;
 
 and the reference rows of `pledges.reference_data`.
+
+Left out, as they do nothing on a fresh database: 0017's DROP TABLE
+authtoken_token (DRF's plain-text tokens; the table exists only where
+rest_framework.authtoken once ran, and such a database ran 0017 already)
+and 0019's fill of the status history from the audit trail (no pledges yet).
 """
 
 from decimal import Decimal
@@ -73,7 +78,8 @@ def database_only_drop(apps, schema_editor):
 class Migration(migrations.Migration):
     initial = True
 
-    # Its own name stays: a database migrated with the old files has it applied already.
+    # Not itself (Django drops a migration that replaces its own name from the
+    # graph): a database migrated with the old files has 0001_initial already.
     replaces = [
         ("pledges", "0002_the_2012_dialogue"),
         ("pledges", "0003_audit_append_only"),
