@@ -10,6 +10,7 @@ The apps' views import from here, never from each other's modules.
 import csv
 import re
 from collections.abc import Callable, Iterable, Iterator
+from typing import Any
 
 import pycountry
 from django.conf import settings
@@ -43,7 +44,7 @@ def json_type_errors(fields: dict, data) -> dict[str, list[str]]:
     ("true" for true, 5 for "5"): refused, as the schema says."""
     if not isinstance(data, dict):
         return {}
-    errors = {}
+    errors: dict[str, list[str]] = {}
     for name, field in fields.items():
         value = data.get(name)
         if value is None or field.read_only:
@@ -148,13 +149,14 @@ class ActionView(APIView):
     request_serializer: type[serializers.Serializer] = ReasonSerializer
     service: Callable[..., object]
 
-    def target(self, **url) -> dict:
+    # `*args: Any, **url: Any`: each view names its own URL keywords.
+    def target(self, *args: Any, **url: Any) -> dict:
         raise NotImplementedError
 
     def arguments(self, data: dict) -> dict:
         return dict(data)
 
-    def answer(self, result, **url) -> Response:
+    def answer(self, result: Any, *args: Any, **url: Any) -> Response:
         raise NotImplementedError
 
     def post(self, request: Request, **url) -> Response:
@@ -252,4 +254,6 @@ def public_conditional(request: HttpRequest, response: HttpResponse, etag: str) 
     response["ETag"] = etag
     patch_cache_control(response, public=True, max_age=settings.PUBLIC_CACHE_MAX_AGE, stale_while_revalidate=60)
     patch_vary_headers(response, ["Accept-Encoding"])
-    return get_conditional_response(request, etag=etag, response=response)
+    conditional = get_conditional_response(request, etag=etag, response=response)
+    # Given a response, Django answers with it or a 304, never None.
+    return response if conditional is None else conditional

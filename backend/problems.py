@@ -155,10 +155,10 @@ def problem_exception_handler(exc: Exception, context: dict) -> Response | None:
         detail = f"Check these fields: {fields}." if fields else "The request is invalid."
         body = problem_body(response.status_code, detail, code="invalid-input", errors=errors)
     else:
-        detail = exc.detail if isinstance(exc, exceptions.APIException) else str(exc)
-        code = getattr(detail, "code", "") or getattr(exc, "default_code", "")
+        message = exc.detail if isinstance(exc, exceptions.APIException) else str(exc)
+        code = getattr(message, "code", "") or getattr(exc, "default_code", "")
         title = "Malformed request" if isinstance(exc, exceptions.ParseError) else ""
-        body = problem_body(response.status_code, str(detail), code=str(code).replace("_", "-"), title=title)
+        body = problem_body(response.status_code, str(message), code=str(code).replace("_", "-"), title=title)
     response.data = body
     response.content_type = PROBLEM_CONTENT_TYPE
     _render_as_json(context)
@@ -231,7 +231,7 @@ def not_found(request: HttpRequest, exception: Exception | None = None) -> JsonR
 def server_error(request: HttpRequest) -> JsonResponse:
     # Django calls this while handling the exception: an outage is a 503.
     error = sys.exc_info()[1]
-    if infrastructure_unavailable(error):
+    if error is not None and infrastructure_unavailable(error):
         return unavailable_response(error)
     return _json_problem(request, 500, "The server failed to answer. The error has been logged.")
 

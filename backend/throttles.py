@@ -37,8 +37,15 @@ class SlidingWindowThrottle(SimpleRateThrottle):
     """A `SimpleRateThrottle` whose check and record are one Redis call.
     Subclasses name `scope`, `get_rate` and `get_cache_key` as usual."""
 
-    cache = resilient_cache  # Redis away: counted in-process (fails open to a local limiter)
+    # Redis away: counted in-process (fails open to a local limiter). DRF
+    # only calls the cache's get and set, which ResilientCache has; the stubs
+    # ask for a whole BaseCache.
+    cache = resilient_cache  # type: ignore[assignment]
     _script = None
+    # Set by SimpleRateThrottle.__init__ from the rate (the stubs omit them);
+    # read only once `rate` is known not to be None.
+    num_requests: int
+    duration: int
 
     def allow_request(self, request, view) -> bool:
         if self.rate is None:

@@ -4,9 +4,9 @@ from django.core.wsgi import get_wsgi_application
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "backend.settings")
 
-application = get_wsgi_application()
+django_application = get_wsgi_application()
 
 # Cached public documents are answered before Django builds a request (issue 15).
 from pledges.public_fast import PublicDocumentFront  # noqa: E402
 
-application = PublicDocumentFront(application)
+application = PublicDocumentFront(django_application)

@@ -141,8 +141,7 @@ class InstalmentInline(ReadOnlyInline):
 class PaymentInline(ReadOnlyInline):
     model = Payment
     fk_name = "pledge"
-    fields = [*PAYMENT_COLUMNS, "reverses"]
-    readonly_fields = fields
+    fields = readonly_fields = (*PAYMENT_COLUMNS, "reverses")
 
     def has_add_permission(self, request, obj=None) -> bool:
         return False
@@ -301,7 +300,8 @@ class ExchangeRateForm(forms.ModelForm):
         fields = ["currency", "rate", "valid_from"]
 
     def clean(self) -> dict:
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data  # what ModelForm.clean returns (the stubs allow None)
         if {"currency", "rate", "valid_from"} <= data.keys():
             data["currency"] = data["currency"].upper()
             for name, errors in exchange_rate_errors(data["currency"], data["rate"], data["valid_from"]).items():

@@ -4,6 +4,7 @@ link and the public figures. Views parse, call one service, render."""
 import hashlib
 import json
 import re
+from typing import Any
 
 from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
@@ -161,7 +162,7 @@ def card_payment_block(pledge: Pledge) -> dict:
 
 
 def pledge_created_body(request: Request, pledge: Pledge) -> dict:
-    body = {
+    body: dict[str, Any] = {
         "reference": pledge.reference,
         "status": pledge.status,
         "amount": format_amount(pledge.amount, pledge.currency),
@@ -343,7 +344,8 @@ class PledgeStatusSerializer(serializers.Serializer):
 
     @extend_schema_field(InstalmentStatusSerializer(many=True))
     def get_instalments(self, pledge: Pledge) -> list[dict]:
-        return InstalmentStatusSerializer(instalment_lines(pledge, self.schedule), many=True).data
+        # many=True makes a ListSerializer, whose data is a list; the stubs type it as a Serializer's dict.
+        return InstalmentStatusSerializer(instalment_lines(pledge, self.schedule), many=True).data  # type: ignore[return-value]
 
     @extend_schema_field(BankInstructionsSerializer(allow_null=True))
     def get_bank_instructions(self, pledge: Pledge) -> dict | None:
@@ -390,6 +392,7 @@ def public_json(request: Request, name: str, build) -> HttpResponse:
     # If-None-Match compares weakly (RFC 9110 13.1.2): a proxy that
     # compresses the body hands the client W/"..." for our strong tag.
     offered = {tag.strip().removeprefix("W/") for tag in request.headers.get("If-None-Match", "").split(",")}
+    response: HttpResponse
     if etag in offered or "*" in offered:
         response = HttpResponseNotModified()
     else:

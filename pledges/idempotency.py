@@ -55,6 +55,9 @@ def idempotent(*, scope: str, key: str, fingerprint: str, run: Callable[[], tupl
             raise IdempotencyKeyReused(
                 f"The {IDEMPOTENCY_HEADER} {key!r} was used with a different request body; use a new key."
             ) from None
+        # Stored with the record in the one INSERT, so never missing here
+        # (the columns are nullable for rows of older releases only).
+        assert record.response_status is not None and record.response_body is not None
         return Outcome(status=record.response_status, body=record.response_body, replayed=True)
     return Outcome(status=status, body=body, replayed=False)
 
@@ -66,13 +69,16 @@ def _record_insert(*, scope: str, key: str, fingerprint: str, status: int, body:
     record = IdempotencyRecord(
         scope=scope, key=key, request_hash=fingerprint, response_status=status, response_body=body
     )
-    fields = [f for f in IdempotencyRecord._meta.concrete_fields if not f.primary_key]
+    # Concrete fields are those with a column: each with its column, named.
+    fields = [
+        (f, f.column) for f in IdempotencyRecord._meta.concrete_fields if not f.primary_key and f.column is not None
+    ]
     quote = connection.ops.quote_name
-    table, columns = quote(IdempotencyRecord._meta.db_table), ", ".join(quote(f.column) for f in fields)
+    table, columns = quote(IdempotencyRecord._meta.db_table), ", ".join(quote(column) for _, column in fields)
     values = ", ".join(["%s"] * len(fields))
     sql = f"INSERT INTO {table} ({columns}) VALUES ({values}) ON CONFLICT (scope, key) DO NOTHING"  # noqa: S608
     with connection.cursor() as cursor:
-        cursor.execute(sql, [f.get_db_prep_save(f.pre_save(record, add=True), connection) for f in fields])
+        cursor.execute(sql, [f.get_db_prep_save(f.pre_save(record, add=True), connection) for f, _ in fields])
         return cursor.rowcount == 1
 
 

@@ -96,7 +96,8 @@ class DonorSerializer(DonorSummarySerializer):
 class PledgeListSerializer(serializers.Serializer):
     reference = serializers.CharField()
     status = serializers.CharField()
-    source = serializers.CharField()
+    # A declared field, not Field.source: the serializer's metaclass takes it out of the class (the stubs cannot tell).
+    source = serializers.CharField()  # type: ignore[assignment]
     donor = DonorSummarySerializer()
     campaign = serializers.CharField(source="campaign.slug")
     session = serializers.CharField(source="session.slug", allow_null=True)
@@ -194,7 +195,8 @@ class PledgeDetailSerializer(PledgeListSerializer):
     @extend_schema_field(AuditEventSerializer(many=True))
     def get_audit(self, pledge: Pledge) -> list[dict]:
         events = pledge.audit_events.order_by("-occurred_at", "-id")[:200]
-        return AuditEventSerializer(events, many=True).data
+        # many=True makes a ListSerializer, whose data is a list; the stubs type it as a Serializer's dict.
+        return AuditEventSerializer(events, many=True).data  # type: ignore[return-value]
 
 
 @extend_schema_field(OpenApiTypes.INT)
@@ -282,7 +284,8 @@ class ExchangeRateSerializer(StrictSerializer):
     currency = CurrencyField()
     rate = MoneyField(help_text="Currency units per one USD")
     valid_from = serializers.DateField()
-    source = serializers.CharField(read_only=True)
+    # A declared field, not Field.source: the serializer's metaclass takes it out of the class (the stubs cannot tell).
+    source = serializers.CharField(read_only=True)  # type: ignore[assignment]
     created_at = serializers.DateTimeField(read_only=True)
 
 
@@ -294,9 +297,7 @@ class DonorMergeSerializer(StrictSerializer):
 # --- Pledges ------------------------------------------------------------------
 
 
-def _instalments(items: list[dict] | None) -> list[InstalmentTerms] | None:
-    if items is None:
-        return None
+def _instalments(items: list[dict]) -> list[InstalmentTerms]:
     return [InstalmentTerms(due_date=i["due_date"], amount=i["amount"]) for i in items]
 
 
@@ -495,7 +496,8 @@ class PledgeAmountView(PledgeActionView):
     service = pledge_amount_change
 
     def arguments(self, data: dict) -> dict:
-        return {**data, "instalments": _instalments(data.get("instalments"))}
+        instalments = data.get("instalments")
+        return {**data, "instalments": None if instalments is None else _instalments(instalments)}
 
 
 # --- Payments ------------------------------------------------------------------

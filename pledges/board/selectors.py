@@ -69,7 +69,7 @@ def _latest_pledges(campaign: Campaign, language: str, words: dict[str, str]) ->
                     if shown and pledge.amount_usd is not None and pledge.currency != USD
                     else ""
                 ),
-                "session": pledge.session.title if pledge.session_id else "",
+                "session": pledge.session.title if pledge.session is not None else "",
             }
         )
     return rows

@@ -61,7 +61,7 @@ INCOMING_COMMITMENT = "11"
 INCOMING_PLEDGE = "13"
 
 # IATI OrganisationType codes for our donor types.
-ORGANISATION_TYPES = {
+ORGANISATION_TYPES: dict[str, str] = {
     DonorType.MEMBER_STATE: "10",  # Government
     DonorType.OBSERVER_STATE: "10",
     DonorType.INTERGOVERNMENTAL: "40",  # Multilateral
@@ -110,7 +110,7 @@ def _day(moment: datetime | None, fallback: date) -> date:
 def _pledge_transactions(pledge: Pledge) -> list[Transaction]:
     key = _key("pledge", pledge.pk)
     what = pledge.get_earmark_display()
-    session = f", announced at {pledge.session.title}" if pledge.session_id else ""
+    session = f", announced at {pledge.session.title}" if pledge.session is not None else ""
     lines = [
         Transaction(
             INCOMING_PLEDGE,
@@ -226,7 +226,7 @@ def _undisclosed_totals(lines: list[Transaction]) -> list[Transaction]:
             groups[(line.on.strftime("%Y-%m"), line.type, line.counted_in)].append(line)
     totals = []
     for (month, kind, counted_in), members in sorted(groups.items()):
-        usd = sum((member.usd for member in members), Decimal("0"))
+        usd = sum((member.usd for member in members if member.usd is not None), Decimal("0"))
         totals.append(
             Transaction(
                 kind,

@@ -160,6 +160,7 @@ def totals_script(request: HttpRequest) -> HttpResponse:
     answers requests with an Origin, 304s included; plain <script> loads
     send none, so the header is set here as well)."""
     body, etag = script_body()
+    response: HttpResponse
     if etag in _offered_etags(request):
         response = HttpResponseNotModified()
     else:
@@ -292,14 +293,15 @@ def totals_frame(request: HttpRequest) -> HttpResponse:
     page of its own, for an <iframe>. No script; it reloads itself."""
     language = widget_language(request.GET.get("lang"))
     slug = request.GET.get("campaign") or settings.DEFAULT_CAMPAIGN_SLUG
-    refresh = request.GET.get("refresh", "")
-    if refresh == "0":
+    asked = request.GET.get("refresh", "")
+    if asked == "0":
         refresh = 0  # no reloading: for hosts that need content that never updates by itself (WCAG 2.2.2)
     else:
-        refresh = max(REFRESH_MIN, int(refresh)) if refresh.isdigit() and len(refresh) < 6 else REFRESH_DEFAULT
+        refresh = max(REFRESH_MIN, int(asked)) if asked.isdigit() and len(asked) < 6 else REFRESH_DEFAULT
+    html_lang = HTML_LANG.get(language, language)
     page = {
         "language": language,
-        "html_lang": HTML_LANG.get(language, language),
+        "html_lang": html_lang,
         "direction": "rtl" if cldr.is_rtl(DJANGO_LANGUAGE.get(language, language)) else "ltr",
         "labels": labels(language),
     }
@@ -313,7 +315,7 @@ def totals_frame(request: HttpRequest) -> HttpResponse:
         share = float(context[f"{name}_share"])
         context[f"{name}_x"] = f"{100 - share:.2f}" if page["direction"] == "rtl" else "0"
     response = render(request, "widget/totals_frame.html", {**page, **context, "refresh": refresh})
-    response["Content-Language"] = page["html_lang"]
+    response["Content-Language"] = html_lang
     return _frame_headers(response)
 
 

@@ -323,9 +323,9 @@ class Command(BaseCommand):
                         step()
         self._demo_user()
 
-    def _timeline(self, campaign: Campaign) -> list[tuple[datetime, Callable[[], None]]]:
+    def _timeline(self, campaign: Campaign) -> list[tuple[datetime, Callable[[], object]]]:
         actor = Actor.system("demo_data")
-        steps: list[tuple[datetime, Callable[[], None]]] = []
+        steps: list[tuple[datetime, Callable[[], object]]] = []
         for valid_from, rates in RATES.items():
             for currency, rate in rates.items():
                 steps.append((at(valid_from, time(9, 0)), self._rate_step(currency, rate, valid_from, actor)))
@@ -335,7 +335,7 @@ class Command(BaseCommand):
         return steps
 
     @staticmethod
-    def _rate_step(currency: str, rate: str, valid_from: date, actor: Actor) -> Callable[[], None]:
+    def _rate_step(currency: str, rate: str, valid_from: date, actor: Actor) -> Callable[[], object]:
         return lambda: exchange_rate_set(currency=currency, rate=Decimal(rate), valid_from=valid_from, actor=actor)
 
     def _pledge_steps(self, index: int, demo: Demo, campaign: Campaign, sessions: dict, actor: Actor) -> list:
@@ -348,7 +348,6 @@ class Command(BaseCommand):
             currency=demo.currency,
             instalments=[InstalmentTerms(due_date=due, amount=Decimal(amount)) for due, amount in demo.instalments],
         )
-        consent = {"public_name": demo.named, "public_amount": demo.amount_shown}
 
         def announce() -> None:
             session = sessions[demo.session]
@@ -360,7 +359,8 @@ class Command(BaseCommand):
                 earmark=demo.earmark,
                 statement=demo.statement,
                 actor=actor,
-                **consent,
+                public_name=demo.named,
+                public_amount=demo.amount_shown,
             )
 
         def submit() -> None:
@@ -372,13 +372,18 @@ class Command(BaseCommand):
                 earmark=demo.earmark,
                 statement=demo.statement,
                 actor=Actor.donor(),
-                **consent,
+                public_name=demo.named,
+                public_amount=demo.amount_shown,
             )
 
         if demo.session:
             session = sessions[demo.session]
             # Pledges follow one another through the session, a few minutes apart.
-            steps = [(session.starts_at.astimezone(UTC).replace(second=index), announce)]
+            steps: list[tuple[datetime, Callable[[], object]]] = [
+                (session.starts_at.astimezone(UTC).replace(second=index), announce)
+            ]
+        elif demo.submitted_on is None:
+            raise ValueError(f"{demo.donor}: a pledge made through the web form needs submitted_on")
         else:
             steps = [(at(demo.submitted_on, time(14, 0, index)), submit)]
             if demo.verified:
@@ -442,7 +447,7 @@ class Command(BaseCommand):
         payment, as for a card refund."""
         with transaction.atomic():
             pledge = Pledge.objects.select_for_update().get(pk=pledge.pk)
-            duplicate = pledge.payments.filter(amount__gt=0).order_by("-received_on", "-pk").first()
+            duplicate = pledge.payments.filter(amount__gt=0).order_by("-received_on", "-pk")[0]
             payment_apply(
                 pledge=pledge,
                 entry=Payment(
