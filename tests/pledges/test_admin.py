@@ -1,6 +1,7 @@
 """The admin serves daily work through the same services as the API."""
 
 import pytest
+from django.utils import timezone
 from django.contrib.auth.models import Group, User
 
 from pledges.models import AuditEvent, PledgeStatus
@@ -131,7 +132,13 @@ def test_an_exchange_rate_for_usd_is_refused_in_the_admin_form(admin_client):
     [
         ("pledge", "verify", "reconciler", lambda: PledgeFactory(status=PledgeStatus.SUBMITTED), "pledge.verified"),
         ("pledge", "lapse", "fund_admin", PledgeFactory, "pledge.lapsed"),
-        ("payment", "reverse", "reconciler", PaymentFactory, "pledge.payment.reversed"),
+        (
+            "payment",
+            "reverse",
+            "reconciler",
+            lambda: PaymentFactory(pledge=PledgeFactory(confirmed_at=timezone.now())),
+            "pledge.payment.reversed",
+        ),
         ("donor", "erase", "fund_admin", DonorFactory, "donor.erased"),
     ],
     ids=["verify", "lapse", "reverse", "erase"],
