@@ -1,8 +1,8 @@
 """The admin serves daily work through the same services as the API."""
 
 import pytest
-from django.utils import timezone
 from django.contrib.auth.models import Group, User
+from django.utils import timezone
 
 from pledges.models import AuditEvent, PledgeStatus
 from tests.factories import DonorFactory, PaymentFactory, PledgeFactory
