@@ -189,7 +189,7 @@ def pledge_snapshot(pledge: Pledge, instalments: list[Instalment] | None = None)
         "usd_rate": None if pledge.usd_rate is None else str(pledge.usd_rate),
         "donor_id": pledge.donor_id,
         "campaign": pledge.campaign.slug,
-        "session": pledge.session.slug if pledge.session_id else None,
+        "session": pledge.session.slug if pledge.session else None,
         "payment_method": pledge.payment_method,
         "earmark": pledge.earmark,
         "public_name": pledge.public_name,
