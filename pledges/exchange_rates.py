@@ -105,6 +105,8 @@ def usd_values_refresh(*, currency: str, valid_from: date, actor: Actor) -> int:
     for payment in payments.select_related("pledge"):
         usd = convert_to_usd(payment.amount, payment.currency, payment.received_on)
         fee = convert_to_usd(payment.fee, payment.currency, payment.received_on)
+        # The rate from `valid_from` covers every day of its period.
+        assert usd is not None and fee is not None
         Payment.objects.filter(pk=payment.pk).update(
             usd_rate=usd.rate, amount_usd=usd.amount_usd, fee_usd=fee.amount_usd
         )

@@ -1,6 +1,7 @@
 """Reads and aggregates. Nothing here writes."""
 
 import re
+from collections.abc import Mapping
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -106,7 +107,7 @@ def public_aggregates(
     }
 
 
-def pledged_total(row: dict[str, Any]) -> Decimal:
+def pledged_total(row: Mapping[str, Any]) -> Decimal:
     """What is pledged: the firm pledges and what lapsed ones paid."""
     return row["pledged_firm"] + row["pledged_lapsed"]
 
@@ -128,7 +129,9 @@ def public_totals(campaign: Campaign) -> dict[str, Any]:
         updated_at=Max("updated_at"),
         awaiting_rate=Count("id", filter=Q(amount_usd__isnull=True)),
     )
-    by_type = {row["donor__donor_type"]: row for row in counted.values("donor__donor_type").annotate(**aggregates)}
+    by_type: dict[str, Mapping[str, Any]] = {
+        row["donor__donor_type"]: row for row in counted.values("donor__donor_type").annotate(**aggregates)
+    }
     awaiting_currencies = sorted(counted.filter(amount_usd__isnull=True).values_list("currency", flat=True).distinct())
 
     pledged = pledged_total(overall)
@@ -195,7 +198,7 @@ def public_pledges(campaign: Campaign, *, limit: int) -> list[dict[str, Any]]:
             "currency": pledge.currency if pledge.public_amount else None,
             "amount_usd": (str(pledge.amount_usd) if pledge.public_amount and pledge.amount_usd is not None else None),
             "status": pledge.status,
-            "session": pledge.session.slug if pledge.session_id else None,
+            "session": pledge.session.slug if pledge.session else None,
             "pledged_on": pledge.pledged_on,
             "statement": pledge.statement if pledge.public_name or pledge.public_statement else "",
         }

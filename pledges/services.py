@@ -189,7 +189,7 @@ def pledge_snapshot(pledge: Pledge, instalments: list[Instalment] | None = None)
         "usd_rate": None if pledge.usd_rate is None else str(pledge.usd_rate),
         "donor_id": pledge.donor_id,
         "campaign": pledge.campaign.slug,
-        "session": pledge.session.slug if pledge.session_id else None,
+        "session": pledge.session.slug if pledge.session else None,
         "payment_method": pledge.payment_method,
         "earmark": pledge.earmark,
         "public_name": pledge.public_name,
@@ -565,16 +565,7 @@ def pledge_cancel(*, pledge: Pledge, actor: Actor, reason: str) -> Pledge:
             return pledge
         if pledge.payments.exists():
             raise TransitionNotAllowed("This pledge has money applied: lapse its remainder instead of cancelling it.")
-        pledge.closed_at = timezone.now()
-        pledge.close_reason = reason
-        pledge_status_change(
-            pledge,
-            PledgeStatus.CANCELLED,
-            actor=actor,
-            action="pledge.cancelled",
-            reason=reason,
-            fields=["closed_at", "close_reason"],
-        )
+        _pledge_close(pledge, PledgeStatus.CANCELLED, actor=actor, action="pledge.cancelled", reason=reason)
         # A card payment form left open must not take money any more.
         task_enqueue("pledges.tasks.card_payment_intents_cancel", pledge.pk)
     return pledge
@@ -589,17 +580,18 @@ def pledge_lapse(*, pledge: Pledge, actor: Actor, reason: str) -> Pledge:
         pledge = _locked(pledge.pk)
         if pledge.status == PledgeStatus.LAPSED:
             return pledge
-        pledge.closed_at = timezone.now()
-        pledge.close_reason = reason
-        pledge_status_change(
-            pledge,
-            PledgeStatus.LAPSED,
-            actor=actor,
-            action="pledge.lapsed",
-            reason=reason,
-            fields=["closed_at", "close_reason"],
-        )
+        _pledge_close(pledge, PledgeStatus.LAPSED, actor=actor, action="pledge.lapsed", reason=reason)
     return pledge
+
+
+def _pledge_close(pledge: Pledge, status: str, *, actor: Actor, action: str, reason: str) -> None:
+    """Close a locked pledge (cancelled or lapsed): when, why, and the
+    status change with its history row and audit record."""
+    pledge.closed_at = timezone.now()
+    pledge.close_reason = reason
+    pledge_status_change(
+        pledge, status, actor=actor, action=action, reason=reason, fields=["closed_at", "close_reason"]
+    )
 
 
 def pledge_amount_change(

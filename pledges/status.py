@@ -7,7 +7,7 @@ reports read past statuses from. Neither queues work nor imports tasks.
 """
 
 from collections.abc import Sequence
-from datetime import timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 from django.db.models import Max
@@ -190,7 +190,7 @@ def status_history_implied(
     the close. Each at its moment, a second after the one before at least.
     Raises ValueError when the steps do not end at the pledge's status or
     one is not in PLEDGE_TRANSITIONS."""
-    steps = [
+    steps: list[tuple[str, datetime]] = [
         (PledgeStatus.SUBMITTED if pledge.source == PledgeSource.WEB else PledgeStatus.ANNOUNCED, pledge.created_at)
     ]
     if pledge.source == PledgeSource.WEB and pledge.verified_at is not None:
@@ -201,7 +201,7 @@ def status_history_implied(
     for payment in payments:
         paid += payment.amount_applied
         steps.append((PledgeStatus.PAID if paid >= pledge.amount else PledgeStatus.PARTIALLY_PAID, payment.created_at))
-    if pledge.status in (PledgeStatus.CANCELLED, PledgeStatus.LAPSED):
+    if pledge.status in (PledgeStatus.CANCELLED, PledgeStatus.LAPSED) and pledge.closed_at is not None:
         steps.append((pledge.status, pledge.closed_at))
     rows: list[PledgeStatusChange] = []
     old, at = "", None

@@ -5,11 +5,11 @@ from django.conf import settings
 from django.contrib.syndication.views import Feed
 from django.core.files.storage import default_storage
 from django.db import transaction
+from django.db.models import QuerySet
 from django.http import FileResponse, HttpResponse
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from django.utils.feedgenerator import Atom1Feed
-from django.utils.http import content_disposition_header
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import serializers
@@ -102,7 +102,7 @@ def report_data(request: Request, report: Report, *, public: bool = False) -> di
         "campaign": report.campaign.slug,
         "period_start": report.period_start,
         "period_end": report.period_end,
-        "event": report.event.slug if report.event_id else None,
+        "event": report.event.slug if report.event else None,
         "as_of": report.as_of,
         "languages": report.languages,
         "published_at": report.published_at,
@@ -132,7 +132,7 @@ def report_data(request: Request, report: Report, *, public: bool = False) -> di
 REPORT_RESPONSE = OpenApiResponse(response=OpenApiTypes.OBJECT, description="A report with its status and files")
 
 
-def _reports():
+def _reports() -> QuerySet[Report]:
     return Report.objects.select_related("campaign", "event", "replaced_by").prefetch_related("files")
 
 
@@ -161,7 +161,7 @@ class ReportCollection(APIView):
     def get(self, request: Request) -> Response:
         paginator = StaffPagination()
         page = paginator.paginate_queryset(_reports(), request, view=self)
-        return paginator.get_paginated_response([report_data(request, report) for report in page])
+        return paginator.get_paginated_response([report_data(request, report) for report in page or []])
 
     def post(self, request: Request) -> Response:
         serializer = ReportCreateSerializer(data=request.data)
@@ -207,11 +207,13 @@ class ReportPublishView(APIView):
 
 
 def _file_response(file: ReportFile, *, public: bool) -> FileResponse:
-    response = FileResponse(default_storage.open(file.path, "rb"), content_type=file.content_type)
-    response["Content-Length"] = str(file.size)
-    response["Content-Disposition"] = content_disposition_header(
-        as_attachment=file.format not in ("html", "pdf"), filename=file.name
+    response = FileResponse(
+        default_storage.open(file.path, "rb"),
+        content_type=file.content_type,
+        as_attachment=file.format not in ("html", "pdf"),
+        filename=file.name,
     )
+    response["Content-Length"] = str(file.size)
     response["ETag"] = f'"{file.sha256}"'
     response["X-Content-SHA256"] = file.sha256
     response["Cache-Control"] = "public, max-age=31536000, immutable" if public else "private, no-store"
@@ -302,6 +304,7 @@ class PublishedReportsFeed(Feed):
 
     def item_title(self, item: Report) -> str:
         if item.kind == ReportKind.EVENT:
+            assert item.event is not None, "an event report names its event"
             what = f"{item.campaign.title}: {item.event.title}"
         else:
             what = f"{item.campaign.title}: {item.period_start:%Y-%m-%d} to {item.period_end:%Y-%m-%d}"

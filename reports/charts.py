@@ -13,6 +13,7 @@ import base64
 import io
 from datetime import date, timedelta
 from decimal import Decimal
+from typing import Any
 
 import matplotlib
 
@@ -24,6 +25,7 @@ from matplotlib import font_manager, rcParams
 from matplotlib.dates import DayLocator, MonthLocator, YearLocator, date2num, num2date
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, MaxNLocator
+from matplotlib.typing import RcKeyType
 
 from reports.formatting import DONOR_TYPE_LABELS, babel_locale
 
@@ -51,7 +53,12 @@ def _font_family() -> list[str]:
 
 
 FONT_FAMILY = _font_family()
-STYLE = {"font.family": FONT_FAMILY, "font.size": 9, "text.color": TEXT_COLOUR, "axes.labelcolor": TEXT_COLOUR}
+STYLE: dict[RcKeyType, Any] = {
+    "font.family": FONT_FAMILY,
+    "font.size": 9,
+    "text.color": TEXT_COLOUR,
+    "axes.labelcolor": TEXT_COLOUR,
+}
 
 
 def warm_up() -> None:

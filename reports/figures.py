@@ -19,9 +19,10 @@ gives, and rebuilding a report for the same moment gives the same figures.
 Only rows changed after `as_of` pay for the history lookups.
 """
 
+from collections.abc import Iterable, Mapping
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypedDict
 
 from django.db.models import (
     Case,
@@ -72,14 +73,30 @@ def ratio(part: Decimal, whole: Decimal, *, cap: bool = False, empty: float | No
 COUNTED = Q(status_at__in=PUBLIC_STATUSES)
 
 
-def pledges_as_of(as_of: datetime) -> QuerySet[Pledge]:
+class AsOf(TypedDict):
+    """What `pledges_made_by` annotates a pledge with: its values at `as_of`."""
+
+    status_at: str
+    amount_usd_at: Decimal | None
+    received_at: Decimal
+
+
+if TYPE_CHECKING:
+    # django-stubs-ext is a dev dependency (with django-stubs): the type
+    # only exists for the checker.
+    from django_stubs_ext import WithAnnotations
+
+    PledgeAsOf = WithAnnotations[Pledge, AsOf]
+
+
+def pledges_as_of(as_of: datetime) -> "QuerySet[PledgeAsOf]":
     """Pledges counted at `as_of` (by their status then), annotated with
     `status_at`, `amount_usd_at` and `received_at`: their values at that
     moment."""
     return pledges_made_by(as_of).filter(COUNTED)
 
 
-def pledges_made_by(as_of: datetime) -> QuerySet[Pledge]:
+def pledges_made_by(as_of: datetime) -> "QuerySet[PledgeAsOf]":
     """Pledges created by `as_of`, counted then or not, annotated as
     `pledges_as_of` does. The sums over them filter on COUNTED themselves:
     a filter on the status then, in the WHERE clause, would leave the
@@ -126,7 +143,7 @@ def _spanning(as_of: datetime, changes: str) -> Q:
     )
 
 
-def _payments_counted(made: QuerySet[Pledge], as_of: datetime) -> tuple[QuerySet[Payment], Q]:
+def _payments_counted(made: "QuerySet[PledgeAsOf]", as_of: datetime) -> tuple[QuerySet[Payment], Q]:
     """The effective payments with a USD value recorded by `as_of` on the
     pledges made by then, and the condition that their pledge was counted
     then (for the sums' filters, as in `pledges_made_by`)."""
@@ -161,7 +178,7 @@ def _aggregates(where: Q | None = None) -> dict:
     }
 
 
-def _totals(row: dict) -> dict[str, Any]:
+def _totals(row: Mapping[str, Any]) -> dict[str, Any]:
     pledged = pledged_total(row)
     return {
         "announced": usd_text(row["announced"]),
@@ -184,6 +201,10 @@ def report_figures(report) -> dict[str, Any]:
         made = made.filter(session__event=report.event)
     counted = made.filter(COUNTED)
 
+    # The rows of `values(...).annotate(**sums)`: the type checker sees
+    # the grouping keys only, not the sums' names.
+    row: Mapping[str, Any]
+
     # One pass by donor type gives the headline too (every donor has one
     # type, so its donors add up) and, for a period report, the new pledges.
     in_period = None
@@ -192,23 +213,23 @@ def report_figures(report) -> dict[str, Any]:
         in_period = Q(pledged_on__gte=report.period_start, pledged_on__lte=report.period_end)
         new_sums = _aggregates(where=in_period)
         sums |= {f"new_{name}": new_sums[name] for name in ("announced", "pledged_firm", "pledged_lapsed", "pledges")}
-    by_type_rows = {row["donor__donor_type"]: row for row in made.values("donor__donor_type").annotate(**sums)}
+    by_type_rows: dict[str, Mapping[str, Any]] = {
+        row["donor__donor_type"]: row for row in made.values("donor__donor_type").annotate(**sums)
+    }
     overall = {name: sum((row[name] for row in by_type_rows.values()), _zero(name)) for name in sums}
     headline = _totals(overall)
     headline["progress"] = ratio(pledged_total(overall), campaign.goal_usd, cap=True, empty=0.0)
     headline["awaiting_rate"] = overall["awaiting_rate"]
     by_donor_type = []
     for donor_type in DonorType.values:
-        row = by_type_rows.get(donor_type)
-        totals = _totals(row) if row else _totals(_empty())
+        totals = _totals(by_type_rows.get(donor_type) or _empty())
         by_donor_type.append({"type": donor_type, **totals})
 
     country_shown = Case(When(public_name=True, then=F("donor__country")), default=Value(""), output_field=CharField())
-    by_country = [
-        {"country": row["country_shown"] or None, **_totals(row)}
-        for row in made.annotate(country_shown=country_shown).values("country_shown").annotate(**_aggregates())
-        if row["pledges"]
-    ]
+    country_rows: Iterable[Mapping[str, Any]] = (
+        made.annotate(country_shown=country_shown).values("country_shown").annotate(**_aggregates())
+    )
+    by_country = [{"country": row["country_shown"] or None, **_totals(row)} for row in country_rows if row["pledges"]]
     by_country.sort(key=lambda row: (row["country"] is None, -Decimal(row["pledged"]), row["country"] or ""))
 
     payments, paid_counted = _payments_counted(made, as_of)
@@ -309,7 +330,7 @@ def report_figures(report) -> dict[str, Any]:
                 "country": pledge.donor.country or None,
                 "status": pledge.status_at,
                 "pledged_on": pledge.pledged_on.isoformat(),
-                "session": pledge.session.slug if pledge.session_id else None,
+                "session": pledge.session.slug if pledge.session else None,
                 "earmark": pledge.earmark,
                 "amount": format_amount(pledge.amount, pledge.currency) if shown else None,
                 "currency": pledge.currency if shown else None,

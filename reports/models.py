@@ -35,7 +35,7 @@ class ReportFormat(models.TextChoices):
     JSON = "json", "JSON"
 
 
-CONTENT_TYPES = {
+CONTENT_TYPES: dict[str, str] = {
     ReportFormat.HTML: "text/html; charset=utf-8",
     ReportFormat.PDF: "application/pdf",
     ReportFormat.CSV: "text/csv; charset=utf-8",
@@ -46,6 +46,7 @@ CONTENT_TYPES = {
 def report_key(*, campaign: Campaign, kind: str, period_start=None, period_end=None, event: Event | None = None) -> str:
     """What makes two requests the same report: one original per key."""
     if kind == ReportKind.EVENT:
+        assert event is not None, "an event report names its event"
         return f"event:{campaign.slug}:{event.slug}"
     return f"period:{campaign.slug}:{period_start.isoformat()}:{period_end.isoformat()}"
 

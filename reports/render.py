@@ -19,7 +19,7 @@ import json
 import os
 import signal
 import sys
-from collections.abc import Iterator
+from collections.abc import Generator
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -407,7 +407,7 @@ def _page_in_process(language: str) -> Page:
 
 def render_pages(
     figures: dict, languages: list[str], checksums: dict[str, str], directory: Path, *, processes: int
-) -> Iterator[Page]:
+) -> Generator[Page, None, None]:
     """Every language's page (render_page), as each is finished.
 
     With more than one process, the languages are shared out among forked

@@ -12,6 +12,7 @@ from contextlib import closing
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from datetime import time as dtime
+from functools import partial
 from pathlib import Path
 
 from django.conf import settings
@@ -104,6 +105,7 @@ def _default_as_of(request: ReportRequest, now: datetime) -> datetime:
     if request.as_of is not None:
         return request.as_of
     if request.kind == ReportKind.PERIOD:
+        assert request.period_end is not None, "checked by report_request_errors"
         end = timezone.make_aware(datetime.combine(request.period_end + timedelta(days=1), dtime.min)) - timedelta(
             microseconds=1
         )
@@ -249,7 +251,7 @@ def _report_files(report: Report, figures: dict, directory: Path) -> Iterator[Re
                 f"{stem}-{language}.csv",
                 language,
                 ReportFormat.CSV,
-                lambda lang=language: render.render_csv(figures, lang),
+                partial(render.render_csv, figures, language),
             )
         )
     # The pages list the data files' digests in their colophon.
@@ -269,7 +271,7 @@ def _file_order(report: Report) -> Callable[[ReportDocument | ReportFile], tuple
     """The files in one order, whichever page process finishes first: the
     JSON, the CSVs, then each language's page and PDF."""
     languages = {language: index for index, language in enumerate(report.languages)}
-    formats = [ReportFormat.JSON, ReportFormat.CSV, ReportFormat.HTML, ReportFormat.PDF]
+    formats: list[str] = [ReportFormat.JSON, ReportFormat.CSV, ReportFormat.HTML, ReportFormat.PDF]
     return lambda file: (
         min(formats.index(file.format), 2),
         languages.get(file.language, -1),
