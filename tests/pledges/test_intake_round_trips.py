@@ -18,8 +18,9 @@ pytestmark = pytest.mark.django_db
 
 URL = "/api/v1/pledges/"
 # The session (with its event and campaign), the donor, the pledge, its
-# instalments, its audit record, its outbox message.
-STATEMENTS_PER_PLEDGE = 6
+# instalments, its audit record, its first status-history row, its outbox
+# message.
+STATEMENTS_PER_PLEDGE = 7
 
 
 def statements_of(api, body, **headers) -> list[str]:

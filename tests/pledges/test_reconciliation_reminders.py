@@ -53,6 +53,9 @@ def pledge_with_plan(
 ) -> Pledge:
     """A pledge of the plan's total with one instalment per (due date, amount)."""
     plan = plan or ((DUE, "1000.00"),)
+    if status == PledgeStatus.CONFIRMED:
+        # Confirmed at a moment, so the status its money gives is the one it has.
+        fields.setdefault("confirmed_at", timezone.now())
     pledge = PledgeFactory(
         status=status,
         amount=sum(Decimal(amount) for _, amount in plan),
