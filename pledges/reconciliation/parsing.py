@@ -132,7 +132,7 @@ _MAX_REFERENCE = 25
 
 
 def _reference_candidates(text: str) -> list[str]:
-    tokens = []
+    tokens: list[tuple[str, str]] = []
     for match in _TOKEN.finditer(text):
         if match.start() != sum(len(t) + len(s) for t, s in tokens):
             break
