@@ -874,6 +874,16 @@ def line_accept(*, line: StatementLine, actor: Actor, settle_net: bool = False) 
     return line
 
 
+def _line_decide(line: StatementLine, status: str, *, reason: str, actor: Actor, action: str) -> None:
+    """A person's decision on a locked line: its new status, the reason as
+    its note, saved and audited."""
+    line.status = status
+    line.note = reason
+    line.updated_at = timezone.now()
+    line.save(update_fields=["status", "note", "updated_at"])
+    audit_record(actor=actor, action=action, obj=line, reason=reason)
+
+
 def line_reject(*, line: StatementLine, actor: Actor, reason: str = "") -> StatementLine:
     with transaction.atomic():
         line = _locked_line(line)
@@ -883,11 +893,7 @@ def line_reject(*, line: StatementLine, actor: Actor, reason: str = "") -> State
         line.matches.filter(status=MatchStatus.PROPOSED).update(
             status=MatchStatus.REJECTED, decided_by=user, decided_at=timezone.now()
         )
-        line.status = LineStatus.UNMATCHED
-        line.note = reason
-        line.updated_at = timezone.now()
-        line.save(update_fields=["status", "note", "updated_at"])
-        audit_record(actor=actor, action="statement.line.rejected", obj=line, reason=reason)
+        _line_decide(line, LineStatus.UNMATCHED, reason=reason, actor=actor, action="statement.line.rejected")
     return line
 
 
@@ -950,11 +956,7 @@ def line_unmatch(*, line: StatementLine, actor: Actor, reason: str) -> Statement
                 payment_reverse(payment=payment, actor=actor, reason=reason)
             match.status = MatchStatus.UNDONE
             match.save(update_fields=["status"])
-        line.status = LineStatus.UNMATCHED
-        line.note = reason
-        line.updated_at = timezone.now()
-        line.save(update_fields=["status", "note", "updated_at"])
-        audit_record(actor=actor, action="statement.line.unmatched", obj=line, reason=reason)
+        _line_decide(line, LineStatus.UNMATCHED, reason=reason, actor=actor, action="statement.line.unmatched")
     return line
 
 
@@ -967,11 +969,7 @@ def line_exclude(*, line: StatementLine, actor: Actor, reason: str) -> Statement
         if line.status not in (LineStatus.UNMATCHED, LineStatus.PROPOSED):
             raise TransitionNotAllowed(f"A {line.get_status_display().lower()} line cannot be excluded.")
         line.matches.filter(status=MatchStatus.PROPOSED).update(status=MatchStatus.REJECTED, decided_at=timezone.now())
-        line.status = LineStatus.EXCLUDED
-        line.note = reason
-        line.updated_at = timezone.now()
-        line.save(update_fields=["status", "note", "updated_at"])
-        audit_record(actor=actor, action="statement.line.excluded", obj=line, reason=reason)
+        _line_decide(line, LineStatus.EXCLUDED, reason=reason, actor=actor, action="statement.line.excluded")
     return line
 
 
