@@ -65,6 +65,7 @@ A statement without entries is valid: it yields nothing.
 """
 
 import hashlib
+import io
 import re
 from collections.abc import Iterator
 from datetime import date
@@ -91,6 +92,7 @@ from pledges.reconciliation.parsing import (
     LineError,
     ParsedLine,
     ParsedLines,
+    PrefixedRaw,
     StatementFormatError,
     StatementHeader,
     StatementLine,
@@ -134,28 +136,14 @@ def iter_camt053(stream: IO[bytes], headers: list[StatementHeader] | None = None
         raise StatementFormatError(f"the file is not well-formed XML, or is cut short ({exc})") from None
 
 
-class _Prefixed:
-    """A binary stream with some bytes already read put back in front."""
-
-    def __init__(self, prefix: bytes, stream: IO[bytes]):
-        self._prefix = prefix
-        self._stream = stream
-
-    def read(self, size: int = -1) -> bytes:
-        if self._prefix:
-            data, self._prefix = self._prefix, b""
-            return data
-        return self._stream.read(size)
-
-
-def _check_not_empty(stream: IO[bytes]) -> _Prefixed:
+def _check_not_empty(stream: IO[bytes]) -> io.BufferedReader:
     head = stream.read(_CHUNK)
     if not head.removeprefix(_BOM).strip():
         more = stream.read(_CHUNK) if head else b""
         if not more:
             raise StatementFormatError("the file is empty")
         head += more
-    return _Prefixed(head, stream)
+    return io.BufferedReader(PrefixedRaw(head, stream), buffer_size=_CHUNK)
 
 
 class _Names:

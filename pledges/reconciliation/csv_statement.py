@@ -119,6 +119,7 @@ from pledges.reconciliation.parsing import (
     NON_FIELD_ERRORS,
     LineError,
     ParsedLines,
+    PrefixedRaw,
     StatementFormatError,
     StatementLine,
     check_length,
@@ -204,27 +205,6 @@ def file_sha256(stream: IO[bytes]) -> str:
 # --- reading the bytes ----------------------------------------------------------
 
 
-class _PrefixedRaw(io.RawIOBase):
-    """A raw binary stream: some bytes already read, then the rest of `stream`.
-    Closing it does not close `stream` (the caller's)."""
-
-    def __init__(self, prefix: bytes, stream: IO[bytes]):
-        super().__init__()
-        self._prefix = prefix
-        self._stream = stream
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buffer) -> int:
-        if self._prefix:
-            data, self._prefix = self._prefix[: len(buffer)], self._prefix[len(buffer) :]
-        else:
-            data = self._stream.read(len(buffer))
-        buffer[: len(data)] = data
-        return len(data)
-
-
 def _text_stream(stream: IO[bytes], encoding: str = "auto") -> io.TextIOWrapper:
     head = stream.read(4)
     while len(head) < 4:
@@ -242,7 +222,7 @@ def _text_stream(stream: IO[bytes], encoding: str = "auto") -> io.TextIOWrapper:
         encoding, errors = "utf-16", "strict"
     else:
         encoding, errors = "utf-8", _FALLBACK_ERRORS
-    raw = io.BufferedReader(_PrefixedRaw(head, stream), buffer_size=_CHUNK)
+    raw = io.BufferedReader(PrefixedRaw(head, stream), buffer_size=_CHUNK)
     return io.TextIOWrapper(raw, encoding=encoding, errors=errors, newline="")
 
 
