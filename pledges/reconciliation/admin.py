@@ -216,7 +216,7 @@ class BankStatementAdmin(RoleAdmin):
             names = imports.statement_preview(stream=stream, options={**options, "profile": None})["header"]
         form = _profile_form(names, {}, data=request.POST)
         if not form.is_valid():
-            raise DomainError("Check the profile.", errors={k: list(v) for k, v in form.errors.items()})
+            raise DomainError("Check the profile.", errors={k: [str(m) for m in v] for k, v in form.errors.items()})
         data = form.cleaned_data
         profile = imports.csv_profile_save(
             name=data["profile_name"],

@@ -40,7 +40,7 @@ import hashlib
 import re
 from datetime import date
 from decimal import Decimal
-from typing import BinaryIO
+from typing import IO
 
 from bai2 import bai2 as bai2_parser
 from bai2.constants import AsOfDateModifier, FundsType, GroupStatus, TypeCodeTransaction
@@ -112,7 +112,7 @@ def _zero_filled(match: re.Match) -> str:
     return match.group(1) + ",".join(value or "0" for value in match.group(2).split(","))
 
 
-def iter_bai2(stream: BinaryIO, headers: list[StatementHeader] | None = None) -> ParsedLines:
+def iter_bai2(stream: IO[bytes], headers: list[StatementHeader] | None = None) -> ParsedLines:
     headers = headers if headers is not None else []
     text = stream.read().removeprefix(b"\xef\xbb\xbf").decode("latin-1")
     try:

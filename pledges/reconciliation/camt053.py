@@ -65,11 +65,12 @@ A statement without entries is valid: it yields nothing.
 """
 
 import hashlib
+import io
 import re
 from collections.abc import Iterator
 from datetime import date
 from decimal import Decimal, InvalidOperation
-from typing import BinaryIO
+from typing import IO
 from xml.etree.ElementTree import Element, ParseError, tostring
 
 from defusedxml import DefusedXmlException
@@ -91,6 +92,7 @@ from pledges.reconciliation.parsing import (
     LineError,
     ParsedLine,
     ParsedLines,
+    PrefixedRaw,
     StatementFormatError,
     StatementHeader,
     StatementLine,
@@ -116,7 +118,7 @@ _DIRECTIONS = {"CRDT": CREDIT, "DBIT": DEBIT}
 _NOT_PROVIDED = frozenset({"NOTPROVIDED", "NONREF"})
 
 
-def iter_camt053(stream: BinaryIO, headers: list[StatementHeader] | None = None) -> ParsedLines:
+def iter_camt053(stream: IO[bytes], headers: list[StatementHeader] | None = None) -> ParsedLines:
     """The lines of a camt.053 file opened in binary mode, one at a time.
 
     Raises StatementFormatError (while iterating) for an empty file, a file
@@ -134,38 +136,14 @@ def iter_camt053(stream: BinaryIO, headers: list[StatementHeader] | None = None)
         raise StatementFormatError(f"the file is not well-formed XML, or is cut short ({exc})") from None
 
 
-def camt053_version(namespace: str) -> int | None:
-    """The version (2 for camt.053.001.02) of a camt.052/053/054 namespace, or None."""
-    match = _NAMESPACE.fullmatch(namespace)
-    return int(match.group(2)) if match else None
-
-
-def _message(namespace: str) -> tuple[str, str, str, str]:
-    return MESSAGES[_NAMESPACE.fullmatch(namespace).group(1)]
-
-
-class _Prefixed:
-    """A binary stream with some bytes already read put back in front."""
-
-    def __init__(self, prefix: bytes, stream: BinaryIO):
-        self._prefix = prefix
-        self._stream = stream
-
-    def read(self, size: int = -1) -> bytes:
-        if self._prefix:
-            data, self._prefix = self._prefix, b""
-            return data
-        return self._stream.read(size)
-
-
-def _check_not_empty(stream: BinaryIO) -> _Prefixed:
+def _check_not_empty(stream: IO[bytes]) -> io.BufferedReader:
     head = stream.read(_CHUNK)
     if not head.removeprefix(_BOM).strip():
         more = stream.read(_CHUNK) if head else b""
         if not more:
             raise StatementFormatError("the file is empty")
         head += more
-    return _Prefixed(head, stream)
+    return io.BufferedReader(PrefixedRaw(head, stream), buffer_size=_CHUNK)
 
 
 class _Names:
@@ -211,14 +189,17 @@ def _namespace_of(tag: str) -> tuple[str, str]:
     return "", tag
 
 
-def _check_root(tag: str) -> str:
+def _check_root(tag: str) -> tuple[str, tuple[str, str, str, str]]:
+    """The root element's namespace and its message (see MESSAGES), or
+    StatementFormatError when it is not a Document this parser reads."""
     namespace, local = _namespace_of(tag)
-    version = camt053_version(namespace)
-    if version is None:
+    match = _NAMESPACE.fullmatch(namespace)
+    if match is None:
         shown = repr(namespace) if namespace else "none"
         raise StatementFormatError(
             f"not a camt.052, camt.053 or camt.054 document: namespace {shown} (root element {local!r})"
         )
+    version = int(match.group(2))  # 2 for camt.053.001.02
     if not FIRST_VERSION <= version <= LAST_VERSION:
         raise StatementFormatError(
             f"version 001.{version:02d} is not a version this parser reads "
@@ -226,7 +207,7 @@ def _check_root(tag: str) -> str:
         )
     if local != "Document":
         raise StatementFormatError(f"not a camt.053 document: the root element is {local!r}, not 'Document'")
-    return namespace
+    return namespace, MESSAGES[match.group(1)]
 
 
 class _Statement:
@@ -249,7 +230,7 @@ def _balance(bal: Element, q: _Names) -> dict | None:
     balance is kept for people to compare; it never refuses the file)."""
     amt = _find(bal, q("Amt"))
     text = (amt.text or "").strip() if amt is not None else ""
-    if not _AMOUNT.fullmatch(text):
+    if amt is None or not _AMOUNT.fullmatch(text):
         return None
     sign = "-" if _text(bal, q, "CdtDbtInd").upper() == "DBIT" else ""
     when = _text(bal, q, "Dt/Dt") or _text(bal, q, "Dt/DtTm")[:10]
@@ -260,24 +241,22 @@ def _balance(bal: Element, q: _Names) -> dict | None:
 def _walk(events: Iterator[tuple[str, Element]], headers: list[StatementHeader]) -> ParsedLines:
     # Depth of the element an event is about: 0 Document, 1 BkToCstmrStmt,
     # 2 GrpHdr or Stmt, 3 what a Stmt holds (Id, Acct, Bal, Ntry...).
-    depth = 0
-    parents: list[Element | None] = [None, None, None]  # the open elements at depths 0 to 2
-    q: _Names | None = None
-    stmt_tag = ntry_tag = id_tag = acct_tag = bal_tag = ""
-    message = MESSAGES["3"]
+    first = next(events, None)
+    if first is None:
+        return
+    root = first[1]  # the first event starts the root element
+    namespace, message = _check_root(root.tag)
+    q = _Names(namespace)
+    stmt_tag, ntry_tag, id_tag, acct_tag, bal_tag = (q.tag(n) for n in (message[1], "Ntry", "Id", "Acct", "Bal"))
+    depth = 1
+    parents: list[Element | None] = [root, None, None]  # the open elements at depths 0 to 2
     statement: _Statement | None = None
     statements = 0
     position = 0
     for event, elem in events:
         if event == "start":
             if depth < 3:
-                if depth == 0:
-                    namespace = _check_root(elem.tag)
-                    q, message = _Names(namespace), _message(namespace)
-                    stmt_tag, ntry_tag, id_tag, acct_tag, bal_tag = (
-                        q.tag(n) for n in (message[1], "Ntry", "Id", "Acct", "Bal")
-                    )
-                elif depth == 1 and elem.tag != q.tag(message[0]):
+                if depth == 1 and elem.tag != q.tag(message[0]):
                     _, local = _namespace_of(elem.tag)
                     raise StatementFormatError(
                         f"not a bank-to-customer message: the Document holds {local!r}, not {message[0]!r}"
@@ -325,7 +304,9 @@ def _walk(events: Iterator[tuple[str, Element]], headers: list[StatementHeader])
         if depth >= 2:
             # Read: drop it from the tree, so that memory holds one entry at a time.
             elem.clear()
-            parents[depth - 1].remove(elem)
+            parent = parents[depth - 1]
+            if parent is not None:  # always: the element's parent is open
+                parent.remove(elem)
 
 
 def _statement_value(text: str | None, name: str, limit: int, number: int) -> str:
@@ -402,7 +383,7 @@ def _date(container: Element | None, q: _Names, errors: LineError, name: str) ->
         return None
 
 
-def _charges(holder: Element, q: _Names, currency: str | None, errors: LineError) -> Decimal:
+def _charges(holder: Element | None, q: _Names, currency: str | None, errors: LineError) -> Decimal:
     total = Decimal(0)
     for chrgs in _findall(holder, q("Chrgs")):
         amounts = _findall(chrgs, q("TtlChrgsAndTaxAmt"))
@@ -474,7 +455,7 @@ def _creditor_reference(tx: Element | None, q: _Names) -> str:
     return ""
 
 
-def _tx_amount(tx: Element, q: _Names, errors: LineError) -> tuple[Decimal, str] | None:
+def _tx_amount(tx: Element | None, q: _Names, errors: LineError) -> tuple[Decimal, str] | None:
     for path in ("Amt", "AmtDtls/TxAmt/Amt", "AmtDtls/InstdAmt/Amt"):
         amt = _find(tx, q(path))
         if amt is not None:
@@ -526,7 +507,7 @@ def _entry_lines(ntry: Element, q: _Names, first_position: int, statement_id: st
         creditor_reference = _creditor_reference(tx, q)
         check_length(errors, "creditor_reference", creditor_reference, MAX_CREDITOR_REFERENCE)
 
-        if errors.errors:
+        if errors.errors or tx_direction is None or amount is None or currency is None:  # named in errors
             lines.append(errors)
             continue
         lines.append(

@@ -104,7 +104,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
-from typing import BinaryIO
+from typing import IO
 
 from pledges.money import CurrencyError, check_amount, currency_minor_units
 from pledges.reconciliation.parsing import (
@@ -119,6 +119,7 @@ from pledges.reconciliation.parsing import (
     NON_FIELD_ERRORS,
     LineError,
     ParsedLines,
+    PrefixedRaw,
     StatementFormatError,
     StatementLine,
     check_length,
@@ -154,7 +155,7 @@ codecs.register_error(_FALLBACK_ERRORS, _cp1252_fallback)
 
 
 def iter_csv_statement(
-    stream: BinaryIO,
+    stream: IO[bytes],
     *,
     statement_id: str,
     account: str,
@@ -188,7 +189,7 @@ def iter_csv_statement(
     return _iter_rows(stream, statement_id, account, order, layout, (currency or layout.currency).upper(), found)
 
 
-def file_sha256(stream: BinaryIO) -> str:
+def file_sha256(stream: IO[bytes]) -> str:
     """The hex SHA-256 of the stream's content from where it stands, read in
     chunks; a seekable stream is put back where it was. It makes a
     statement_id for a CSV file, so the same file cannot be imported twice."""
@@ -204,28 +205,7 @@ def file_sha256(stream: BinaryIO) -> str:
 # --- reading the bytes ----------------------------------------------------------
 
 
-class _PrefixedRaw(io.RawIOBase):
-    """A raw binary stream: some bytes already read, then the rest of `stream`.
-    Closing it does not close `stream` (the caller's)."""
-
-    def __init__(self, prefix: bytes, stream: BinaryIO):
-        super().__init__()
-        self._prefix = prefix
-        self._stream = stream
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buffer) -> int:
-        if self._prefix:
-            data, self._prefix = self._prefix[: len(buffer)], self._prefix[len(buffer) :]
-        else:
-            data = self._stream.read(len(buffer))
-        buffer[: len(data)] = data
-        return len(data)
-
-
-def _text_stream(stream: BinaryIO, encoding: str = "auto") -> io.TextIOWrapper:
+def _text_stream(stream: IO[bytes], encoding: str = "auto") -> io.TextIOWrapper:
     head = stream.read(4)
     while len(head) < 4:
         more = stream.read(4 - len(head))
@@ -242,7 +222,7 @@ def _text_stream(stream: BinaryIO, encoding: str = "auto") -> io.TextIOWrapper:
         encoding, errors = "utf-16", "strict"
     else:
         encoding, errors = "utf-8", _FALLBACK_ERRORS
-    raw = io.BufferedReader(_PrefixedRaw(head, stream), buffer_size=_CHUNK)
+    raw = io.BufferedReader(PrefixedRaw(head, stream), buffer_size=_CHUNK)
     return io.TextIOWrapper(raw, encoding=encoding, errors=errors, newline="")
 
 
@@ -549,36 +529,47 @@ def _split(line: str, delimiter: str) -> list[str]:
     return next(csv.reader([line], delimiter=delimiter))
 
 
+_HeaderReading = tuple[tuple[bool, int], str, dict[str, int], dict, list[str], list[str], list[str]]
+
+
+def _header_reading(line: str, layout: "CsvLayout", default_currency: str, delimiter: str) -> _HeaderReading:
+    """The header split at `delimiter`: its score (everything needed found
+    and nothing ambiguous, then how many columns were recognised), the
+    delimiter, columns, header currencies, missing and ambiguous fields, cells."""
+    cells = _split(line, delimiter)
+    names = [_column_name(n) for n in cells]
+    if layout.columns:
+        columns = {}
+        for field_name, wanted in layout.columns.items():
+            if isinstance(wanted, int):
+                columns[field_name] = wanted - 1
+            elif _column_name(wanted) in names:
+                columns[field_name] = names.index(_column_name(wanted))
+        header_currency: dict = {}
+        ambiguous: list[str] = []
+    else:
+        columns, header_currency, ambiguous = _recognise(names, cells)
+        for name in set(names):
+            if name in COLUMNS and names.count(name) > 1:
+                raise StatementFormatError(f"the header names the column {name!r} twice")
+    currency_known = bool(default_currency or header_currency.get("amount"))
+    missing = _missing(columns, currency_known)
+    if layout.columns:
+        missing = [f for f in layout.columns if f not in columns] or missing
+    score = (not missing and not ambiguous, len(columns))
+    return score, delimiter, columns, header_currency, missing, ambiguous, cells
+
+
 def _header(line: str, layout: "CsvLayout", default_currency: str) -> tuple[str, dict[str, int], dict, int, list[str]]:
     """The delimiter, each field's column index, currencies named in the
     header, and the header's width; StatementFormatError when the header
     does not name what is needed."""
     delimiters = (layout.delimiter,) if layout.delimiter else DELIMITERS
-    best = None
-    for delimiter in delimiters:
-        cells = _split(line, delimiter)
-        names = [_column_name(n) for n in cells]
-        if layout.columns:
-            columns = {}
-            for field_name, wanted in layout.columns.items():
-                if isinstance(wanted, int):
-                    columns[field_name] = wanted - 1
-                elif _column_name(wanted) in names:
-                    columns[field_name] = names.index(_column_name(wanted))
-            header_currency: dict = {}
-            ambiguous: list[str] = []
-        else:
-            columns, header_currency, ambiguous = _recognise(names, cells)
-            for name in set(names):
-                if name in COLUMNS and names.count(name) > 1:
-                    raise StatementFormatError(f"the header names the column {name!r} twice")
-        currency_known = bool(default_currency or header_currency.get("amount"))
-        missing = _missing(columns, currency_known)
-        if layout.columns:
-            missing = [f for f in layout.columns if f not in columns] or missing
-        score = (not missing and not ambiguous, len(columns))
-        if best is None or score > best[0]:
-            best = (score, delimiter, columns, header_currency, missing, ambiguous, cells)
+    # The best score; of equal ones, the first delimiter's.
+    best = max(
+        (_header_reading(line, layout, default_currency, delimiter) for delimiter in delimiters),
+        key=lambda reading: reading[0],
+    )
     (ok, _), delimiter, columns, header_currency, missing, ambiguous, cells = best
     if not ok:
         shown = ", ".join(repr(c.strip()) for c in cells[:20] if c.strip()) or "nothing"
@@ -600,7 +591,7 @@ def _header(line: str, layout: "CsvLayout", default_currency: str) -> tuple[str,
 
 
 def _iter_rows(
-    stream: BinaryIO, statement_id: str, account: str, date_order: str, layout: "CsvLayout", currency: str, found: dict
+    stream: IO[bytes], statement_id: str, account: str, date_order: str, layout: "CsvLayout", currency: str, found: dict
 ) -> ParsedLines:
     text = _text_stream(stream, layout.encoding)
     progress = _Progress()
@@ -758,8 +749,8 @@ class _RowReader:
         charges = Decimal(0)
         charges_text = cell("charges")
         if charges_text and minor_units is not None:
-            charges = self._amount(errors, "charges", charges_text, currency, minor_units)
-            charges = abs(charges) if charges is not None else Decimal(0)
+            charges_read = self._amount(errors, "charges", charges_text, currency, minor_units)
+            charges = abs(charges_read) if charges_read is not None else Decimal(0)
 
         booking_date = _checked_date(errors, "booking_date", required("booking_date"), self.date_order)
         value_date = _checked_date(errors, "value_date", cell("value_date"), self.date_order)
@@ -771,7 +762,7 @@ class _RowReader:
         creditor_reference = cell("creditor_reference")
         check_length(errors, "creditor_reference", creditor_reference, MAX_CREDITOR_REFERENCE)
 
-        if errors.errors:
+        if errors.errors or direction is None or amount is None:  # a missing one was named in errors
             return errors
         return StatementLine(
             position=position,

@@ -10,7 +10,7 @@ import logging
 import secrets
 from dataclasses import asdict
 from datetime import timedelta
-from typing import Any, BinaryIO
+from typing import IO, Any
 
 from django.conf import settings
 from django.core.cache import cache
@@ -126,7 +126,7 @@ def import_options(data: Any) -> dict[str, Any]:
 
 
 def statement_import_queue(
-    *, file: BinaryIO, filename: str, size: int, options: dict[str, Any], actor: Actor
+    *, file: IO[bytes], filename: str, size: int, options: dict[str, Any], actor: Actor
 ) -> StatementImport:
     """Store a statement file and queue its import after commit. The file
     (an upload's temporary file) streams into the storage in chunks."""
@@ -172,7 +172,8 @@ def statement_import_run(*, job_pk: int) -> str:
         return StatementImport.objects.get(pk=job_pk).status
     job = StatementImport.objects.select_related("created_by").get(pk=job_pk)
     options = job.options or {}
-    profile = CsvProfile.objects.filter(pk=options.get("profile")).first() if options.get("profile") else None
+    profile_pk = options.get("profile")
+    profile = CsvProfile.objects.filter(pk=profile_pk).first() if profile_pk else None
     actor = Actor.staff(job.created_by) if job.created_by_id else Actor.task("statement_import_run")
     key = PROGRESS_KEY.format(pk=job.pk)
 
@@ -231,7 +232,7 @@ def statement_import_progress(job: StatementImport) -> int | None:
 # --- Preview ------------------------------------------------------------------------
 
 
-def statement_preview(*, stream: BinaryIO, options: dict[str, Any], limit: int = PREVIEW_LINES) -> dict[str, Any]:
+def statement_preview(*, stream: IO[bytes], options: dict[str, Any], limit: int = PREVIEW_LINES) -> dict[str, Any]:
     """The first lines of a file as the import will read them, with their
     errors, the format and (CSV) the columns found. Nothing is stored. A
     file that cannot be read gives its reason in `file_error`."""
@@ -317,9 +318,12 @@ def csv_profile_save(
     use it (InvalidInput naming each field at fault), and audited."""
     name = (name or "").strip()
     errors: dict[str, list[str]] = {}
+    same_name = CsvProfile.objects.filter(name=name)
+    if profile is not None:
+        same_name = same_name.exclude(pk=profile.pk)
     if not name or len(name) > 100:
         errors["name"] = ["1 to 100 characters."]
-    elif CsvProfile.objects.filter(name=name).exclude(pk=getattr(profile, "pk", None)).exists():
+    elif same_name.exists():
         errors["name"] = ["Another profile has this name."]
     defaults = asdict(CsvLayout())
     merged = {field: values.get(field, getattr(profile, field, defaults.get(field, ""))) for field in PROFILE_FIELDS}

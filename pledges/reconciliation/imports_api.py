@@ -19,7 +19,7 @@ from pledges.roles import IsReconciler, IsViewer
 
 TAGS = ["staff: reconciliation"]
 
-UPLOAD_FIELDS = {
+UPLOAD_FIELDS: dict[str, serializers.Field] = {
     "file": serializers.FileField(),
     "account": serializers.CharField(required=False, help_text="The Fund's account (CSV); default: the profile's"),
     "date_order": serializers.ChoiceField(choices=["auto", "DMY", "MDY"], required=False),

@@ -23,11 +23,13 @@ Length limits below mirror the columns of `pledges.reconciliation.models`
 rather than a value silently cut.
 """
 
+import io
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
+from typing import IO
 
 from pledges.references import reference_parse
 
@@ -117,6 +119,27 @@ ParsedLine = StatementLine | LineError
 ParsedLines = Iterator[ParsedLine]
 
 
+class PrefixedRaw(io.RawIOBase):
+    """A raw binary stream: some bytes already read, then the rest of `stream`.
+    Closing it does not close `stream` (the caller's)."""
+
+    def __init__(self, prefix: bytes, stream: IO[bytes]):
+        super().__init__()
+        self._prefix = prefix
+        self._stream = stream
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        if self._prefix:
+            data, self._prefix = self._prefix[: len(buffer)], self._prefix[len(buffer) :]
+        else:
+            data = self._stream.read(len(buffer))
+        buffer[: len(data)] = data
+        return len(data)
+
+
 def check_length(errors: LineError, name: str, value: str, limit: int) -> None:
     if len(value) > limit:
         errors.add(name, f"is {len(value)} characters long; at most {limit} are accepted.")
@@ -132,7 +155,7 @@ _MAX_REFERENCE = 25
 
 
 def _reference_candidates(text: str) -> list[str]:
-    tokens = []
+    tokens: list[tuple[str, str]] = []
     for match in _TOKEN.finditer(text):
         if match.start() != sum(len(t) + len(s) for t, s in tokens):
             break

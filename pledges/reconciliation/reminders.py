@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
 from itertools import pairwise
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypedDict
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -36,6 +36,9 @@ from pledges.emails import FALLBACK_LANGUAGE, donor_email_send, donor_language, 
 from pledges.models import Instalment, PaymentMethod, Pledge, PledgeStatus
 from pledges.money import format_amount
 from pledges.reconciliation.models import ReminderStep
+
+if TYPE_CHECKING:
+    from django_stubs_ext import WithAnnotations
 
 logger = logging.getLogger(__name__)
 
@@ -110,14 +113,19 @@ def overdue_instalments(*, today: date) -> QuerySet[Instalment]:
     return _unpaid(Instalment.objects.filter(pledge__status__in=OVERDUE_COUNTED_STATUSES, due_date__lt=today))
 
 
-def reminder_candidates(*, policy: ReminderPolicy, today: date) -> QuerySet[Instalment]:
+class _Candidate(TypedDict):
+    step: int  # the latest step that has come
+    reminders_sent: int | None  # None when none was
+
+
+def reminder_candidates(*, policy: ReminderPolicy, today: date) -> "QuerySet[WithAnnotations[Instalment, _Candidate]]":
     """Instalments of reminded pledges, not yet paid in full, whose latest
     step that has come (`step`) has not been sent (nor any later one), with
     the number of reminders already sent for them (`reminders_sent`).
     Narrowed in SQL: the due dates a step can have come for, and no row for
     that step or a later one."""
-    if not policy.steps:
-        return Instalment.objects.none()
+    if not policy.steps:  # none, with the same annotations
+        return Instalment.objects.none().annotate(step=Value(0), reminders_sent=Value(0))
     steps = policy.steps
     # The step that has come for a due date D is the latest s with D + s <= today.
     step = Case(
@@ -134,9 +142,10 @@ def reminder_candidates(*, policy: ReminderPolicy, today: date) -> QuerySet[Inst
     )
     candidates = Instalment.objects.filter(
         pledge__status__in=REMINDED_STATUSES, due_date__lte=today - timedelta(days=steps[0])
-    ).annotate(step=step)
+    )
     return (
         _unpaid(candidates)
+        .annotate(step=step)
         # Sent already, or a later step was (the clock never runs back to an earlier one).
         .exclude(Exists(ReminderStep.objects.filter(instalment=OuterRef("pk"), days_from_due__gte=OuterRef("step"))))
         .annotate(reminders_sent=Subquery(sent, output_field=IntegerField()))
@@ -246,9 +255,9 @@ def _remind(instalment: Instalment, *, step: int, policy: ReminderPolicy, today:
             # The pledge first, as the payment and pledge services lock it:
             # a payment recorded meanwhile is seen, and nothing deadlocks.
             pledge = Pledge.objects.select_for_update().get(pk=instalment.pledge_id)
-            reason, line = _why_not(pledge, instalment, step=step, policy=policy, today=today)
-            if reason:
-                report.add_skipped(instalment, step, reason)
+            line = _why_not(pledge, instalment, step=step, policy=policy, today=today)
+            if isinstance(line, str):  # the reason
+                report.add_skipped(instalment, step, line)
                 return
             donor = pledge.donor
             language = reminder_language(donor.language)
@@ -287,31 +296,29 @@ def _remind(instalment: Instalment, *, step: int, policy: ReminderPolicy, today:
     report.add_sent(instalment, step, language)
 
 
-def _why_not(
-    pledge: Pledge, instalment: Instalment, *, step: int, policy: ReminderPolicy, today: date
-) -> tuple[str, dict | None]:
+def _why_not(pledge: Pledge, instalment: Instalment, *, step: int, policy: ReminderPolicy, today: date) -> str | dict:
     """Why this step must not be sent now (read under the pledge's lock),
-    or "" and the instalment's line of the schedule."""
+    else the instalment's line of the schedule."""
     if pledge.status not in REMINDED_STATUSES:
-        return SkipReason.NOT_OPEN, None
+        return SkipReason.NOT_OPEN
     line = next((line for line in pledge.instalment_schedule(today) if line["instalment"].pk == instalment.pk), None)
     if line is None or line["instalment"].due_date != instalment.due_date:
-        return SkipReason.INSTALMENT_CHANGED, None
+        return SkipReason.INSTALMENT_CHANGED
     if line["outstanding"] <= 0:
-        return SkipReason.PAID, None
+        return SkipReason.PAID
     donor = pledge.donor
     if donor.erased_at is not None:
-        return SkipReason.DONOR_ERASED, None
+        return SkipReason.DONOR_ERASED
     if not donor.email:
-        return SkipReason.NO_EMAIL, None
+        return SkipReason.NO_EMAIL
     sent_steps = set(ReminderStep.objects.filter(instalment_id=instalment.pk).values_list("days_from_due", flat=True))
     if step in sent_steps:
-        return SkipReason.ALREADY_SENT, None
+        return SkipReason.ALREADY_SENT
     if any(sent > step for sent in sent_steps):
-        return SkipReason.LATER_STEP_SENT, None
+        return SkipReason.LATER_STEP_SENT
     if len(sent_steps) >= policy.max_per_instalment:
-        return SkipReason.MAX_REACHED, None
-    return "", line
+        return SkipReason.MAX_REACHED
+    return line
 
 
 def reminder_context(pledge: Pledge, line: dict, *, today: date, language: str = FALLBACK_LANGUAGE) -> dict[str, Any]:

@@ -6,7 +6,7 @@ import hashlib
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, replace
 from decimal import Decimal
-from typing import BinaryIO
+from typing import IO
 
 from django.conf import settings
 from django.db import IntegrityError, connection, models, transaction
@@ -71,7 +71,7 @@ class StatementLineConflict(DomainError):
     title = "A line of this file has the bank reference of a different line already imported"
 
 
-def _sha256(stream: BinaryIO) -> str:
+def _sha256(stream: IO[bytes]) -> str:
     digest = hashlib.sha256()
     for chunk in iter(lambda: stream.read(1 << 20), b""):
         digest.update(chunk)
@@ -79,7 +79,7 @@ def _sha256(stream: BinaryIO) -> str:
     return digest.hexdigest()
 
 
-def statement_format(stream: BinaryIO) -> str:
+def statement_format(stream: IO[bytes]) -> str:
     """The format of a statement file, from its first bytes (the stream is
     put back): XML is ISO 20022 (the camt reader tells 052, 053 and 054
     apart by namespace), "01," starts BAI2, ":20:" or a SWIFT block MT940,
@@ -132,7 +132,7 @@ class ImportSource:
 
 
 def parsed_lines(
-    stream: BinaryIO, source: ImportSource, headers: list[StatementHeader], *, found: dict | None = None
+    stream: IO[bytes], source: ImportSource, headers: list[StatementHeader], *, found: dict | None = None
 ) -> Iterator:
     """The parser's lines of a file, its statement headers appended to
     `headers` (and for CSV, the delimiter and columns found, to `found`)."""
@@ -161,7 +161,7 @@ def parsed_lines(
 
 
 def import_source(
-    stream: BinaryIO, *, sha: str, account: str, date_order: str, currency: str, profile: CsvProfile | None
+    stream: IO[bytes], *, sha: str, account: str, date_order: str, currency: str, profile: CsvProfile | None
 ) -> ImportSource:
     file_format = StatementFormat.CSV if profile is not None else statement_format(stream)
     account = account or (profile.account if profile else "") or settings.FUND_BANK_ACCOUNT["account_number"]
@@ -176,13 +176,14 @@ def import_source(
 
 
 def _who(statement: BankStatement) -> str:
-    by = f" by {statement.imported_by.get_username()}" if statement.imported_by_id else ""
+    user = statement.imported_by  # no query when there is none
+    by = f" by {user.get_username()}" if user is not None else ""
     return f"on {timezone.localtime(statement.imported_at):%Y-%m-%d %H:%M}{by}"
 
 
 def statement_import(
     *,
-    stream: BinaryIO,
+    stream: IO[bytes],
     filename: str,
     actor: Actor,
     account: str = "",
@@ -423,6 +424,14 @@ def _line_values(statement: BankStatement, line: ParsedLine) -> dict:
     }
 
 
+def _line_column(name: str) -> str:
+    """The database column of a statement line's field (or attname)."""
+    field = StatementLine._meta.get_field(name)
+    if not isinstance(field, models.Field) or field.column is None:
+        raise ValueError(f"StatementLine.{name} is not a column")
+    return field.column
+
+
 def _lines_insert(rows: list[dict]) -> None:
     """Store lines: on PostgreSQL with one COPY (the parsed values go as
     they are, no model instances), elsewhere with bulk_create. The unique
@@ -434,7 +443,7 @@ def _lines_insert(rows: list[dict]) -> None:
         return
     now = timezone.now()
     names = [*rows[0], "updated_at"]
-    columns = ", ".join(connection.ops.quote_name(StatementLine._meta.get_field(n).column) for n in names)
+    columns = ", ".join(connection.ops.quote_name(_line_column(n)) for n in names)
     copy_sql = f"COPY {StatementLine._meta.db_table} ({columns}) FROM STDIN"
     # The raw psycopg cursor, its errors translated (a unique violation is an IntegrityError).
     with connection.wrap_database_errors, connection.cursor() as cursor, cursor.cursor.copy(copy_sql) as copy:
@@ -663,7 +672,7 @@ class _BatchWrites:
         self.closed: set[int] = set()  # ...and are no longer open
         self.matches: list[LineMatch] = []
         self.payments: list[Payment] = []
-        self.audits: list[tuple[AuditEvent, Payment | None]] = []
+        self.audits: list[tuple[AuditEvent, models.Model | None]] = []
         # (pledge, old status, new status, index of its audit in self.audits)
         self.status_changes: list[tuple[Pledge, str, str, int]] = []
         self.statuses: dict[str, list[int]] = {LineStatus.MATCHED: [], LineStatus.PROPOSED: []}
@@ -708,7 +717,7 @@ class _BatchWrites:
             actor_user=self.user,
             actor_label=self.actor.label[:200],
             action=action,
-            object_type=obj._meta.model_name,
+            object_type=obj._meta.model_name or "",
             object_id=str(obj.pk) if obj.pk is not None else "",
             pledge_id=pledge_pk,
             old_values=old or {},
@@ -865,6 +874,16 @@ def line_accept(*, line: StatementLine, actor: Actor, settle_net: bool = False) 
     return line
 
 
+def _line_decide(line: StatementLine, status: str, *, reason: str, actor: Actor, action: str) -> None:
+    """A person's decision on a locked line: its new status, the reason as
+    its note, saved and audited."""
+    line.status = status
+    line.note = reason
+    line.updated_at = timezone.now()
+    line.save(update_fields=["status", "note", "updated_at"])
+    audit_record(actor=actor, action=action, obj=line, reason=reason)
+
+
 def line_reject(*, line: StatementLine, actor: Actor, reason: str = "") -> StatementLine:
     with transaction.atomic():
         line = _locked_line(line)
@@ -874,11 +893,7 @@ def line_reject(*, line: StatementLine, actor: Actor, reason: str = "") -> State
         line.matches.filter(status=MatchStatus.PROPOSED).update(
             status=MatchStatus.REJECTED, decided_by=user, decided_at=timezone.now()
         )
-        line.status = LineStatus.UNMATCHED
-        line.note = reason
-        line.updated_at = timezone.now()
-        line.save(update_fields=["status", "note", "updated_at"])
-        audit_record(actor=actor, action="statement.line.rejected", obj=line, reason=reason)
+        _line_decide(line, LineStatus.UNMATCHED, reason=reason, actor=actor, action="statement.line.rejected")
     return line
 
 
@@ -936,15 +951,12 @@ def line_unmatch(*, line: StatementLine, actor: Actor, reason: str) -> Statement
         if line.status != LineStatus.MATCHED:
             raise TransitionNotAllowed("Only a matched line can be unmatched.")
         for match in line.matches.filter(status=MatchStatus.APPLIED).select_related("payment"):
-            if match.payment.status == "succeeded" and match.payment.reverses_id is None:
-                payment_reverse(payment=match.payment, actor=actor, reason=reason)
+            payment = match.payment  # an applied match made one
+            if payment is not None and payment.status == "succeeded" and payment.reverses_id is None:
+                payment_reverse(payment=payment, actor=actor, reason=reason)
             match.status = MatchStatus.UNDONE
             match.save(update_fields=["status"])
-        line.status = LineStatus.UNMATCHED
-        line.note = reason
-        line.updated_at = timezone.now()
-        line.save(update_fields=["status", "note", "updated_at"])
-        audit_record(actor=actor, action="statement.line.unmatched", obj=line, reason=reason)
+        _line_decide(line, LineStatus.UNMATCHED, reason=reason, actor=actor, action="statement.line.unmatched")
     return line
 
 
@@ -957,11 +969,7 @@ def line_exclude(*, line: StatementLine, actor: Actor, reason: str) -> Statement
         if line.status not in (LineStatus.UNMATCHED, LineStatus.PROPOSED):
             raise TransitionNotAllowed(f"A {line.get_status_display().lower()} line cannot be excluded.")
         line.matches.filter(status=MatchStatus.PROPOSED).update(status=MatchStatus.REJECTED, decided_at=timezone.now())
-        line.status = LineStatus.EXCLUDED
-        line.note = reason
-        line.updated_at = timezone.now()
-        line.save(update_fields=["status", "note", "updated_at"])
-        audit_record(actor=actor, action="statement.line.excluded", obj=line, reason=reason)
+        _line_decide(line, LineStatus.EXCLUDED, reason=reason, actor=actor, action="statement.line.excluded")
     return line
 
 

@@ -31,7 +31,7 @@ What each line holds:
 import hashlib
 import re
 from decimal import Decimal
-from typing import BinaryIO
+from typing import IO
 
 import mt940
 from stdnum import iban
@@ -61,7 +61,7 @@ _DUTCH_TAGS = re.compile(r"/(EREF|REMI|NAME|ORDP|BENM|IBAN|BIC|TRTP|CSID|MARF|KR
 # Every fix the package offers over its 5.0 behaviour: ?31 kept apart from
 # the name, RC signed as the debit it is, lower-case marks, :13D: offsets.
 _OPTIONS = mt940.Options.all()
-_LAYOUTS = (
+_LAYOUTS: tuple[dict[int | str, mt940.tags.Tag] | None, ...] = (
     None,
     {mt940.tags.StatementASNB.id: mt940.tags.StatementASNB()},
     {mt940.tags.StatementGLS.id: mt940.tags.StatementGLS()},
@@ -73,7 +73,7 @@ def looks_like_mt940(head: bytes) -> bool:
     return text.startswith((b":20:", b"{1:", b":940:")) or (b"\n:20:" in head[:4096] and b":61:" in head)
 
 
-def iter_mt940(stream: BinaryIO, headers: list[StatementHeader] | None = None) -> ParsedLines:
+def iter_mt940(stream: IO[bytes], headers: list[StatementHeader] | None = None) -> ParsedLines:
     headers = headers if headers is not None else []
     text = _decode(stream.read())
     starts = [match.start() for match in _STATEMENT_START.finditer(text)]
@@ -295,7 +295,7 @@ def _line(data: dict, header: StatementHeader, position: int) -> StatementLine |
     debtor_name = _clean(name)
     check_length(errors, "debtor_name", debtor_name, MAX_DEBTOR_NAME)
     check_length(errors, "creditor_reference", creditor_reference, MAX_CREDITOR_REFERENCE)
-    if errors.errors:
+    if errors.errors or direction is None or amount is None:  # a missing one was named in errors
         return errors
     value_date = data.get("date")
     booking_date = data.get("entry_date") or value_date
