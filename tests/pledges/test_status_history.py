@@ -1,18 +1,21 @@
 """A pledge's status changes in one place: every pair of statuses is either
 an allowed transition, which writes one history row next to one audit
 record, or a refusal with a stable code that changes nothing. The history
-is append-only, begins at creation and follows the money."""
+is append-only, begins at creation, follows the money, and is filled from
+the audit trail for pledges that existed before it."""
 
+import importlib
 import itertools
 from datetime import timedelta
 from decimal import Decimal
 
 import pytest
+from django.apps import apps
 from django.core.exceptions import ValidationError
 from django.db import Error, connection, transaction
 from django.utils import timezone
 
-from pledges.audit import Actor
+from pledges.audit import Actor, audit_record
 from pledges.errors import TransitionNotAllowed
 from pledges.models import PLEDGE_TRANSITIONS, AuditEvent, Payment, Pledge, PledgeStatus, PledgeStatusChange
 from pledges.payments.services import PaymentDetails, payment_record, payment_reverse
@@ -164,6 +167,55 @@ def test_the_database_refuses_to_change_or_remove_a_row(postgres_only, change):
             cursor.execute(statement)
 
     assert PledgeStatusChange.objects.get(pk=change.pk).new_status == PledgeStatus.CONFIRMED
+
+
+def test_the_migration_fills_the_history_from_the_audit_trail_and_going_back_empties_it():
+    migration = importlib.import_module("pledges.migrations.0019_i14a_status_history_from_audit")
+    pledge = PledgeFactory(status=PledgeStatus.PAID)
+    before = timezone.now() - timedelta(days=3)
+    trail = [
+        ("pledge", "pledge.announced", {}, {"status": "announced"}),
+        ("pledge", "pledge.acknowledgement.sent", {}, {"acknowledged_at": "2012-04-03"}),
+        ("pledge", "pledge.confirmed", {"status": "announced"}, {"status": "confirmed"}),
+        ("payment", "pledge.payment.recorded", {"status": "confirmed"}, {"status": "confirmed"}),
+        ("payment", "pledge.payment.recorded", {"status": "confirmed"}, {"status": "paid"}),
+    ]
+    events = [
+        AuditEvent.objects.create(
+            occurred_at=before + timedelta(hours=index),
+            actor_kind="staff",
+            actor_label="rico",
+            action=action,
+            object_type=object_type,
+            object_id=str(pledge.pk),
+            pledge=pledge,
+            old_values=old,
+            new_values=new,
+            reason=f"step {index}",
+        )
+        for index, (object_type, action, old, new) in enumerate(trail)
+    ]
+    audit_record(actor=ACTOR, action="donor.erased", obj=pledge.donor, new={"status": "paid"})  # not the pledge's
+
+    migration.forward(apps, None)
+
+    rows = list(PledgeStatusChange.objects.all())
+    assert [(r.old_status, r.new_status, r.audit_event, r.at, r.old_status_since, r.reason) for r in rows] == [
+        ("", "announced", events[0], events[0].occurred_at, None, "step 0"),
+        ("announced", "confirmed", events[2], events[2].occurred_at, events[0].occurred_at, "step 2"),
+        ("confirmed", "paid", events[4], events[4].occurred_at, events[2].occurred_at, "step 4"),
+    ]
+    assert {(r.pledge_id, r.actor_kind, r.actor_label) for r in rows} == {(pledge.pk, "staff", "rico")}
+
+    # As after the forward migration's own transaction: the foreign keys of
+    # the new rows checked (PostgreSQL truncates no table with checks pending).
+    with connection.cursor() as cursor:
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+    with connection.schema_editor() as schema_editor:
+        migration.backward(apps, schema_editor)
+
+    assert not PledgeStatusChange.objects.exists()
+    assert AuditEvent.objects.count() == len(events) + 1
 
 
 def test_bulk_loaders_get_the_history_the_services_would_have_written():
