@@ -432,8 +432,8 @@ def pledge_record_announced(
     *,
     donor: Donor | DonorDetails,
     terms: PledgeTerms,
-    campaign: Campaign,
-    session: EventSession | None,
+    campaign: Campaign | str | None = None,
+    session: EventSession | str | None = None,
     announced_on: date | None = None,
     payment_method: str = "",
     earmark: str = Earmark.UNRESTRICTED,
@@ -445,7 +445,11 @@ def pledge_record_announced(
     """Record a pledge said from the floor at a session: `announced`,
     indicative until confirmed in writing. The donor is an existing row or
     new details. Instalments may fall on any date (they are recorded after
-    the fact). Raises InvalidInput naming each bad field."""
+    the fact). The campaign and session are rows, or slugs (the staff
+    API's; the default campaign when none is named). Raises InvalidInput
+    naming each bad field, `campaign` or `session` among them when no
+    campaign or session has the slug given."""
+    campaign, session = _campaign_and_session(campaign, session)
     announced_on = announced_on or (session.starts_at.date() if session else timezone.localdate())
     errors = pledge_terms_errors(terms, today=announced_on, future_instalments=False)
     if isinstance(donor, DonorDetails):
@@ -663,37 +667,3 @@ def pledge_amount_change(
             audit=event,
         )
     return pledge
-
-
-def pledge_announce(
-    *,
-    campaign: str | None = None,
-    session: str | None = None,
-    donor: Donor | DonorDetails,
-    terms: PledgeTerms,
-    announced_on: date | None = None,
-    payment_method: str = "",
-    earmark: str = Earmark.UNRESTRICTED,
-    public_name: bool = True,
-    public_amount: bool = True,
-    statement: str = "",
-    actor: Actor,
-) -> Pledge:
-    """Record a pledge announced from the floor, its campaign and session
-    named by slug (the default campaign when none is named), as
-    `pledge_record_announced` does. Raises InvalidInput naming `campaign` or
-    `session` when no campaign or session has the slug given."""
-    in_campaign = campaign_get(campaign)
-    return pledge_record_announced(
-        donor=donor,
-        terms=terms,
-        campaign=in_campaign,
-        session=session_get(in_campaign, session) if session else None,
-        announced_on=announced_on,
-        payment_method=payment_method,
-        earmark=earmark,
-        public_name=public_name,
-        public_amount=public_amount,
-        statement=statement,
-        actor=actor,
-    )

@@ -64,10 +64,10 @@ from pledges.services import (
     InstalmentTerms,
     PledgeTerms,
     pledge_amount_change,
-    pledge_announce,
     pledge_cancel,
     pledge_confirm,
     pledge_lapse,
+    pledge_record_announced,
     pledge_verify,
 )
 
@@ -431,7 +431,7 @@ class PledgeAnnouncedView(APIView):
     def post(self, request: Request) -> Response:
         serializer = AnnouncedPledgeSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        pledge = pledge_announce(**serializer.validated_data, actor=Actor.staff(request.user))
+        pledge = pledge_record_announced(**serializer.validated_data, actor=Actor.staff(request.user))
         return _detail(pledge.reference, status=201)
 
 
