@@ -114,10 +114,9 @@ def _publish_after_commit(message: OutboxMessage) -> None:
     unsent (with the error) for the sweep. No lock is needed: the sweep
     leaves messages marked sent alone until they are long overdue."""
     global _broker_down_until
-    from celery import current_app
 
     try:
-        current_app.tasks[message.task].apply_async(args=message.args, task_id=f"outbox-{message.pk}")
+        task_registered(message.task).apply_async(args=message.args, task_id=f"outbox-{message.pk}")
     except Exception as error:
         _broker_down_until = time.monotonic() + BROKER_RETRY_AFTER_SECONDS
         OutboxMessage.objects.filter(pk=message.pk, done_at__isnull=True).update(
@@ -235,7 +234,6 @@ def outbox_relay_many(message_pks: list[int]) -> int:
     transaction; a failed send leaves that message and the rest for the
     sweep. Returns how many were sent."""
     global _broker_down_until
-    from celery import current_app
 
     with transaction.atomic():
         messages = (
@@ -246,7 +244,7 @@ def outbox_relay_many(message_pks: list[int]) -> int:
         sent = []
         for message in messages:
             try:
-                current_app.tasks[message.task].apply_async(args=message.args, task_id=f"outbox-{message.pk}")
+                task_registered(message.task).apply_async(args=message.args, task_id=f"outbox-{message.pk}")
             except Exception as error:
                 _broker_down_until = time.monotonic() + BROKER_RETRY_AFTER_SECONDS
                 message.attempts += 1
