@@ -1,6 +1,5 @@
 """The fixed cast and the plumbing every test shares."""
 
-import importlib
 from datetime import timedelta
 from decimal import Decimal
 
@@ -162,13 +161,12 @@ def _reference_data(request):
     from django.apps import apps
     from django.contrib.auth.models import Group
 
+    from pledges.migration_data import reference_data_create
     from pledges.models import Campaign
 
     if Campaign.objects.filter(slug="vtf-2012").exists() and Group.objects.count() >= 3:
         return
-    migrations = ("0002_the_2012_dialogue", "0004_staff_roles", "0014_i10_translated_titles", "0016_i10_choice_labels")
-    for migration in migrations:
-        importlib.import_module(f"pledges.migrations.{migration}").create(apps, None)
+    reference_data_create(apps)
 
 
 # --- Stripe: one localstripe per test process, and the app pointed at it ---

@@ -4,7 +4,6 @@ record, or a refusal with a stable code that changes nothing. The history
 is append-only, begins at creation, follows the money, and is filled from
 the audit trail for pledges that existed before it."""
 
-import importlib
 import itertools
 from datetime import timedelta
 from decimal import Decimal
@@ -15,6 +14,7 @@ from django.core.exceptions import ValidationError
 from django.db import Error, connection, transaction
 from django.utils import timezone
 
+from pledges import migration_data
 from pledges.audit import Actor, audit_record
 from pledges.errors import TransitionNotAllowed
 from pledges.models import PLEDGE_TRANSITIONS, AuditEvent, Payment, Pledge, PledgeStatus, PledgeStatusChange
@@ -170,7 +170,6 @@ def test_the_database_refuses_to_change_or_remove_a_row(postgres_only, change):
 
 
 def test_the_migration_fills_the_history_from_the_audit_trail_and_going_back_empties_it():
-    migration = importlib.import_module("pledges.migrations.0019_i14a_status_history_from_audit")
     pledge = PledgeFactory(status=PledgeStatus.PAID)
     before = timezone.now() - timedelta(days=3)
     trail = [
@@ -197,7 +196,7 @@ def test_the_migration_fills_the_history_from_the_audit_trail_and_going_back_emp
     ]
     audit_record(actor=ACTOR, action="donor.erased", obj=pledge.donor, new={"status": "paid"})  # not the pledge's
 
-    migration.forward(apps, None)
+    migration_data.status_history_from_audit(apps, None)
 
     rows = list(PledgeStatusChange.objects.all())
     assert [(r.old_status, r.new_status, r.audit_event, r.at, r.old_status_since, r.reason) for r in rows] == [
@@ -212,7 +211,7 @@ def test_the_migration_fills_the_history_from_the_audit_trail_and_going_back_emp
     with connection.cursor() as cursor:
         cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
     with connection.schema_editor() as schema_editor:
-        migration.backward(apps, schema_editor)
+        migration_data.status_history_empty(apps, schema_editor)
 
     assert not PledgeStatusChange.objects.exists()
     assert AuditEvent.objects.count() == len(events) + 1
