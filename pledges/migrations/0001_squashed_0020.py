@@ -7,12 +7,16 @@ django_migrations rows, without the old files) or has none and runs this one.
 A database that recorded only some of them could not be migrated any more:
 upgrade it with that release first.
 
-The schema is Django's own (makemigrations into an empty migrations folder);
-what the model state does not say comes after it from pledges.migration_data:
-the pg_trgm extension and the matching indexes, the append-only triggers of
-the audit trail and the status history (PostgreSQL only), the reference rows
-and the status history read from the audit trail. 0017 dropped DRF's
-plain-text token table, which a fresh database never has: that is left out.
+The schema is Django's own (makemigrations into an empty migrations folder),
+with its models created in the order the old migrations created them and
+their fields in the order of the old tables' columns (a line match's line
+added once the lines' table exists), so a new database gets the same content
+type and permission ids. What the model state does not say comes after it,
+from pledges.migration_data: the pg_trgm extension and the matching indexes,
+the append-only triggers of the audit trail and the status history
+(PostgreSQL only), the reference rows, and the status history read from the
+audit trail. 0017 dropped DRF's plain-text token table, which a new database
+never has: that is left out.
 """
 
 from decimal import Decimal
