@@ -4,8 +4,9 @@ Safe to squash all of them, and to delete them: every installation of the
 release at 455be84 has applied all twenty, so each database either records
 them all (Django then treats this migration as applied from its
 django_migrations rows, without the old files) or has none and runs this one.
-A database that recorded only some of them could not be migrated any more:
-upgrade it with that release first.
+A database that recorded only some of them must be upgraded with that
+release first: here Django would silently see no pledges migrations at all
+(showmigrations says "(no migrations)") and plan nothing for it.
 
 The schema is Django's own (makemigrations into an empty migrations folder),
 with its models created in the order the old migrations created them and
