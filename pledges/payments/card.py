@@ -402,7 +402,7 @@ def on_payment_intent_succeeded(obj: dict, actor: Actor) -> str:
 
 def _intent_unpaid_record(obj: dict, actor: Actor, *, action: str, reason: str, error: str = "") -> Any:
     """A PaymentIntent of ours that failed or was canceled: its status as
-    Stripe has it now (not as the event says, which may be stale) and the
+    Stripe has it now (fetched, not taken from the event) and the
     pledge's audit record, in one transaction. Returns the PaymentIntent."""
     known = CardPaymentIntent.objects.filter(payment_intent_id=obj["id"]).select_related("pledge").first()
     if known is None:
