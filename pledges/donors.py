@@ -8,6 +8,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from pledges.audit import Actor, audit_record
+from pledges.changes import change_save
 from pledges.errors import InvalidInput, TransitionNotAllowed
 from pledges.models import Donor, DonorType, Pledge, ReminderStep
 
@@ -36,13 +37,11 @@ def donor_merge(*, keep: Donor, duplicates: list[Donor], actor: Actor, reason: s
             if duplicate.merged_into_id is not None:
                 raise TransitionNotAllowed(f"Donor {donor_id} is already merged into donor {duplicate.merged_into_id}.")
             for pledge in Pledge.objects.select_for_update().filter(donor=duplicate):
-                pledge.donor = keep
-                pledge.updated_at = timezone.now()
-                pledge.save(update_fields=["donor", "updated_at"])
-                audit_record(
+                change_save(
+                    pledge,
+                    {"donor": keep, "updated_at": timezone.now()},
                     actor=actor,
                     action="pledge.donor.changed",
-                    obj=pledge,
                     old={"donor_id": duplicate.pk},
                     new={"donor_id": keep.pk},
                     reason=reason or "duplicate donors merged",
@@ -50,12 +49,11 @@ def donor_merge(*, keep: Donor, duplicates: list[Donor], actor: Actor, reason: s
             filled = [name for name in CONTACT_FIELDS if not getattr(keep, name) and getattr(duplicate, name)]
             for name in filled:
                 setattr(keep, name, getattr(duplicate, name))
-            duplicate.merged_into = keep
-            duplicate.save(update_fields=["merged_into"])
-            audit_record(
+            change_save(
+                duplicate,
+                {"merged_into": keep},
                 actor=actor,
                 action="donor.merged",
-                obj=duplicate,
                 old={"merged_into": None},
                 new={"merged_into": keep.pk, "contact_fields_taken": filled},
                 reason=reason,

@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from pledges import cldr
 from pledges.audit import Actor, audit_record
+from pledges.changes import change_save
 from pledges.emails import donor_email_send, donor_language, pledge_email_context
 from pledges.errors import InvalidInput, Refusal, TransitionNotAllowed
 from pledges.exchange import Conversion, convert_to_usd
@@ -374,13 +375,11 @@ def pledge_acknowledge_send(*, pledge_id: int) -> bool:
         language = donor_language(pledge.donor.language)
         context = pledge_email_context(pledge, language)
         donor_email_send(to=pledge.donor.email, template="acknowledgement", context=context, language=language)
-        pledge.acknowledged_at = timezone.now()
-        pledge.save(update_fields=["acknowledged_at"])
-        audit_record(
+        change_save(
+            pledge,
+            {"acknowledged_at": timezone.now()},
             actor=Actor.task("pledge_acknowledge"),
             action="pledge.acknowledgement.sent",
-            obj=pledge,
-            new={"acknowledged_at": pledge.acknowledged_at},
         )
     return True
 
@@ -406,14 +405,14 @@ def payment_thank_send(*, payment_id: int) -> bool:
             "paid_on": cldr.long_date(payment.received_on, language),
         }
         donor_email_send(to=pledge.donor.email, template="thanks", context=context, language=language)
-        payment.thanked_at = timezone.now()
-        payment.save(update_fields=["thanked_at"])
-        audit_record(
+        thanked_at = timezone.now()
+        change_save(
+            payment,
+            {"thanked_at": thanked_at},
             actor=Actor.task("payment_thank"),
             action="pledge.thanks.sent",
-            obj=payment,
             pledge=pledge,
-            new={"thanked_at": payment.thanked_at, "language": language},
+            new={"thanked_at": thanked_at, "language": language},
         )
     return True
 

@@ -4,7 +4,8 @@ import re
 
 from django.db import transaction
 
-from pledges.audit import Actor, audit_record
+from pledges.audit import Actor
+from pledges.changes import change_save
 from pledges.errors import InvalidInput
 from pledges.models import Donor
 
@@ -37,14 +38,11 @@ def donor_iati_org_ref_set(*, donor: Donor, value: str, actor: Actor) -> Donor:
         locked = Donor.objects.select_for_update().get(pk=donor.pk)
         if locked.iati_org_ref == value:
             return locked
-        old = locked.iati_org_ref
-        locked.iati_org_ref = value
-        locked.save(update_fields=["iati_org_ref"])
-        audit_record(
+        change_save(
+            locked,
+            {"iati_org_ref": value},
             actor=actor,
             action="donor.iati_org_ref.changed",
-            obj=locked,
-            old={"iati_org_ref": old},
-            new={"iati_org_ref": value},
+            old={"iati_org_ref": locked.iati_org_ref},
         )
     return locked

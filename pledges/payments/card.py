@@ -400,21 +400,29 @@ def on_payment_intent_succeeded(obj: dict, actor: Actor) -> str:
     return card_payment_record(intent, actor)
 
 
-def on_payment_intent_failed(obj: dict, actor: Actor) -> str:
+def _intent_unpaid_record(obj: dict, actor: Actor, *, action: str, reason: str, error: str = "") -> Any:
+    """A PaymentIntent of ours that failed or was canceled: its status as
+    Stripe has it now (fetched, not taken from the event) and the
+    pledge's audit record, in one transaction. Returns the PaymentIntent."""
     known = CardPaymentIntent.objects.filter(payment_intent_id=obj["id"]).select_related("pledge").first()
     if known is None:
         raise EventNotOurs(f"PaymentIntent {obj['id']} was not created by this service.")
     intent = stripe_api.payment_intent_retrieve(obj["id"])
-    error = _failure_message(obj)
     with transaction.atomic():
         _intent_status_update(known, intent, error=error)
         audit_record(
             actor=actor,
-            action="pledge.card_payment.failed",
+            action=action,
             obj=known.pledge,
             new={"payment_intent": intent.id, "status": intent.status},
-            reason=error,
+            reason=reason,
         )
+    return intent
+
+
+def on_payment_intent_failed(obj: dict, actor: Actor) -> str:
+    error = _failure_message(obj)
+    intent = _intent_unpaid_record(obj, actor, action="pledge.card_payment.failed", reason=error, error=error)
     return f"{intent.id} failed: {error}."
 
 
@@ -429,20 +437,8 @@ def _failure_message(obj: dict) -> str:
 
 
 def on_payment_intent_canceled(obj: dict, actor: Actor) -> str:
-    known = CardPaymentIntent.objects.filter(payment_intent_id=obj["id"]).select_related("pledge").first()
-    if known is None:
-        raise EventNotOurs(f"PaymentIntent {obj['id']} was not created by this service.")
-    intent = stripe_api.payment_intent_retrieve(obj["id"])
     reason = obj.get("cancellation_reason") or "no reason given"
-    with transaction.atomic():
-        _intent_status_update(known, intent)
-        audit_record(
-            actor=actor,
-            action="pledge.card_payment.canceled",
-            obj=known.pledge,
-            new={"payment_intent": intent.id, "status": intent.status},
-            reason=reason,
-        )
+    intent = _intent_unpaid_record(obj, actor, action="pledge.card_payment.canceled", reason=reason)
     return f"{intent.id} canceled ({reason}); it is {intent.status} on Stripe."
 
 

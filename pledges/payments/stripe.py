@@ -89,7 +89,7 @@ def minor_units(amount: Decimal, currency: str) -> int:
     12.50 USD is 1250, 1.500 KWD is 1500. Raises CurrencyNotChargeable
     when Stripe cannot represent the amount exactly."""
     code = currency.upper()
-    places = 0 if code in ZERO_DECIMAL else 3 if code in THREE_DECIMAL else 2
+    places = _stripe_decimals(code)
     scaled = amount.scaleb(places)
     if scaled != scaled.to_integral_value():
         raise CurrencyNotChargeable(f"{amount} {code} cannot be charged by card: Stripe takes {places} decimals.")
@@ -102,9 +102,13 @@ def minor_units(amount: Decimal, currency: str) -> int:
 
 
 def from_minor_units(amount_minor: int, currency: str) -> Decimal:
-    code = currency.upper()
-    places = 0 if code in ZERO_DECIMAL else 3 if code in THREE_DECIMAL else 2
-    return Decimal(amount_minor).scaleb(-places)
+    return Decimal(amount_minor).scaleb(-_stripe_decimals(currency.upper()))
+
+
+def _stripe_decimals(code: str) -> int:
+    """The decimals of Stripe's minor unit for a currency (its code in
+    capitals): Stripe's list, not ISO 4217's."""
+    return 0 if code in ZERO_DECIMAL else 3 if code in THREE_DECIMAL else 2
 
 
 def payment_intent_create(*, amount_minor: int, currency: str, reference: str, idempotency_key: str) -> Any:

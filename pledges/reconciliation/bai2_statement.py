@@ -53,16 +53,14 @@ from pledges.reconciliation.parsing import (
     KIND_INTRADAY,
     KIND_STATEMENT,
     MAX_ACCOUNT,
-    MAX_BANK_REFERENCE,
-    MAX_DEBTOR_NAME,
     MAX_STATEMENT_ID,
     LineError,
     ParsedLines,
     StatementFormatError,
     StatementHeader,
     StatementLine,
-    check_length,
 )
+from pledges.reconciliation.statement_parts import balance_entry, texts_check
 
 _RECORD_START = re.compile(r"(?:01|02|03|16|49|88|98|99),")
 _SIMPLE_AVAILABILITY = re.compile(r"^(16,[^,]*,[^,]*,S,)([^,]*,[^,]*,[^,/]*)")
@@ -186,12 +184,7 @@ def _header(file_header, group, account, group_number: int, account_number: int,
         if code is None or code.level.value != "status" or item.amount is None:
             continue
         balances.append(
-            {
-                "type": f"{code.code} {code.description}",
-                "amount": str(_scaled(item.amount, currency)),
-                "currency": currency,
-                "date": as_of.isoformat() if as_of else "",
-            }
+            balance_entry(f"{code.code} {code.description}", _scaled(item.amount, currency), currency, as_of)
         )
     return StatementHeader(
         statement_id=statement_id[:MAX_STATEMENT_ID],
@@ -241,9 +234,8 @@ def _line(detail, header: StatementHeader, currency: str, as_of: date | None, po
     if not reference:
         content = f"{header.statement_id}\n{position}\n{code.code},{detail.amount},{detail.text}"
         reference = "bai2:" + hashlib.sha256(content.encode()).hexdigest()[:40]
-    check_length(errors, "bank_reference", reference, MAX_BANK_REFERENCE)
     debtor_name = keyed.get("DBNM") or keyed.get("ORG") or keyed.get("B/O") or keyed.get("ORIGINATOR") or ""
-    check_length(errors, "debtor_name", debtor_name, MAX_DEBTOR_NAME)
+    texts_check(errors, bank_reference=reference, debtor_name=debtor_name)
     if errors.errors:
         return errors
     value_date = as_of

@@ -84,9 +84,6 @@ from pledges.reconciliation.parsing import (
     KIND_NOTIFICATION,
     KIND_STATEMENT,
     MAX_ACCOUNT,
-    MAX_BANK_REFERENCE,
-    MAX_CREDITOR_REFERENCE,
-    MAX_DEBTOR_NAME,
     MAX_INTEGER_DIGITS,
     MAX_STATEMENT_ID,
     LineError,
@@ -96,8 +93,8 @@ from pledges.reconciliation.parsing import (
     StatementFormatError,
     StatementHeader,
     StatementLine,
-    check_length,
 )
+from pledges.reconciliation.statement_parts import texts_check
 
 NAMESPACE_PREFIX = "urn:iso:std:iso:20022:tech:xsd:camt.053.001."
 FIRST_VERSION = 2
@@ -501,11 +498,11 @@ def _entry_lines(ntry: Element, q: _Names, first_position: int, statement_id: st
             charges = Decimal(0)
 
         bank_reference = _bank_reference(ntry, tx, q, index if batch else None, statement_id, errors.position)
-        check_length(errors, "bank_reference", bank_reference, MAX_BANK_REFERENCE)
         debtor_name = _debtor_name(tx, q)
-        check_length(errors, "debtor_name", debtor_name, MAX_DEBTOR_NAME)
         creditor_reference = _creditor_reference(tx, q)
-        check_length(errors, "creditor_reference", creditor_reference, MAX_CREDITOR_REFERENCE)
+        texts_check(
+            errors, bank_reference=bank_reference, debtor_name=debtor_name, creditor_reference=creditor_reference
+        )
 
         if errors.errors or tx_direction is None or amount is None or currency is None:  # named in errors
             lines.append(errors)

@@ -111,9 +111,6 @@ from pledges.reconciliation.parsing import (
     CREDIT,
     DEBIT,
     MAX_ACCOUNT,
-    MAX_BANK_REFERENCE,
-    MAX_CREDITOR_REFERENCE,
-    MAX_DEBTOR_NAME,
     MAX_INTEGER_DIGITS,
     MAX_STATEMENT_ID,
     NON_FIELD_ERRORS,
@@ -122,8 +119,8 @@ from pledges.reconciliation.parsing import (
     PrefixedRaw,
     StatementFormatError,
     StatementLine,
-    check_length,
 )
+from pledges.reconciliation.statement_parts import texts_check
 
 REQUIRED_COLUMNS = ("booking_date", "amount", "currency", "bank_reference")
 OPTIONAL_COLUMNS = ("value_date", "direction", "debtor_name", "remittance", "creditor_reference", "charges")
@@ -756,11 +753,11 @@ class _RowReader:
         value_date = _checked_date(errors, "value_date", cell("value_date"), self.date_order)
 
         bank_reference = cell("bank_reference") or _row_digest(record, self.account)
-        check_length(errors, "bank_reference", bank_reference, MAX_BANK_REFERENCE)
         debtor_name = " ".join(cell("debtor_name").split())
-        check_length(errors, "debtor_name", debtor_name, MAX_DEBTOR_NAME)
         creditor_reference = cell("creditor_reference")
-        check_length(errors, "creditor_reference", creditor_reference, MAX_CREDITOR_REFERENCE)
+        texts_check(
+            errors, bank_reference=bank_reference, debtor_name=debtor_name, creditor_reference=creditor_reference
+        )
 
         if errors.errors or direction is None or amount is None:  # a missing one was named in errors
             return errors

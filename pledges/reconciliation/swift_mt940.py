@@ -42,17 +42,14 @@ from pledges.reconciliation.parsing import (
     DEBIT,
     KIND_STATEMENT,
     MAX_ACCOUNT,
-    MAX_BANK_REFERENCE,
-    MAX_CREDITOR_REFERENCE,
-    MAX_DEBTOR_NAME,
     MAX_STATEMENT_ID,
     LineError,
     ParsedLines,
     StatementFormatError,
     StatementHeader,
     StatementLine,
-    check_length,
 )
+from pledges.reconciliation.statement_parts import balance_entry, texts_check
 
 _STATEMENT_START = re.compile(r"^:20:", re.MULTILINE)
 # Not references: absent, or (Rabobank's "EREF") a pointer to the :86: tag.
@@ -200,14 +197,7 @@ def _header(data: dict, number: int) -> StatementHeader:
     ):
         balance = data.get(key)
         if balance is not None and getattr(balance, "amount", None) is not None:
-            balances.append(
-                {
-                    "type": kind,
-                    "amount": str(balance.amount.amount),
-                    "currency": balance.amount.currency,
-                    "date": balance.date.isoformat() if balance.date else "",
-                }
-            )
+            balances.append(balance_entry(kind, balance.amount.amount, balance.amount.currency, balance.date))
     return StatementHeader(
         statement_id=statement_id[:MAX_STATEMENT_ID],
         account=account,
@@ -291,10 +281,8 @@ def _line(data: dict, header: StatementHeader, position: int) -> StatementLine |
     if not reference:
         content = f"{header.statement_id}\n{position}\n{data.get('amount')}\n{data.get('date')}\n{details}"
         reference = "mt940:" + hashlib.sha256(content.encode()).hexdigest()[:40]
-    check_length(errors, "bank_reference", reference, MAX_BANK_REFERENCE)
     debtor_name = _clean(name)
-    check_length(errors, "debtor_name", debtor_name, MAX_DEBTOR_NAME)
-    check_length(errors, "creditor_reference", creditor_reference, MAX_CREDITOR_REFERENCE)
+    texts_check(errors, bank_reference=reference, debtor_name=debtor_name, creditor_reference=creditor_reference)
     if errors.errors or direction is None or amount is None:  # a missing one was named in errors
         return errors
     value_date = data.get("date")

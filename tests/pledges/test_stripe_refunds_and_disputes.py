@@ -37,14 +37,8 @@ def refunded_event(stripe_client, intent, **kwargs) -> tuple[bytes, str]:
     """charge.refunded for the PaymentIntent's real charge, as it is on
     localstripe now (refunds are not embedded since API 2022-11-15)."""
     charge = stripe_client.v1.charges.retrieve(intent.latest_charge)
-    obj = sh.charge_object(
-        id=charge.id,
-        amount=charge.amount,
-        currency=charge.currency,
-        payment_intent=intent.id,
-        amount_refunded=charge.amount_refunded,
-        balance_transaction=charge.balance_transaction,
-    )
+    copied = ("id", "amount", "currency", "amount_refunded", "balance_transaction")
+    obj = sh.charge_object(**{name: charge[name] for name in copied}, payment_intent=intent.id)
     return stripe_signed("charge.refunded", obj, **kwargs)
 
 
