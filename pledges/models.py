@@ -11,12 +11,12 @@ from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
-from django.core.exceptions import ValidationError
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
+from pledges.append_only import AppendOnlyModel
 from pledges.money import ZERO
 
 # Amounts: up to 15 integer digits and the 4 decimals of the finest ISO 4217
@@ -462,15 +462,7 @@ class ActorKind(models.TextChoices):
     SYSTEM = "system", "System"
 
 
-class AuditEventQuerySet(models.QuerySet):
-    def update(self, **kwargs):
-        raise ValidationError("The audit trail is append-only.")
-
-    def delete(self):
-        raise ValidationError("The audit trail is append-only.")
-
-
-class AuditEvent(models.Model):
+class AuditEvent(AppendOnlyModel):
     """One change by anyone: who, when, what (old and new values), why.
 
     Append-only: the model refuses updates and deletes, and on PostgreSQL a
@@ -489,7 +481,7 @@ class AuditEvent(models.Model):
     new_values = models.JSONField(default=dict, blank=True, encoder=DjangoJSONEncoder)
     reason = models.TextField(blank=True)
 
-    objects = AuditEventQuerySet.as_manager()
+    append_only_message = "The audit trail is append-only."
 
     class Meta:
         ordering = ["-occurred_at", "-id"]
@@ -498,24 +490,8 @@ class AuditEvent(models.Model):
     def __str__(self) -> str:
         return f"{self.occurred_at:%Y-%m-%d %H:%M} {self.action} {self.object_type}:{self.object_id}"
 
-    def save(self, *args, **kwargs):
-        if self.pk is not None:
-            raise ValidationError("The audit trail is append-only.")
-        super().save(*args, **kwargs)
 
-    def delete(self, *args, **kwargs):
-        raise ValidationError("The audit trail is append-only.")
-
-
-class PledgeStatusChangeQuerySet(models.QuerySet):
-    def update(self, **kwargs):
-        raise ValidationError("The status history is append-only.")
-
-    def delete(self):
-        raise ValidationError("The status history is append-only.")
-
-
-class PledgeStatusChange(models.Model):
+class PledgeStatusChange(AppendOnlyModel):
     """One change of a pledge's status, from its first ("" to its starting
     status) on: old, new, who, why, when (healthchecks' `Flip`). Written only
     by `pledges.status`, in the transaction of the change and next to its
@@ -539,7 +515,7 @@ class PledgeStatusChange(models.Model):
     reason = models.TextField(blank=True)
     audit_event = models.ForeignKey(AuditEvent, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
 
-    objects = PledgeStatusChangeQuerySet.as_manager()
+    append_only_message = "The status history is append-only."
 
     class Meta:
         ordering = ["pledge", "at", "id"]
@@ -555,14 +531,6 @@ class PledgeStatusChange(models.Model):
 
     def __str__(self) -> str:
         return f"{self.at:%Y-%m-%d %H:%M} {self.old_status or '-'} -> {self.new_status}"
-
-    def save(self, *args, **kwargs):
-        if self.pk is not None:
-            raise ValidationError("The status history is append-only.")
-        super().save(*args, **kwargs)
-
-    def delete(self, *args, **kwargs):
-        raise ValidationError("The status history is append-only.")
 
 
 class IdempotencyRecord(models.Model):
