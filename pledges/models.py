@@ -8,7 +8,6 @@ lives in `pledges.services`.
 import secrets
 from datetime import date
 from decimal import Decimal
-from typing import Any
 
 from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
@@ -17,13 +16,8 @@ from django.db.models import Q
 from django.utils import timezone
 
 from pledges.append_only import AppendOnlyModel
+from pledges.model_fields import MONEY, RATE, USD_MONEY
 from pledges.money import ZERO
-
-# Amounts: up to 15 integer digits and the 4 decimals of the finest ISO 4217
-# minor unit (CLF); each amount is checked against its own currency's minor
-# units before it is stored.
-MONEY: dict[str, Any] = {"max_digits": 19, "decimal_places": 4}
-USD_MONEY: dict[str, Any] = {"max_digits": 19, "decimal_places": 2}
 
 
 class Campaign(models.Model):
@@ -234,7 +228,7 @@ class Pledge(models.Model):
     # The USD value at the rate in force on `usd_rate_date`; null while the
     # rate is missing (flagged, never assumed).
     amount_usd = models.DecimalField(**USD_MONEY, null=True, blank=True)
-    usd_rate = models.DecimalField(max_digits=20, decimal_places=8, null=True, blank=True)
+    usd_rate = models.DecimalField(**RATE, null=True, blank=True)
     usd_rate_date = models.DateField(null=True, blank=True)
     usd_rate_fixed = models.BooleanField(default=False, help_text="Fixed at confirmation")
 
@@ -390,7 +384,7 @@ class Payment(models.Model):
     # What this payment settles of the pledge, in the pledge's currency.
     amount_applied = models.DecimalField(**MONEY)
     amount_usd = models.DecimalField(**USD_MONEY, null=True, blank=True)
-    usd_rate = models.DecimalField(max_digits=20, decimal_places=8, null=True, blank=True)
+    usd_rate = models.DecimalField(**RATE, null=True, blank=True)
     fee = models.DecimalField(**MONEY, default=ZERO, help_text="In the payment's currency")
     fee_usd = models.DecimalField(**USD_MONEY, null=True, blank=True)
     received_on = models.DateField()
@@ -438,7 +432,7 @@ class ExchangeRate(models.Model):
     force from `valid_from` until the next rate for the currency."""
 
     currency = models.CharField(max_length=3)
-    rate = models.DecimalField(max_digits=20, decimal_places=8)
+    rate = models.DecimalField(**RATE)
     valid_from = models.DateField()
     source = models.CharField(max_length=100, blank=True, default="UN operational rates of exchange")
     created_at = models.DateTimeField(default=timezone.now)
