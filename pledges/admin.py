@@ -91,12 +91,15 @@ def _reason(request: HttpRequest) -> str:
     return request.POST.get("reason", "")
 
 
-def reasoned_action(service, done: str, *, description: str, permissions: list[str], target: str = "pledge"):
-    """An admin action that calls `service(<target>=row, actor=..., reason=...)`
-    for each selected row, with the reason typed in the action form."""
+def reasoned_action(service, done: str, *, description: str, permissions: list[str]):
+    """An admin action that calls `service(<model>=row, actor=..., reason=...)`
+    for each selected row, with the reason typed in the action form. The
+    services name their row after its model (`pledge=`, `payment=`, `donor=`)."""
 
     @admin.action(description=description, permissions=permissions)
     def action(modeladmin: RoleAdmin, request: HttpRequest, queryset: QuerySet) -> None:
+        target = modeladmin.model._meta.model_name
+
         def call(obj, **kwargs):
             return service(**{target: obj}, **kwargs, reason=_reason(request))
 
@@ -231,7 +234,6 @@ class PaymentAdmin(RoleAdmin):
         "Reversed",
         description="Reverse the selected payments (give a reason)",
         permissions=["reconcile"],
-        target="payment",
     )
 
 
@@ -290,7 +292,6 @@ class DonorAdmin(RoleAdmin):
         "Erased",
         description="Erase the contact details of the selected donors (give a reason)",
         permissions=["administer"],
-        target="donor",
     )
 
 

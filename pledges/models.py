@@ -8,22 +8,16 @@ lives in `pledges.services`.
 import secrets
 from datetime import date
 from decimal import Decimal
-from typing import Any
 
 from django.conf import settings
-from django.core.exceptions import ValidationError
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
+from pledges.append_only import AppendOnlyModel
+from pledges.model_fields import MONEY, RATE, USD_MONEY
 from pledges.money import ZERO
-
-# Amounts: up to 15 integer digits and the 4 decimals of the finest ISO 4217
-# minor unit (CLF); each amount is checked against its own currency's minor
-# units before it is stored.
-MONEY: dict[str, Any] = {"max_digits": 19, "decimal_places": 4}
-USD_MONEY: dict[str, Any] = {"max_digits": 19, "decimal_places": 2}
 
 
 class Campaign(models.Model):
@@ -234,7 +228,7 @@ class Pledge(models.Model):
     # The USD value at the rate in force on `usd_rate_date`; null while the
     # rate is missing (flagged, never assumed).
     amount_usd = models.DecimalField(**USD_MONEY, null=True, blank=True)
-    usd_rate = models.DecimalField(max_digits=20, decimal_places=8, null=True, blank=True)
+    usd_rate = models.DecimalField(**RATE, null=True, blank=True)
     usd_rate_date = models.DateField(null=True, blank=True)
     usd_rate_fixed = models.BooleanField(default=False, help_text="Fixed at confirmation")
 
@@ -390,7 +384,7 @@ class Payment(models.Model):
     # What this payment settles of the pledge, in the pledge's currency.
     amount_applied = models.DecimalField(**MONEY)
     amount_usd = models.DecimalField(**USD_MONEY, null=True, blank=True)
-    usd_rate = models.DecimalField(max_digits=20, decimal_places=8, null=True, blank=True)
+    usd_rate = models.DecimalField(**RATE, null=True, blank=True)
     fee = models.DecimalField(**MONEY, default=ZERO, help_text="In the payment's currency")
     fee_usd = models.DecimalField(**USD_MONEY, null=True, blank=True)
     received_on = models.DateField()
@@ -438,7 +432,7 @@ class ExchangeRate(models.Model):
     force from `valid_from` until the next rate for the currency."""
 
     currency = models.CharField(max_length=3)
-    rate = models.DecimalField(max_digits=20, decimal_places=8)
+    rate = models.DecimalField(**RATE)
     valid_from = models.DateField()
     source = models.CharField(max_length=100, blank=True, default="UN operational rates of exchange")
     created_at = models.DateTimeField(default=timezone.now)
@@ -462,15 +456,7 @@ class ActorKind(models.TextChoices):
     SYSTEM = "system", "System"
 
 
-class AuditEventQuerySet(models.QuerySet):
-    def update(self, **kwargs):
-        raise ValidationError("The audit trail is append-only.")
-
-    def delete(self):
-        raise ValidationError("The audit trail is append-only.")
-
-
-class AuditEvent(models.Model):
+class AuditEvent(AppendOnlyModel):
     """One change by anyone: who, when, what (old and new values), why.
 
     Append-only: the model refuses updates and deletes, and on PostgreSQL a
@@ -489,7 +475,7 @@ class AuditEvent(models.Model):
     new_values = models.JSONField(default=dict, blank=True, encoder=DjangoJSONEncoder)
     reason = models.TextField(blank=True)
 
-    objects = AuditEventQuerySet.as_manager()
+    append_only_message = "The audit trail is append-only."
 
     class Meta:
         ordering = ["-occurred_at", "-id"]
@@ -498,24 +484,8 @@ class AuditEvent(models.Model):
     def __str__(self) -> str:
         return f"{self.occurred_at:%Y-%m-%d %H:%M} {self.action} {self.object_type}:{self.object_id}"
 
-    def save(self, *args, **kwargs):
-        if self.pk is not None:
-            raise ValidationError("The audit trail is append-only.")
-        super().save(*args, **kwargs)
 
-    def delete(self, *args, **kwargs):
-        raise ValidationError("The audit trail is append-only.")
-
-
-class PledgeStatusChangeQuerySet(models.QuerySet):
-    def update(self, **kwargs):
-        raise ValidationError("The status history is append-only.")
-
-    def delete(self):
-        raise ValidationError("The status history is append-only.")
-
-
-class PledgeStatusChange(models.Model):
+class PledgeStatusChange(AppendOnlyModel):
     """One change of a pledge's status, from its first ("" to its starting
     status) on: old, new, who, why, when (healthchecks' `Flip`). Written only
     by `pledges.status`, in the transaction of the change and next to its
@@ -539,7 +509,7 @@ class PledgeStatusChange(models.Model):
     reason = models.TextField(blank=True)
     audit_event = models.ForeignKey(AuditEvent, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
 
-    objects = PledgeStatusChangeQuerySet.as_manager()
+    append_only_message = "The status history is append-only."
 
     class Meta:
         ordering = ["pledge", "at", "id"]
@@ -555,14 +525,6 @@ class PledgeStatusChange(models.Model):
 
     def __str__(self) -> str:
         return f"{self.at:%Y-%m-%d %H:%M} {self.old_status or '-'} -> {self.new_status}"
-
-    def save(self, *args, **kwargs):
-        if self.pk is not None:
-            raise ValidationError("The status history is append-only.")
-        super().save(*args, **kwargs)
-
-    def delete(self, *args, **kwargs):
-        raise ValidationError("The status history is append-only.")
 
 
 class IdempotencyRecord(models.Model):

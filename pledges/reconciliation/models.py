@@ -3,15 +3,13 @@
 Imported by `pledges.models`, so these belong to the pledges app.
 """
 
-from typing import Any
-
 from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
-MONEY: dict[str, Any] = {"max_digits": 19, "decimal_places": 4}
+from pledges.model_fields import MONEY
 
 
 class StatementFormat(models.TextChoices):

@@ -18,10 +18,13 @@ Loading twice adds nothing the second time.
 """
 
 import secrets
+import tomllib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time
 from decimal import Decimal
+from pathlib import Path
+from typing import Any
 
 import time_machine
 from django.contrib.auth import get_user_model
@@ -84,222 +87,26 @@ class Demo:
     verified: bool = True
     statement: str = ""
 
+    @classmethod
+    def from_row(cls, row: dict) -> "Demo":
+        """A pledge of the data file; a key that is not a field fails loudly.
+        TOML has arrays only, the fields hold (date, amount) pairs."""
+        pairs = {name: [tuple(pair) for pair in row[name]] for name in ("paid", "instalments") if name in row}
+        refund = {"refund": tuple(row["refund"])} if "refund" in row else {}
+        return cls(**{**row, **pairs, **refund})
 
-D = date
-PLEDGES = [
-    # Opening remarks
-    Demo(
-        "Norway",
-        "member_state",
-        "NO",
-        "1500000.00",
-        "NOK",
-        "opening",
-        confirmed_on=D(2012, 5, 15),
-        instalments=[(D(2012, 6, 30), "500000.00"), (D(2013, 3, 31), "500000.00"), (D(2014, 3, 31), "500000.00")],
-        paid=[(D(2012, 6, 28), "500000.00"), (D(2013, 3, 27), "500000.00"), (D(2014, 3, 28), "500000.00")],
-    ),
-    Demo("Belarus", "member_state", "BY", "50000.00", "USD", "opening"),
-    Demo(
-        "Holy See",
-        "observer_state",
-        "VA",
-        "10000.00",
-        "EUR",
-        "opening",
-        confirmed_on=D(2012, 9, 3),
-        paid=[(D(2012, 12, 3), "10000.00")],
-    ),
-    Demo(
-        "Anonymous Member State",
-        "member_state",
-        "FI",
-        "200000.00",
-        "EUR",
-        "opening",
-        named=False,
-        confirmed_on=D(2012, 6, 18),
-        paid=[(D(2012, 11, 15), "100000.00"), (D(2013, 11, 14), "100000.00")],
-    ),
-    # Panel I
-    Demo(
-        "Qatar",
-        "member_state",
-        "QA",
-        "500000.00",
-        "USD",
-        "panel-1",
-        confirmed_on=D(2012, 4, 20),
-        earmark="children",
-        paid=[(D(2012, 7, 16), "250000.00"), (D(2013, 7, 15), "250000.00")],
-    ),
-    Demo(
-        "Japan",
-        "member_state",
-        "JP",
-        "30000000",
-        "JPY",
-        "panel-1",
-        confirmed_on=D(2012, 6, 1),
-        instalments=[(D(2012, 11, 30), "15000000"), (D(2014, 11, 28), "15000000")],
-        paid=[(D(2012, 11, 29), "15000000")],
-    ),
-    Demo(
-        "Transit Corridor Partnership",
-        "intergovernmental",
-        "",
-        "75000.00",
-        "EUR",
-        "panel-1",
-        confirmed_on=D(2012, 8, 6),
-        paid=[(D(2013, 2, 12), "75000.00")],
-    ),
-    Demo(
-        "Meridian Shipping Ltd",
-        "private_sector",
-        "GB",
-        "100000.00",
-        "USD",
-        "panel-1",
-        confirmed_on=D(2012, 5, 2),
-        paid=[(D(2012, 8, 15), "40000.00")],
-        lapsed_on=D(2014, 6, 30),
-    ),
-    Demo(
-        "Anonymous intergovernmental organization",
-        "intergovernmental",
-        "",
-        "20000.00",
-        "USD",
-        "panel-1",
-        named=False,
-        confirmed_on=D(2012, 10, 9),
-        paid=[(D(2013, 5, 20), "20000.00")],
-    ),
-    # Panel II
-    Demo(
-        "Kuwait",
-        "member_state",
-        "KW",
-        "100000.000",
-        "KWD",
-        "panel-2",
-        confirmed_on=D(2012, 9, 10),
-        paid=[(D(2013, 1, 15), "50000.000"), (D(2014, 2, 10), "50000.000")],
-    ),
-    Demo(
-        "United Kingdom of Great Britain and Northern Ireland",
-        "member_state",
-        "GB",
-        "250000.00",
-        "GBP",
-        "panel-2",
-        earmark="women_and_girls",
-        confirmed_on=D(2012, 7, 2),
-        paid=[(D(2012, 12, 14), "250000.00")],
-        refund=(D(2013, 1, 7), D(2013, 1, 21)),
-    ),
-    Demo(
-        "UN Staff Solidarity Circle",
-        "un_entity",
-        "",
-        "15000.00",
-        "USD",
-        "panel-2",
-        confirmed_on=D(2012, 4, 30),
-        paid=[(D(2012, 5, 31), "7500.00"), (D(2012, 12, 20), "7500.00")],
-    ),
-    Demo(
-        "Anonymous United Nations entity",
-        "un_entity",
-        "",
-        "5000.00",
-        "USD",
-        "panel-2",
-        named=False,
-        confirmed_on=D(2013, 3, 4),
-        paid=[(D(2013, 3, 25), "5000.00")],
-    ),
-    Demo(
-        "Anonymous company",
-        "private_sector",
-        "CH",
-        "50000.00",
-        "USD",
-        "panel-2",
-        named=False,
-        amount_shown=False,
-        confirmed_on=D(2012, 11, 5),
-        paid=[(D(2013, 9, 30), "25000.00")],
-    ),
-    # Closing remarks
-    Demo(
-        "State of Palestine",
-        "observer_state",
-        "PS",
-        "5000.00",
-        "USD",
-        "closing",
-        confirmed_on=D(2012, 12, 10),
-        paid=[(D(2013, 6, 3), "5000.00")],
-    ),
-    Demo(
-        "Ashcombe Foundation",
-        "foundation",
-        "GB",
-        "80000.00",
-        "GBP",
-        "closing",
-        confirmed_on=D(2012, 6, 25),
-        earmark="direct_assistance",
-        paid=[(D(2012, 9, 28), "40000.00"), (D(2013, 9, 27), "40000.00")],
-    ),
-    Demo("Anonymous foundation", "foundation", "US", "30000.00", "USD", "closing", named=False),
-    # Through the web form, after the dialogue
-    Demo(
-        "Survivors First",
-        "civil_society",
-        "FR",
-        "12000.00",
-        "EUR",
-        submitted_on=D(2012, 4, 10),
-        earmark="children",
-        confirmed_on=D(2012, 4, 16),
-        instalments=[(D(2012, 10, 1), "6000.00"), (D(2013, 4, 1), "6000.00")],
-        paid=[(D(2012, 9, 26), "6000.00"), (D(2013, 4, 2), "6000.00")],
-        statement="Every survivor deserves a way home.",
-    ),
-    Demo(
-        "Anonymous NGO",
-        "civil_society",
-        "KE",
-        "2500.00",
-        "USD",
-        submitted_on=D(2012, 5, 8),
-        named=False,
-        paid=[(D(2012, 6, 12), "2500.00")],
-    ),
-    Demo(
-        "Amina Haddad",
-        "individual",
-        "JO",
-        "1000.00",
-        "USD",
-        submitted_on=D(2012, 4, 4),
-        paid=[(D(2012, 4, 6), "1000.00")],
-    ),
-    Demo(
-        "Anonymous individual",
-        "individual",
-        "CA",
-        "500.00",
-        "EUR",
-        submitted_on=D(2013, 12, 2),
-        named=False,
-        paid=[(D(2013, 12, 9), "500.00")],
-    ),
-    Demo("Unverified web donor", "individual", "CA", "250.00", "USD", submitted_on=D(2014, 12, 20), verified=False),
-]
+
+# The story's pledges, one [[pledge]] table each: the fields of `Demo`,
+# dates as TOML dates and amounts as strings (exact decimals).
+PLEDGES_FILE = Path(__file__).with_name("demo_data.toml")
+
+
+def load_pledges(path: Path = PLEDGES_FILE) -> list[Demo]:
+    with path.open("rb") as file:
+        return [Demo.from_row(row) for row in tomllib.load(file)["pledge"]]
+
+
+PLEDGES = load_pledges()
 
 
 def at(day: date, clock: time = time(15, 0)) -> datetime:
@@ -349,31 +156,25 @@ class Command(BaseCommand):
             instalments=[InstalmentTerms(due_date=due, amount=Decimal(amount)) for due, amount in demo.instalments],
         )
 
+        # What the pledge says, whether announced from the floor or submitted.
+        said: dict[str, Any] = {
+            "terms": terms,
+            "campaign": campaign,
+            "earmark": demo.earmark,
+            "statement": demo.statement,
+            "public_name": demo.named,
+            "public_amount": demo.amount_shown,
+        }
+
         def announce() -> None:
-            session = sessions[demo.session]
-            made["pledge"] = pledge_record_announced(
-                donor=donor,
-                terms=terms,
-                campaign=campaign,
-                session=session,
-                earmark=demo.earmark,
-                statement=demo.statement,
-                actor=actor,
-                public_name=demo.named,
-                public_amount=demo.amount_shown,
-            )
+            made["pledge"] = pledge_record_announced(donor=donor, session=sessions[demo.session], actor=actor, **said)
 
         def submit() -> None:
             made["pledge"] = pledge_submit(
                 donor=DonorDetails(**{**donor.__dict__, "email": f"donor{index}@example.org"}),
-                terms=terms,
                 payment_method="bank_transfer",
-                campaign=campaign,
-                earmark=demo.earmark,
-                statement=demo.statement,
                 actor=Actor.donor(),
-                public_name=demo.named,
-                public_amount=demo.amount_shown,
+                **said,
             )
 
         if demo.session:
