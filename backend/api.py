@@ -18,8 +18,9 @@ from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.utils.cache import get_conditional_response, patch_cache_control, patch_vary_headers
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_field, extend_schema_view
-from rest_framework import serializers
+from rest_framework import generics, serializers
 from rest_framework.pagination import PageNumberPagination
+from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -27,6 +28,7 @@ from rest_framework.views import APIView
 from pledges.audit import Actor
 from pledges.errors import Refusal
 from pledges.money import format_amount, is_currency
+from pledges.roles import IsViewer
 
 # --- Problem responses --------------------------------------------------------
 
@@ -34,6 +36,20 @@ from pledges.money import format_amount, is_currency
 # gives every error response the one Problem schema.
 PROBLEM = OpenApiResponse(description="RFC 9457 problem details (application/problem+json)")
 STAFF_ERRORS = {400: PROBLEM, 401: PROBLEM, 403: PROBLEM, 404: PROBLEM, 409: PROBLEM}
+
+
+def staff_operation(operation_id: str, summary: str, *, tags: list[str], responses: dict | None = None, **more: Any):
+    """A staff operation in the schema. `responses` are its answers, to
+    which the Problem responses of a staff view are added; without them the
+    answer is read from the view's serializer."""
+    if responses is not None:
+        more["responses"] = {**responses, **STAFF_ERRORS}
+    return extend_schema(operation_id=operation_id, summary=summary, tags=tags, **more)
+
+
+def staff_get(operation_id: str, summary: str, *, tags: list[str], responses: dict | None = None):
+    """Document a view's one GET (a list, or one object) as a staff operation."""
+    return extend_schema_view(get=staff_operation(operation_id, summary, tags=tags, responses=responses))
 
 
 # --- Input ----------------------------------------------------------------------
@@ -209,6 +225,22 @@ class AmountField(serializers.Field):
         return None if amount is None else format_amount(amount, currency)
 
 
+# No docstrings on the bases below: drf-spectacular would show them as the
+# description of every view made from them.
+
+
+class RolesByMethod:
+    # Viewers read; a method named in `roles` (POST, PUT) needs that role.
+
+    roles: dict[str, type[BasePermission]] = {}
+
+    # The view's request, set by DRF's APIView, which this mixin is put before.
+    request: Request
+
+    def get_permissions(self) -> list[BasePermission]:
+        return [self.roles.get(self.request.method or "", IsViewer)()]
+
+
 class StaffPagination(PageNumberPagination):
     page_size = 50
     page_size_query_param = "page_size"
@@ -220,6 +252,16 @@ class StaffPagination(PageNumberPagination):
         if raw is not None and not (raw.isdigit() and 1 <= int(raw) <= self.max_page_size):
             raise serializers.ValidationError({"page_size": [f"A whole number from 1 to {self.max_page_size}."]})
         return super().get_page_size(request)
+
+
+class StaffList(RolesByMethod, generics.ListAPIView):
+    # A staff list, a page at a time.
+
+    pagination_class = StaffPagination
+
+
+class StaffDetail(RolesByMethod, generics.RetrieveAPIView):
+    pass  # One object, for viewers.
 
 
 class _Echo:
