@@ -14,7 +14,9 @@ from typing import Any
 
 import pycountry
 from django.conf import settings
+from django.db.models import Model
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.shortcuts import get_object_or_404
 from django.utils.cache import get_conditional_response, patch_cache_control, patch_vary_headers
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_field, extend_schema_view
@@ -164,10 +166,17 @@ class ActionView(APIView):
 
     request_serializer: type[serializers.Serializer] = ReasonSerializer
     service: Callable[..., object]
+    # By default the object is the row of `target_model` the URL's pk names,
+    # given to the service as `target_keyword`.
+    target_model: type[Model]
+    target_keyword: str
+    # The schema's: the answers (the staff errors are added) and the tags.
+    responses: dict[int, Any]
+    tags: list[str]
 
     # `*args: Any, **url: Any`: each view names its own URL keywords.
     def target(self, *args: Any, **url: Any) -> dict:
-        raise NotImplementedError
+        return {self.target_keyword: get_object_or_404(self.target_model, pk=url["pk"])}
 
     def arguments(self, data: dict) -> dict:
         return dict(data)
@@ -186,22 +195,27 @@ class ActionView(APIView):
         return self.answer(result, **url)
 
 
-def action_schema(operation_id: str, summary: str, *, responses: dict, tags: list[str]):
-    """Document an action view in the schema, its request from the view's
-    own `request_serializer`."""
+def action_schema(operation_id: str, summary: str):
+    """Document an action view in the schema, its request, answers and tags
+    from the view's own `request_serializer`, `responses` and `tags`."""
 
     def decorate(view: type[ActionView]) -> type[ActionView]:
         return extend_schema_view(
-            post=extend_schema(
-                operation_id=operation_id,
-                summary=summary,
-                request=view.request_serializer,
-                responses=responses,
-                tags=tags,
+            post=staff_operation(
+                operation_id, summary, request=view.request_serializer, responses=view.responses, tags=view.tags
             )
         )(view)
 
     return decorate
+
+
+def action_view(base: type[ActionView], operation_id: str, summary: str, **attributes: Any) -> type[ActionView]:
+    """A documented action view: `base` with `attributes` (its `service`,
+    `request_serializer`, `permission_classes`; None keeps the base's)."""
+    given = {name: value for name, value in attributes.items() if value is not None}
+    name = "".join(word.title() for word in operation_id.split("_")) + "View"  # pledge_verify: PledgeVerifyView
+    view = type(name, (base,), {"__module__": base.__module__, **given})
+    return action_schema(operation_id, summary)(view)
 
 
 # --- Output ---------------------------------------------------------------------
@@ -229,13 +243,10 @@ class AmountField(serializers.Field):
 # description of every view made from them.
 
 
-class RolesByMethod:
+class RolesByMethod(APIView):
     # Viewers read; a method named in `roles` (POST, PUT) needs that role.
 
     roles: dict[str, type[BasePermission]] = {}
-
-    # The view's request, set by DRF's APIView, which this mixin is put before.
-    request: Request
 
     def get_permissions(self) -> list[BasePermission]:
         return [self.roles.get(self.request.method or "", IsViewer)()]

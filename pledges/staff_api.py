@@ -5,7 +5,6 @@ parse, call one service, render."""
 from collections.abc import Callable, Iterator
 
 from django.http import Http404, StreamingHttpResponse
-from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
@@ -37,6 +36,7 @@ from backend.api import (
     StaffList,
     StrictSerializer,
     action_schema,
+    action_view,
     csv_download,
     staff_get,
     staff_operation,
@@ -181,7 +181,6 @@ class PledgeVersionSerializer(serializers.Serializer):
 
 class PledgeDetailSerializer(PledgeListSerializer):
     donor = DonorSerializer()
-    earmark = serializers.CharField()
     public_name = serializers.BooleanField()
     public_amount = serializers.BooleanField()
     statement = serializers.CharField()
@@ -439,6 +438,9 @@ class PledgeActionView(ActionView):
     """A transition on one pledge: parse the body with `request_serializer`,
     call `service` with its fields, answer with the pledge's detail."""
 
+    responses = {200: PledgeDetailSerializer}
+    tags = ["staff: pledges"]
+
     def target(self, *, reference: str) -> dict:
         return {"pledge": _pledge(reference)}
 
@@ -464,16 +466,17 @@ def pledge_action(
     request_serializer: type[serializers.Serializer] | None = None,
     *,
     base: type[PledgeActionView] = PledgeActionView,
-) -> type[PledgeActionView]:
+) -> type[ActionView]:
     """The view of one transition, its operation named for its service and
     its summary saying the role it needs."""
-    attributes = {"permission_classes": [role], "service": service}
-    if request_serializer is not None:
-        attributes["request_serializer"] = request_serializer
-    view = type(f"{service.__name__}_view", (base,), attributes)
-    responses = {200: PledgeDetailSerializer, **STAFF_ERRORS}
-    schema = action_schema(service.__name__, f"{summary} ({role.role})", responses=responses, tags=["staff: pledges"])
-    return schema(view)
+    return action_view(
+        base,
+        service.__name__,
+        f"{summary} ({role.role})",
+        service=service,
+        request_serializer=request_serializer,
+        permission_classes=[role],
+    )
 
 
 PledgeVerifyView = pledge_action(pledge_verify, "Verify a web submission: submitted becomes announced", IsReconciler)
@@ -559,21 +562,16 @@ class PaymentDetailView(StaffDetail):
     queryset = Payment.objects.select_related("pledge", "recorded_by")
 
 
-@action_schema(
-    "payment_reverse",
-    "Reverse a wrong entry with a reversing entry (reconciler)",
-    responses={201: PaymentSerializer, **STAFF_ERRORS},
-    tags=["staff: payments"],
-)
+@action_schema("payment_reverse", "Reverse a wrong entry with a reversing entry (reconciler)")
 class PaymentReverseView(ActionView):
     """A reversing entry takes a wrong payment back out; the answer is the reversal."""
 
     permission_classes = [IsReconciler]
     request_serializer = RequiredReasonSerializer
     service = payment_reverse
-
-    def target(self, *, pk: int) -> dict:
-        return {"payment": get_object_or_404(Payment, pk=pk)}
+    target_model, target_keyword = Payment, "payment"
+    responses = {201: PaymentSerializer}
+    tags = ["staff: payments"]
 
     def answer(self, reversal: Payment, *, pk: int) -> Response:
         return Response(PaymentSerializer(reversal).data, status=201)
@@ -670,23 +668,19 @@ class DonorActionView(ActionView):
     """An action on one donor, answered with the donor as it is now."""
 
     permission_classes = [IsFundAdmin]
+    target_model, target_keyword = Donor, "donor"
+    responses = {200: DonorSerializer}
+    tags = ["staff: donors"]
 
     def answer(self, donor: Donor, *, pk: int) -> Response:
         return Response(DonorSerializer(donor).data)
 
 
-@action_schema(
-    "donor_merge",
-    "Merge duplicate donors into this one; their pledges move here (fund_admin)",
-    responses={200: DonorSerializer, **STAFF_ERRORS},
-    tags=["staff: donors"],
-)
+@action_schema("donor_merge", "Merge duplicate donors into this one; their pledges move here (fund_admin)")
 class DonorMergeView(DonorActionView):
     request_serializer = DonorMergeSerializer
     service = donor_merge
-
-    def target(self, *, pk: int) -> dict:
-        return {"keep": get_object_or_404(Donor, pk=pk)}
+    target_keyword = "keep"
 
     def arguments(self, data: dict) -> dict:
         duplicates = list(Donor.objects.filter(pk__in=data["duplicates"]))
@@ -696,18 +690,13 @@ class DonorMergeView(DonorActionView):
         return {"duplicates": duplicates, "reason": data["reason"]}
 
 
-@action_schema(
+DonorEraseView = action_view(
+    DonorActionView,
     "donor_erase",
     "Erase a person's contact details, keeping the financial record (fund_admin)",
-    responses={200: DonorSerializer, **STAFF_ERRORS},
-    tags=["staff: donors"],
+    service=donor_erase,
+    request_serializer=RequiredReasonSerializer,
 )
-class DonorEraseView(DonorActionView):
-    request_serializer = RequiredReasonSerializer
-    service = donor_erase
-
-    def target(self, *, pk: int) -> dict:
-        return {"donor": get_object_or_404(Donor, pk=pk)}
 
 
 # --- Audit trail --------------------------------------------------------------------------

@@ -18,7 +18,17 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from backend.api import NOT_MODIFIED, PROBLEM, STAFF_ERRORS, StaffPagination, StrictSerializer, public_conditional
+from backend.api import (
+    NOT_MODIFIED,
+    PROBLEM,
+    STAFF_ERRORS,
+    RolesByMethod,
+    StaffPagination,
+    StrictSerializer,
+    public_conditional,
+    staff_get,
+    staff_operation,
+)
 from pledges.audit import Actor
 from pledges.iati.views import iati_feed_entry
 from pledges.models import Event
@@ -129,6 +139,7 @@ def report_data(request: Request, report: Report, *, public: bool = False) -> di
     return data
 
 
+TAGS = ["reports"]
 REPORT_RESPONSE = OpenApiResponse(response=OpenApiTypes.OBJECT, description="A report with its status and files")
 
 
@@ -140,23 +151,17 @@ def _reports() -> QuerySet[Report]:
 
 
 @extend_schema_view(
-    get=extend_schema(
-        operation_id="reports_list",
-        summary="Reports, newest first",
-        responses={200: REPORT_RESPONSE, **STAFF_ERRORS},
-        tags=["reports"],
-    ),
-    post=extend_schema(
-        operation_id="reports_request",
-        summary="Ask for a report to be built (202); the same period and kind give the same report",
+    get=staff_operation("reports_list", "Reports, newest first", responses={200: REPORT_RESPONSE}, tags=TAGS),
+    post=staff_operation(
+        "reports_request",
+        "Ask for a report to be built (202); the same period and kind give the same report",
         request=ReportCreateSerializer,
-        responses={202: REPORT_RESPONSE, **STAFF_ERRORS},
-        tags=["reports"],
+        responses={202: REPORT_RESPONSE},
+        tags=TAGS,
     ),
 )
-class ReportCollection(APIView):
-    def get_permissions(self):
-        return [IsFundAdmin()] if self.request.method == "POST" else [IsViewer()]
+class ReportCollection(RolesByMethod):
+    roles = {"POST": IsFundAdmin}
 
     def get(self, request: Request) -> Response:
         paginator = StaffPagination()
@@ -171,28 +176,19 @@ class ReportCollection(APIView):
         return Response(report_data(request, report), status=202)
 
 
-@extend_schema_view(
-    get=extend_schema(
-        operation_id="reports_detail",
-        summary="A report: its status and files",
-        responses={200: REPORT_RESPONSE, **STAFF_ERRORS},
-        tags=["reports"],
-    ),
-)
-class ReportDetailView(APIView):
-    permission_classes = [IsViewer]
-
+@staff_get("reports_detail", "A report: its status and files", responses={200: REPORT_RESPONSE}, tags=TAGS)
+class ReportDetailView(RolesByMethod):
     def get(self, request: Request, pk: int) -> Response:
         return Response(report_data(request, get_object_or_404(_reports(), pk=pk)))
 
 
 @extend_schema_view(
-    post=extend_schema(
-        operation_id="reports_publish",
-        summary="Publish a built report: its files become public and never change",
+    post=staff_operation(
+        "reports_publish",
+        "Publish a built report: its files become public and never change",
         request=None,
-        responses={200: REPORT_RESPONSE, **STAFF_ERRORS},
-        tags=["reports"],
+        responses={200: REPORT_RESPONSE},
+        tags=TAGS,
     ),
 )
 class ReportPublishView(APIView):
@@ -221,9 +217,7 @@ def _file_response(file: ReportFile, *, public: bool) -> FileResponse:
 
 
 @extend_schema_view(
-    get=extend_schema(
-        operation_id="reports_file", responses={200: OpenApiTypes.BINARY, **STAFF_ERRORS}, tags=["reports"]
-    ),
+    get=extend_schema(operation_id="reports_file", responses={200: OpenApiTypes.BINARY, **STAFF_ERRORS}, tags=TAGS),
 )
 class ReportFileView(APIView):
     """A file of any report, drafts included, for staff."""
