@@ -181,6 +181,7 @@ class PledgeVersionSerializer(serializers.Serializer):
 
 class PledgeDetailSerializer(PledgeListSerializer):
     donor = DonorSerializer()
+    earmark = serializers.CharField()
     public_name = serializers.BooleanField()
     public_amount = serializers.BooleanField()
     statement = serializers.CharField()

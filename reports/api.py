@@ -1,6 +1,8 @@
 """The reports API: staff request, follow and publish reports; the public
 lists the published ones (JSON and Atom) and downloads their files."""
 
+from typing import Any
+
 from django.conf import settings
 from django.contrib.syndication.views import Feed
 from django.core.files.storage import default_storage
@@ -26,7 +28,6 @@ from backend.api import (
     StaffPagination,
     StrictSerializer,
     public_conditional,
-    staff_get,
     staff_operation,
 )
 from pledges.audit import Actor
@@ -143,6 +144,11 @@ TAGS = ["reports"]
 REPORT_RESPONSE = OpenApiResponse(response=OpenApiTypes.OBJECT, description="A report with its status and files")
 
 
+def report_operation(operation_id: str, summary: str, *, status: int = 200, **more: Any):
+    """A staff operation answered with a report (`report_data`)."""
+    return staff_operation(operation_id, summary, responses={status: REPORT_RESPONSE}, tags=TAGS, **more)
+
+
 def _reports() -> QuerySet[Report]:
     return Report.objects.select_related("campaign", "event", "replaced_by").prefetch_related("files")
 
@@ -151,13 +157,12 @@ def _reports() -> QuerySet[Report]:
 
 
 @extend_schema_view(
-    get=staff_operation("reports_list", "Reports, newest first", responses={200: REPORT_RESPONSE}, tags=TAGS),
-    post=staff_operation(
+    get=report_operation("reports_list", "Reports, newest first"),
+    post=report_operation(
         "reports_request",
         "Ask for a report to be built (202); the same period and kind give the same report",
+        status=202,
         request=ReportCreateSerializer,
-        responses={202: REPORT_RESPONSE},
-        tags=TAGS,
     ),
 )
 class ReportCollection(RolesByMethod):
@@ -176,19 +181,15 @@ class ReportCollection(RolesByMethod):
         return Response(report_data(request, report), status=202)
 
 
-@staff_get("reports_detail", "A report: its status and files", responses={200: REPORT_RESPONSE}, tags=TAGS)
+@extend_schema_view(get=report_operation("reports_detail", "A report: its status and files"))
 class ReportDetailView(RolesByMethod):
     def get(self, request: Request, pk: int) -> Response:
         return Response(report_data(request, get_object_or_404(_reports(), pk=pk)))
 
 
 @extend_schema_view(
-    post=staff_operation(
-        "reports_publish",
-        "Publish a built report: its files become public and never change",
-        request=None,
-        responses={200: REPORT_RESPONSE},
-        tags=TAGS,
+    post=report_operation(
+        "reports_publish", "Publish a built report: its files become public and never change", request=None
     ),
 )
 class ReportPublishView(APIView):
