@@ -14,12 +14,15 @@ from typing import Any
 
 import pycountry
 from django.conf import settings
+from django.db.models import Model
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.shortcuts import get_object_or_404
 from django.utils.cache import get_conditional_response, patch_cache_control, patch_vary_headers
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_field, extend_schema_view
-from rest_framework import serializers
+from rest_framework import generics, serializers
 from rest_framework.pagination import PageNumberPagination
+from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -27,6 +30,7 @@ from rest_framework.views import APIView
 from pledges.audit import Actor
 from pledges.errors import Refusal
 from pledges.money import format_amount, is_currency
+from pledges.roles import IsViewer
 
 # --- Problem responses --------------------------------------------------------
 
@@ -34,6 +38,20 @@ from pledges.money import format_amount, is_currency
 # gives every error response the one Problem schema.
 PROBLEM = OpenApiResponse(description="RFC 9457 problem details (application/problem+json)")
 STAFF_ERRORS = {400: PROBLEM, 401: PROBLEM, 403: PROBLEM, 404: PROBLEM, 409: PROBLEM}
+
+
+def staff_operation(operation_id: str, summary: str, *, tags: list[str], responses: dict | None = None, **more: Any):
+    """A staff operation in the schema. `responses` are its answers, to
+    which the Problem responses of a staff view are added; without them the
+    answer is read from the view's serializer."""
+    if responses is not None:
+        more["responses"] = {**responses, **STAFF_ERRORS}
+    return extend_schema(operation_id=operation_id, summary=summary, tags=tags, **more)
+
+
+def staff_get(operation_id: str, summary: str, *, tags: list[str], responses: dict | None = None):
+    """Document a view's one GET (a list, or one object) as a staff operation."""
+    return extend_schema_view(get=staff_operation(operation_id, summary, tags=tags, responses=responses))
 
 
 # --- Input ----------------------------------------------------------------------
@@ -148,10 +166,17 @@ class ActionView(APIView):
 
     request_serializer: type[serializers.Serializer] = ReasonSerializer
     service: Callable[..., object]
+    # By default the object is the row of `target_model` the URL's pk names,
+    # given to the service as `target_keyword`.
+    target_model: type[Model]
+    target_keyword: str
+    # The schema's: the answers (the staff errors are added) and the tags.
+    responses: dict[int, Any]
+    tags: list[str]
 
     # `*args: Any, **url: Any`: each view names its own URL keywords.
     def target(self, *args: Any, **url: Any) -> dict:
-        raise NotImplementedError
+        return {self.target_keyword: get_object_or_404(self.target_model, pk=url["pk"])}
 
     def arguments(self, data: dict) -> dict:
         return dict(data)
@@ -170,22 +195,27 @@ class ActionView(APIView):
         return self.answer(result, **url)
 
 
-def action_schema(operation_id: str, summary: str, *, responses: dict, tags: list[str]):
-    """Document an action view in the schema, its request from the view's
-    own `request_serializer`."""
+def action_schema(operation_id: str, summary: str):
+    """Document an action view in the schema, its request, answers and tags
+    from the view's own `request_serializer`, `responses` and `tags`."""
 
     def decorate(view: type[ActionView]) -> type[ActionView]:
         return extend_schema_view(
-            post=extend_schema(
-                operation_id=operation_id,
-                summary=summary,
-                request=view.request_serializer,
-                responses=responses,
-                tags=tags,
+            post=staff_operation(
+                operation_id, summary, request=view.request_serializer, responses=view.responses, tags=view.tags
             )
         )(view)
 
     return decorate
+
+
+def action_view(base: type[ActionView], operation_id: str, summary: str, **attributes: Any) -> type[ActionView]:
+    """A documented action view: `base` with `attributes` (its `service`,
+    `request_serializer`, `permission_classes`; None keeps the base's)."""
+    given = {name: value for name, value in attributes.items() if value is not None}
+    name = "".join(word.title() for word in operation_id.split("_")) + "View"  # pledge_verify: PledgeVerifyView
+    view = type(name, (base,), {"__module__": base.__module__, **given})
+    return action_schema(operation_id, summary)(view)
 
 
 # --- Output ---------------------------------------------------------------------
@@ -209,6 +239,19 @@ class AmountField(serializers.Field):
         return None if amount is None else format_amount(amount, currency)
 
 
+# No docstrings on the bases below: drf-spectacular would show them as the
+# description of every view made from them.
+
+
+class RolesByMethod(APIView):
+    # Viewers read; a method named in `roles` (POST, PUT) needs that role.
+
+    roles: dict[str, type[BasePermission]] = {}
+
+    def get_permissions(self) -> list[BasePermission]:
+        return [self.roles.get(self.request.method or "", IsViewer)()]
+
+
 class StaffPagination(PageNumberPagination):
     page_size = 50
     page_size_query_param = "page_size"
@@ -220,6 +263,16 @@ class StaffPagination(PageNumberPagination):
         if raw is not None and not (raw.isdigit() and 1 <= int(raw) <= self.max_page_size):
             raise serializers.ValidationError({"page_size": [f"A whole number from 1 to {self.max_page_size}."]})
         return super().get_page_size(request)
+
+
+class StaffList(RolesByMethod, generics.ListAPIView):
+    # A staff list, a page at a time.
+
+    pagination_class = StaffPagination
+
+
+class StaffDetail(RolesByMethod, generics.RetrieveAPIView):
+    pass  # One object, for viewers.
 
 
 class _Echo:

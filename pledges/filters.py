@@ -1,10 +1,14 @@
 """Filters for the staff lists (django-filter)."""
 
+import operator
+from collections.abc import Callable
 from datetime import timedelta
+from functools import reduce
 
 import django_filters
 from django import forms
 from django.db.models import Exists, F, OuterRef, Q, QuerySet
+from django_filters.constants import EMPTY_VALUES
 from django_filters.fields import IsoDateTimeField
 
 from pledges.models import AuditEvent, Donor, DonorType, Payment, PaymentMethod, Pledge, PledgeStatus
@@ -19,6 +23,37 @@ class NullsLastOrderingFilter(django_filters.OrderingFilter):
         descending = param.startswith("-")
         field = F(self.param_map[param.lstrip("-")])
         return field.desc(nulls_last=True) if descending else field.asc(nulls_last=True)
+
+
+class SearchFilter(django_filters.CharFilter):
+    """Free text (its first 200 characters) that any of `lookups` may match,
+    each lookup given the text as typed or normalised by its function
+    (`reference_normal` for a reference)."""
+
+    def __init__(self, *lookups: str, normalised: dict[str, Callable[[str], str]] | None = None, **kwargs):
+        super().__init__(**kwargs)
+        self.lookups = {lookup: str for lookup in lookups} | (normalised or {})
+
+    def filter(self, queryset: QuerySet, value: str) -> QuerySet:
+        if value in EMPTY_VALUES:
+            return queryset
+        value = value.strip()[:200]
+        return queryset.filter(
+            reduce(operator.or_, (Q(**{lookup: normal(value)}) for lookup, normal in self.lookups.items()))
+        )
+
+
+class FlagFilter(django_filters.BooleanFilter):
+    """true: the rows `condition` holds for; false: the others."""
+
+    def __init__(self, condition: Q | Exists, **kwargs):
+        super().__init__(**kwargs)
+        self.condition = condition
+
+    def filter(self, queryset: QuerySet, value: bool | None) -> QuerySet:
+        if value is None:
+            return queryset
+        return queryset.filter(self.condition) if value else queryset.exclude(self.condition)
 
 
 # Real time zones lie between UTC-12:00 and UTC+14:00; PostgreSQL refuses
@@ -52,14 +87,22 @@ class PledgeFilter(django_filters.FilterSet):
     payment_method = django_filters.ChoiceFilter(choices=PaymentMethod.choices)
     overdue = django_filters.BooleanFilter(field_name="overdue")
     usd_rate_missing = django_filters.BooleanFilter(field_name="amount_usd", lookup_expr="isnull")
-    needs_review = django_filters.BooleanFilter(method="review", label="Has a payment flagged for staff")
+    needs_review = FlagFilter(
+        Exists(Payment.objects.filter(pledge=OuterRef("pk")).exclude(review_reason="")),
+        label="Has a payment flagged for staff",
+    )
     pledged_from = django_filters.DateFilter(field_name="pledged_on", lookup_expr="gte")
     pledged_until = django_filters.DateFilter(field_name="pledged_on", lookup_expr="lte")
     confirmed_from = django_filters.DateFilter(field_name="confirmed_on", lookup_expr="gte")
     confirmed_until = django_filters.DateFilter(field_name="confirmed_on", lookup_expr="lte")
     created_from = MomentFilter(field_name="created_at", lookup_expr="gte")
     created_until = MomentFilter(field_name="created_at", lookup_expr="lte")
-    q = django_filters.CharFilter(method="search", label="Donor name, email or pledge reference")
+    q = SearchFilter(
+        "donor__name__icontains",
+        "donor__email__iexact",
+        normalised={"reference__startswith": reference_normal},
+        label="Donor name, email or pledge reference",
+    )
     ordering = NullsLastOrderingFilter(
         fields=(
             ("pledged_on", "pledged_on"),
@@ -77,17 +120,6 @@ class PledgeFilter(django_filters.FilterSet):
         model = Pledge
         fields: list[str] = []
 
-    def review(self, queryset: QuerySet, name: str, value: bool) -> QuerySet:
-        flagged = Exists(Payment.objects.filter(pledge=OuterRef("pk")).exclude(review_reason=""))
-        return queryset.filter(flagged) if value else queryset.exclude(flagged)
-
-    def search(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
-        value = value.strip()[:200]
-        compact = reference_normal(value)
-        return queryset.filter(
-            Q(donor__name__icontains=value) | Q(donor__email__iexact=value) | Q(reference__startswith=compact)
-        )
-
 
 class PaymentFilter(django_filters.FilterSet):
     pledge = django_filters.CharFilter(field_name="pledge__reference", lookup_expr="iexact")
@@ -96,30 +128,22 @@ class PaymentFilter(django_filters.FilterSet):
     received_from = django_filters.DateFilter(field_name="received_on", lookup_expr="gte")
     received_until = django_filters.DateFilter(field_name="received_on", lookup_expr="lte")
     bank_reference = django_filters.CharFilter(field_name="external_reference", lookup_expr="iexact")
-    needs_review = django_filters.BooleanFilter(method="review", label="Flagged for staff (mismatch, dispute)")
+    needs_review = FlagFilter(~Q(review_reason=""), label="Flagged for staff (mismatch, dispute)")
 
     class Meta:
         model = Payment
         fields: list[str] = []
 
-    def review(self, queryset: QuerySet, name: str, value: bool) -> QuerySet:
-        flagged = ~Q(review_reason="")
-        return queryset.filter(flagged) if value else queryset.exclude(flagged)
-
 
 class DonorFilter(django_filters.FilterSet):
     type = django_filters.MultipleChoiceFilter(field_name="donor_type", choices=DonorType.choices)
     country = django_filters.CharFilter(lookup_expr="iexact")
-    q = django_filters.CharFilter(method="search", label="Name or email")
+    q = SearchFilter("name__icontains", "email__iexact", label="Name or email")
     include_merged = django_filters.BooleanFilter(method="merged", label="Include donors merged into others")
 
     class Meta:
         model = Donor
         fields: list[str] = []
-
-    def search(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
-        value = value.strip()[:200]
-        return queryset.filter(Q(name__icontains=value) | Q(email__iexact=value))
 
     def merged(self, queryset: QuerySet, name: str, value: bool) -> QuerySet:
         return queryset  # applied in filter_queryset, which also covers its absence

@@ -2,10 +2,9 @@
 trail. Every view checks a role (anonymous 401, wrong role 403); views
 parse, call one service, render."""
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 from django.http import Http404, StreamingHttpResponse
-from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
@@ -33,10 +32,14 @@ from backend.api import (
     ReasonSerializer,
     ReferenceField,
     RequiredReasonSerializer,
-    StaffPagination,
+    StaffDetail,
+    StaffList,
     StrictSerializer,
     action_schema,
+    action_view,
     csv_download,
+    staff_get,
+    staff_operation,
 )
 from backend.problems import DecimalJSONParser
 from pledges import api
@@ -57,7 +60,7 @@ from pledges.models import (
 )
 from pledges.money import format_amount
 from pledges.payments.services import PaymentDetails, payment_record, payment_reverse
-from pledges.roles import IsFundAdmin, IsReconciler, IsViewer
+from pledges.roles import IsFundAdmin, IsReconciler, IsViewer, RolePermission
 from pledges.selectors import pledge_by_reference, pledge_for_staff, pledges_for_staff
 from pledges.services import (
     DonorDetails,
@@ -301,26 +304,18 @@ def _instalments(items: list[dict]) -> list[InstalmentTerms]:
     return [InstalmentTerms(due_date=i["due_date"], amount=i["amount"]) for i in items]
 
 
-@extend_schema_view(
-    get=extend_schema(
-        operation_id="pledge_list",
-        summary="List pledges (viewer)",
-        responses={200: PledgeListSerializer(many=True), **STAFF_ERRORS},
-        tags=["staff: pledges"],
-    ),
+@staff_get(
+    "pledge_list", "List pledges (viewer)", responses={200: PledgeListSerializer(many=True)}, tags=["staff: pledges"]
 )
-class PledgeCollection(api.PledgeCreateView, generics.ListAPIView):
+class PledgeCollection(api.PledgeCreateView, StaffList):
     """POST is the public intake (see `pledges.api`); GET is the staff list."""
 
+    roles = {"POST": AllowAny}
     serializer_class = PledgeListSerializer
     filterset_class = PledgeFilter
-    pagination_class = StaffPagination
 
     def get_queryset(self):
         return pledges_for_staff().order_by("-created_at")
-
-    def get_permissions(self):
-        return [AllowAny()] if self.request.method == "POST" else [IsViewer()]
 
     def get_throttles(self):
         return super().get_throttles() if self.request.method == "POST" else []
@@ -385,13 +380,11 @@ class PledgeExportView(generics.GenericAPIView):
         return csv_download(names, formatted(), filename=f"pledges-{timezone.localdate():%Y-%m-%d}.csv")
 
 
-@extend_schema_view(
-    get=extend_schema(
-        operation_id="pledge_detail",
-        summary="A pledge with its payments, instalments, versions and audit history (viewer)",
-        responses={200: PledgeDetailSerializer, **STAFF_ERRORS},
-        tags=["staff: pledges"],
-    ),
+@staff_get(
+    "pledge_detail",
+    "A pledge with its payments, instalments, versions and audit history (viewer)",
+    responses={200: PledgeDetailSerializer},
+    tags=["staff: pledges"],
 )
 class PledgeDetailView(APIView):
     permission_classes = [IsViewer]
@@ -405,11 +398,11 @@ def _detail(reference: str, status: int = 200) -> Response:
 
 
 @extend_schema_view(
-    post=extend_schema(
-        operation_id="pledge_record_announced",
-        summary="Record a pledge announced from the floor (reconciler)",
+    post=staff_operation(
+        "pledge_record_announced",
+        "Record a pledge announced from the floor (reconciler)",
         request=AnnouncedPledgeSerializer,
-        responses={201: PledgeDetailSerializer, **STAFF_ERRORS},
+        responses={201: PledgeDetailSerializer},
         examples=[
             OpenApiExample(
                 "Announced at Panel I",
@@ -446,6 +439,9 @@ class PledgeActionView(ActionView):
     """A transition on one pledge: parse the body with `request_serializer`,
     call `service` with its fields, answer with the pledge's detail."""
 
+    responses = {200: PledgeDetailSerializer}
+    tags = ["staff: pledges"]
+
     def target(self, *, reference: str) -> dict:
         return {"pledge": _pledge(reference)}
 
@@ -453,63 +449,60 @@ class PledgeActionView(ActionView):
         return _detail(reference)
 
 
-def pledge_action(operation_id: str, summary: str, role: str):
-    return action_schema(
-        operation_id,
-        f"{summary} ({role})",
-        responses={200: PledgeDetailSerializer, **STAFF_ERRORS},
-        tags=["staff: pledges"],
-    )
+class PledgeAmountChange(PledgeActionView):
+    # A comment, not a docstring: the schema shows PledgeActionView's.
+    # A new amount, and the new plan's instalments as the service takes them.
 
-
-@pledge_action("pledge_verify", "Verify a web submission: submitted becomes announced", "reconciler")
-class PledgeVerifyView(PledgeActionView):
-    permission_classes = [IsReconciler]
-    service = pledge_verify
-
-
-@pledge_action("pledge_confirm", "Confirm: a firm written commitment, its USD value fixed", "reconciler")
-class PledgeConfirmView(PledgeActionView):
-    permission_classes = [IsReconciler]
-    request_serializer = ConfirmSerializer
-    service = pledge_confirm
-
-
-@pledge_action("pledge_cancel", "Cancel a pledge with no money applied", "fund_admin")
-class PledgeCancelView(PledgeActionView):
-    permission_classes = [IsFundAdmin]
-    request_serializer = RequiredReasonSerializer
-    service = pledge_cancel
-
-
-@pledge_action("pledge_lapse", "Lapse the remainder of a pledge", "fund_admin")
-class PledgeLapseView(PledgeActionView):
-    permission_classes = [IsFundAdmin]
-    request_serializer = RequiredReasonSerializer
-    service = pledge_lapse
-
-
-@pledge_action("pledge_amount_change", "Change the amount; the earlier version is kept", "fund_admin")
-class PledgeAmountView(PledgeActionView):
-    permission_classes = [IsFundAdmin]
     request_serializer = AmountChangeSerializer
-    service = pledge_amount_change
 
     def arguments(self, data: dict) -> dict:
         instalments = data.get("instalments")
         return {**data, "instalments": None if instalments is None else _instalments(instalments)}
 
 
+def pledge_action(
+    service: Callable[..., object],
+    summary: str,
+    role: type[RolePermission],
+    request_serializer: type[serializers.Serializer] | None = None,
+    *,
+    base: type[PledgeActionView] = PledgeActionView,
+) -> type[ActionView]:
+    """The view of one transition, its operation named for its service and
+    its summary saying the role it needs."""
+    return action_view(
+        base,
+        service.__name__,
+        f"{summary} ({role.role})",
+        service=service,
+        request_serializer=request_serializer,
+        permission_classes=[role],
+    )
+
+
+PledgeVerifyView = pledge_action(pledge_verify, "Verify a web submission: submitted becomes announced", IsReconciler)
+PledgeConfirmView = pledge_action(
+    pledge_confirm, "Confirm: a firm written commitment, its USD value fixed", IsReconciler, ConfirmSerializer
+)
+PledgeCancelView = pledge_action(
+    pledge_cancel, "Cancel a pledge with no money applied", IsFundAdmin, RequiredReasonSerializer
+)
+PledgeLapseView = pledge_action(pledge_lapse, "Lapse the remainder of a pledge", IsFundAdmin, RequiredReasonSerializer)
+PledgeAmountView = pledge_action(
+    pledge_amount_change, "Change the amount; the earlier version is kept", IsFundAdmin, base=PledgeAmountChange
+)
+
+
 # --- Payments ------------------------------------------------------------------
 
 
 @extend_schema_view(
-    get=extend_schema(operation_id="payment_list", summary="List payments (viewer)", tags=["staff: payments"]),
-    post=extend_schema(
-        operation_id="payment_record",
-        summary="Record a payment received (reconciler)",
+    get=staff_operation("payment_list", "List payments (viewer)", tags=["staff: payments"]),
+    post=staff_operation(
+        "payment_record",
+        "Record a payment received (reconciler)",
         request=PaymentCreateSerializer,
-        responses={201: PaymentSerializer, **STAFF_ERRORS},
+        responses={201: PaymentSerializer},
         examples=[
             OpenApiExample(
                 "A transfer in euros against a dollar pledge",
@@ -529,16 +522,13 @@ class PledgeAmountView(PledgeActionView):
         tags=["staff: payments"],
     ),
 )
-class PaymentCollection(generics.ListAPIView):
+class PaymentCollection(StaffList):
+    roles = {"POST": IsReconciler}
     serializer_class = PaymentSerializer
     filterset_class = PaymentFilter
-    pagination_class = StaffPagination
 
     def get_queryset(self):
         return Payment.objects.select_related("pledge", "recorded_by").order_by("-created_at", "-id")
-
-    def get_permissions(self):
-        return [IsReconciler()] if self.request.method == "POST" else [IsViewer()]
 
     def post(self, request: Request) -> Response:
         serializer = PaymentCreateSerializer(data=request.data)
@@ -567,30 +557,22 @@ class PaymentCollection(generics.ListAPIView):
         return Response(PaymentSerializer(payment).data, status=201)
 
 
-@extend_schema_view(
-    get=extend_schema(operation_id="payment_detail", summary="A payment (viewer)", tags=["staff: payments"]),
-)
-class PaymentDetailView(generics.RetrieveAPIView):
-    permission_classes = [IsViewer]
+@staff_get("payment_detail", "A payment (viewer)", tags=["staff: payments"])
+class PaymentDetailView(StaffDetail):
     serializer_class = PaymentSerializer
     queryset = Payment.objects.select_related("pledge", "recorded_by")
 
 
-@action_schema(
-    "payment_reverse",
-    "Reverse a wrong entry with a reversing entry (reconciler)",
-    responses={201: PaymentSerializer, **STAFF_ERRORS},
-    tags=["staff: payments"],
-)
+@action_schema("payment_reverse", "Reverse a wrong entry with a reversing entry (reconciler)")
 class PaymentReverseView(ActionView):
     """A reversing entry takes a wrong payment back out; the answer is the reversal."""
 
     permission_classes = [IsReconciler]
     request_serializer = RequiredReasonSerializer
     service = payment_reverse
-
-    def target(self, *, pk: int) -> dict:
-        return {"payment": get_object_or_404(Payment, pk=pk)}
+    target_model, target_keyword = Payment, "payment"
+    responses = {201: PaymentSerializer}
+    tags = ["staff: payments"]
 
     def answer(self, reversal: Payment, *, pk: int) -> Response:
         return Response(PaymentSerializer(reversal).data, status=201)
@@ -600,16 +582,14 @@ class PaymentReverseView(ActionView):
 
 
 @extend_schema_view(
-    get=extend_schema(
-        operation_id="exchange_rate_list",
-        summary="UN operational rates of exchange (viewer)",
-        tags=["staff: exchange rates"],
+    get=staff_operation(
+        "exchange_rate_list", "UN operational rates of exchange (viewer)", tags=["staff: exchange rates"]
     ),
-    post=extend_schema(
-        operation_id="exchange_rate_set",
-        summary="Add or correct a rate; USD values waiting for it are computed (fund_admin)",
+    post=staff_operation(
+        "exchange_rate_set",
+        "Add or correct a rate; USD values waiting for it are computed (fund_admin)",
         request=ExchangeRateSerializer,
-        responses={201: ExchangeRateSerializer, 200: ExchangeRateSerializer, **STAFF_ERRORS},
+        responses={201: ExchangeRateSerializer, 200: ExchangeRateSerializer},
         examples=[
             OpenApiExample(
                 "Euro, April 2012",
@@ -620,16 +600,13 @@ class PaymentReverseView(ActionView):
         tags=["staff: exchange rates"],
     ),
 )
-class ExchangeRateCollection(generics.ListAPIView):
+class ExchangeRateCollection(StaffList):
+    roles = {"POST": IsFundAdmin}
     serializer_class = ExchangeRateSerializer
-    pagination_class = StaffPagination
     filterset_fields = {"currency": ["exact"], "valid_from": ["gte", "lte"]}
 
     def get_queryset(self):
         return ExchangeRate.objects.order_by("currency", "-valid_from")
-
-    def get_permissions(self):
-        return [IsFundAdmin()] if self.request.method == "POST" else [IsViewer()]
 
     def post(self, request: Request) -> Response:
         serializer = ExchangeRateSerializer(data=request.data)
@@ -673,24 +650,17 @@ class ExchangeRateImportView(APIView):
 # --- Donors ----------------------------------------------------------------------------
 
 
-@extend_schema_view(
-    get=extend_schema(operation_id="donor_list", summary="Donors (viewer)", tags=["staff: donors"]),
-)
-class DonorCollection(generics.ListAPIView):
-    permission_classes = [IsViewer]
+@staff_get("donor_list", "Donors (viewer)", tags=["staff: donors"])
+class DonorCollection(StaffList):
     serializer_class = DonorSerializer
     filterset_class = DonorFilter
-    pagination_class = StaffPagination
 
     def get_queryset(self):
         return Donor.objects.order_by("name", "pk")
 
 
-@extend_schema_view(
-    get=extend_schema(operation_id="donor_detail", summary="A donor (viewer)", tags=["staff: donors"]),
-)
-class DonorDetailView(generics.RetrieveAPIView):
-    permission_classes = [IsViewer]
+@staff_get("donor_detail", "A donor (viewer)", tags=["staff: donors"])
+class DonorDetailView(StaffDetail):
     serializer_class = DonorSerializer
     queryset = Donor.objects.all()
 
@@ -699,23 +669,19 @@ class DonorActionView(ActionView):
     """An action on one donor, answered with the donor as it is now."""
 
     permission_classes = [IsFundAdmin]
+    target_model, target_keyword = Donor, "donor"
+    responses = {200: DonorSerializer}
+    tags = ["staff: donors"]
 
     def answer(self, donor: Donor, *, pk: int) -> Response:
         return Response(DonorSerializer(donor).data)
 
 
-@action_schema(
-    "donor_merge",
-    "Merge duplicate donors into this one; their pledges move here (fund_admin)",
-    responses={200: DonorSerializer, **STAFF_ERRORS},
-    tags=["staff: donors"],
-)
+@action_schema("donor_merge", "Merge duplicate donors into this one; their pledges move here (fund_admin)")
 class DonorMergeView(DonorActionView):
     request_serializer = DonorMergeSerializer
     service = donor_merge
-
-    def target(self, *, pk: int) -> dict:
-        return {"keep": get_object_or_404(Donor, pk=pk)}
+    target_keyword = "keep"
 
     def arguments(self, data: dict) -> dict:
         duplicates = list(Donor.objects.filter(pk__in=data["duplicates"]))
@@ -725,35 +691,24 @@ class DonorMergeView(DonorActionView):
         return {"duplicates": duplicates, "reason": data["reason"]}
 
 
-@action_schema(
+DonorEraseView = action_view(
+    DonorActionView,
     "donor_erase",
     "Erase a person's contact details, keeping the financial record (fund_admin)",
-    responses={200: DonorSerializer, **STAFF_ERRORS},
-    tags=["staff: donors"],
+    service=donor_erase,
+    request_serializer=RequiredReasonSerializer,
 )
-class DonorEraseView(DonorActionView):
-    request_serializer = RequiredReasonSerializer
-    service = donor_erase
-
-    def target(self, *, pk: int) -> dict:
-        return {"donor": get_object_or_404(Donor, pk=pk)}
 
 
 # --- Audit trail --------------------------------------------------------------------------
 
 
-@extend_schema_view(
-    get=extend_schema(
-        operation_id="audit_list", summary="The audit trail, with filters (viewer)", tags=["staff: audit"]
-    ),
-)
-class AuditCollection(generics.ListAPIView):
+@staff_get("audit_list", "The audit trail, with filters (viewer)", tags=["staff: audit"])
+class AuditCollection(StaffList):
     """The audit trail, read-only: the API offers no way to change it."""
 
-    permission_classes = [IsViewer]
     serializer_class = AuditEventSerializer
     filterset_class = AuditFilter
-    pagination_class = StaffPagination
 
     def get_queryset(self):
         return AuditEvent.objects.select_related("pledge").order_by("-occurred_at", "-id")

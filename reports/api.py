@@ -1,6 +1,8 @@
 """The reports API: staff request, follow and publish reports; the public
 lists the published ones (JSON and Atom) and downloads their files."""
 
+from typing import Any
+
 from django.conf import settings
 from django.contrib.syndication.views import Feed
 from django.core.files.storage import default_storage
@@ -18,7 +20,16 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from backend.api import NOT_MODIFIED, PROBLEM, STAFF_ERRORS, StaffPagination, StrictSerializer, public_conditional
+from backend.api import (
+    NOT_MODIFIED,
+    PROBLEM,
+    STAFF_ERRORS,
+    RolesByMethod,
+    StaffPagination,
+    StrictSerializer,
+    public_conditional,
+    staff_operation,
+)
 from pledges.audit import Actor
 from pledges.iati.views import iati_feed_entry
 from pledges.models import Event
@@ -129,7 +140,13 @@ def report_data(request: Request, report: Report, *, public: bool = False) -> di
     return data
 
 
+TAGS = ["reports"]
 REPORT_RESPONSE = OpenApiResponse(response=OpenApiTypes.OBJECT, description="A report with its status and files")
+
+
+def report_operation(operation_id: str, summary: str, *, status: int = 200, **more: Any):
+    """A staff operation answered with a report (`report_data`)."""
+    return staff_operation(operation_id, summary, responses={status: REPORT_RESPONSE}, tags=TAGS, **more)
 
 
 def _reports() -> QuerySet[Report]:
@@ -140,23 +157,16 @@ def _reports() -> QuerySet[Report]:
 
 
 @extend_schema_view(
-    get=extend_schema(
-        operation_id="reports_list",
-        summary="Reports, newest first",
-        responses={200: REPORT_RESPONSE, **STAFF_ERRORS},
-        tags=["reports"],
-    ),
-    post=extend_schema(
-        operation_id="reports_request",
-        summary="Ask for a report to be built (202); the same period and kind give the same report",
+    get=report_operation("reports_list", "Reports, newest first"),
+    post=report_operation(
+        "reports_request",
+        "Ask for a report to be built (202); the same period and kind give the same report",
+        status=202,
         request=ReportCreateSerializer,
-        responses={202: REPORT_RESPONSE, **STAFF_ERRORS},
-        tags=["reports"],
     ),
 )
-class ReportCollection(APIView):
-    def get_permissions(self):
-        return [IsFundAdmin()] if self.request.method == "POST" else [IsViewer()]
+class ReportCollection(RolesByMethod):
+    roles = {"POST": IsFundAdmin}
 
     def get(self, request: Request) -> Response:
         paginator = StaffPagination()
@@ -171,28 +181,15 @@ class ReportCollection(APIView):
         return Response(report_data(request, report), status=202)
 
 
-@extend_schema_view(
-    get=extend_schema(
-        operation_id="reports_detail",
-        summary="A report: its status and files",
-        responses={200: REPORT_RESPONSE, **STAFF_ERRORS},
-        tags=["reports"],
-    ),
-)
-class ReportDetailView(APIView):
-    permission_classes = [IsViewer]
-
+@extend_schema_view(get=report_operation("reports_detail", "A report: its status and files"))
+class ReportDetailView(RolesByMethod):
     def get(self, request: Request, pk: int) -> Response:
         return Response(report_data(request, get_object_or_404(_reports(), pk=pk)))
 
 
 @extend_schema_view(
-    post=extend_schema(
-        operation_id="reports_publish",
-        summary="Publish a built report: its files become public and never change",
-        request=None,
-        responses={200: REPORT_RESPONSE, **STAFF_ERRORS},
-        tags=["reports"],
+    post=report_operation(
+        "reports_publish", "Publish a built report: its files become public and never change", request=None
     ),
 )
 class ReportPublishView(APIView):
@@ -221,9 +218,7 @@ def _file_response(file: ReportFile, *, public: bool) -> FileResponse:
 
 
 @extend_schema_view(
-    get=extend_schema(
-        operation_id="reports_file", responses={200: OpenApiTypes.BINARY, **STAFF_ERRORS}, tags=["reports"]
-    ),
+    get=extend_schema(operation_id="reports_file", responses={200: OpenApiTypes.BINARY, **STAFF_ERRORS}, tags=TAGS),
 )
 class ReportFileView(APIView):
     """A file of any report, drafts included, for staff."""

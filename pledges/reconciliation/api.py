@@ -1,21 +1,22 @@
 """The reconciliation API: statements in, the review queue, the summary."""
 
+from collections.abc import Callable
 from decimal import Decimal
 
 import django_filters
 from django.conf import settings
-from django.db.models import Prefetch, Q, QuerySet
+from django.db.models import Prefetch, QuerySet
 from django.http import StreamingHttpResponse
-from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view, inline_serializer
-from rest_framework import generics, serializers
+from rest_framework import serializers
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.serializers import Serializer
 from rest_framework.views import APIView
 
 from backend.api import (
@@ -26,13 +27,17 @@ from backend.api import (
     MoneyField,
     ReferenceField,
     RequiredReasonSerializer,
-    StaffPagination,
+    StaffDetail,
+    StaffList,
     StrictSerializer,
-    action_schema,
+    action_view,
     csv_download,
+    staff_get,
+    staff_operation,
 )
 from backend.problems import DecimalJSONParser
 from pledges.audit import Actor
+from pledges.filters import SearchFilter
 from pledges.models import BankStatement, LineMatch, LineStatus, StatementLine
 from pledges.money import format_amount
 from pledges.reconciliation import imports, services
@@ -95,24 +100,23 @@ class StatementLineFilter(django_filters.FilterSet):
     value_until = django_filters.DateFilter(field_name="value_date", lookup_expr="lte")
     amount_min = django_filters.NumberFilter(field_name="amount", lookup_expr="gte")
     amount_max = django_filters.NumberFilter(field_name="amount", lookup_expr="lte")
-    q = django_filters.CharFilter(method="search", label="Debtor, remittance text or bank reference")
+    q = SearchFilter(
+        "debtor_name__icontains",
+        "remittance__icontains",
+        "bank_reference__iexact",
+        label="Debtor, remittance text or bank reference",
+    )
 
     class Meta:
         model = StatementLine
         fields: list[str] = []
 
-    def search(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
-        value = value.strip()[:200]
-        return queryset.filter(
-            Q(debtor_name__icontains=value) | Q(remittance__icontains=value) | Q(bank_reference__iexact=value)
-        )
-
 
 @extend_schema_view(
-    get=extend_schema(operation_id="statement_list", summary="Imported statements (viewer)", tags=TAGS),
-    post=extend_schema(
-        operation_id="statement_import",
-        summary="Import a bank statement (camt.053/054/052, MT940, BAI2 or CSV), whole or not at all (reconciler)",
+    get=staff_operation("statement_list", "Imported statements (viewer)", tags=TAGS),
+    post=staff_operation(
+        "statement_import",
+        "Import a bank statement (camt.053/054/052, MT940, BAI2 or CSV), whole or not at all (reconciler)",
         description=(
             "Multipart field `file`; the format is found from the content. ISO 20022 camt.053, camt.054 "
             "notifications and camt.052 intraday reports (001.02 to 001.13), SWIFT MT940 and BAI2 name their "
@@ -124,25 +128,17 @@ class StatementLineFilter(django_filters.FilterSet):
             "follow `report.matching`."
         ),
         request={"multipart/form-data": inline_serializer("StatementUpload", UPLOAD_FIELDS)},
-        responses={
-            201: StatementSerializer(many=True),
-            202: StatementImportSerializer,
-            413: PROBLEM,
-            **STAFF_ERRORS,
-        },
+        responses={201: StatementSerializer(many=True), 202: StatementImportSerializer, 413: PROBLEM},
         tags=TAGS,
     ),
 )
-class StatementCollection(generics.ListAPIView):
+class StatementCollection(StaffList):
+    roles = {"POST": IsReconciler}
     serializer_class = StatementSerializer
-    pagination_class = StaffPagination
     parser_classes = [MultiPartParser, FormParser, DecimalJSONParser]
 
     def get_queryset(self):
         return BankStatement.objects.order_by("-imported_at", "-id")
-
-    def get_permissions(self):
-        return [IsReconciler()] if self.request.method == "POST" else [IsViewer()]
 
     def post(self, request: Request) -> Response:
         imports.upload_cap_install(request._request)
@@ -167,13 +163,8 @@ class StatementCollection(generics.ListAPIView):
         return Response(StatementSerializer(statements, many=True).data, status=201)
 
 
-@extend_schema_view(
-    get=extend_schema(
-        operation_id="statement_detail", summary="A statement and its import and matching report", tags=TAGS
-    ),
-)
-class StatementDetailView(generics.RetrieveAPIView):
-    permission_classes = [IsViewer]
+@staff_get("statement_detail", "A statement and its import and matching report", tags=TAGS)
+class StatementDetailView(StaffDetail):
     serializer_class = StatementSerializer
     queryset = BankStatement.objects.all()
 
@@ -184,18 +175,12 @@ def _lines() -> QuerySet:
     )
 
 
-@extend_schema_view(
-    get=extend_schema(
-        operation_id="statement_line_list", summary="Statement lines, the review queue (viewer)", tags=TAGS
-    ),
-)
-class StatementLineCollection(generics.ListAPIView):
+@staff_get("statement_line_list", "Statement lines, the review queue (viewer)", tags=TAGS)
+class StatementLineCollection(StaffList):
     """The review queue: filter on `status=unmatched&status=proposed`."""
 
-    permission_classes = [IsViewer]
     serializer_class = LineSerializer
     filterset_class = StatementLineFilter
-    pagination_class = StaffPagination
 
     def get_queryset(self):
         return _lines().order_by("-value_date", "statement_id", "position")
@@ -221,51 +206,54 @@ class LineActionView(ActionView):
     """One review action on a line, named by the URL."""
 
     permission_classes = [IsReconciler]
-
-    def target(self, *, pk: int) -> dict:
-        return {"line": get_object_or_404(StatementLine, pk=pk)}
+    target_model, target_keyword = StatementLine, "line"
+    responses = {200: LineSerializer}
+    tags = TAGS
 
     def answer(self, result, *, pk: int) -> Response:
         return Response(LineSerializer(_lines().get(pk=pk)).data)
 
 
-def line_action(operation_id: str, summary: str):
-    return action_schema(
-        operation_id, f"{summary} (reconciler)", responses={200: LineSerializer, **STAFF_ERRORS}, tags=TAGS
-    )
+class LineMatchByHand(LineActionView):
+    # A comment, not a docstring: the schema shows LineActionView's.
+    # The allocations, as the service takes them.
 
-
-@line_action("statement_line_accept", "Accept the proposed match: the payment is recorded")
-class LineAcceptView(LineActionView):
-    request_serializer = LineAcceptSerializer
-    service = services.line_accept
-
-
-@line_action("statement_line_reject", "Reject the proposed match; the line waits for review")
-class LineRejectView(LineActionView):
-    service = services.line_reject
-
-
-@line_action("statement_line_match", "Match by hand, to one pledge or split across several")
-class LineMatchView(LineActionView):
     request_serializer = ManualMatchSerializer
-    service = services.line_match_by_reference
 
     def arguments(self, data: dict) -> dict:
         parts = [services.AllocationRequest(reference=i["pledge"], amount=i.get("amount")) for i in data["allocations"]]
         return {"parts": parts, "reason": data["reason"]}
 
 
-@line_action("statement_line_unmatch", "Undo a match with reversing entries")
-class LineUnmatchView(LineActionView):
-    request_serializer = RequiredReasonSerializer
-    service = services.line_unmatch
+# What each review action does, as the schema says it.
+LINE_ACTIONS = {
+    "accept": "Accept the proposed match: the payment is recorded",
+    "reject": "Reject the proposed match; the line waits for review",
+    "match": "Match by hand, to one pledge or split across several",
+    "unmatch": "Undo a match with reversing entries",
+    "exclude": "Exclude a line that is not money for the Fund",
+}
 
 
-@line_action("statement_line_exclude", "Exclude a line that is not money for the Fund")
-class LineExcludeView(LineActionView):
-    request_serializer = RequiredReasonSerializer
-    service = services.line_exclude
+def line_action(
+    action: str,
+    service: Callable[..., object],
+    request_serializer: type[Serializer] | None = None,
+    *,
+    base: type[LineActionView] = LineActionView,
+) -> type[ActionView]:
+    """The view of one review action, `statement_line_<action>` in the schema."""
+    summary = f"{LINE_ACTIONS[action]} (reconciler)"
+    return action_view(
+        base, f"statement_line_{action}", summary, service=service, request_serializer=request_serializer
+    )
+
+
+LineAcceptView = line_action("accept", services.line_accept, LineAcceptSerializer)
+LineRejectView = line_action("reject", services.line_reject)
+LineMatchView = line_action("match", services.line_match_by_reference, base=LineMatchByHand)
+LineUnmatchView = line_action("unmatch", services.line_unmatch, RequiredReasonSerializer)
+LineExcludeView = line_action("exclude", services.line_exclude, RequiredReasonSerializer)
 
 
 SUMMARY_MONEY = ("pledged", "paid", "outstanding", "overdue")

@@ -10,12 +10,12 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from backend.api import PROBLEM, STAFF_ERRORS, StaffPagination
+from backend.api import PROBLEM, STAFF_ERRORS, RolesByMethod, StaffDetail, StaffList, staff_get, staff_operation
 from backend.problems import DecimalJSONParser
 from pledges.audit import Actor
 from pledges.models import CsvProfile, StatementImport
 from pledges.reconciliation import imports
-from pledges.roles import IsReconciler, IsViewer
+from pledges.roles import IsReconciler
 
 TAGS = ["staff: reconciliation"]
 
@@ -47,15 +47,12 @@ class StatementImportSerializer(serializers.Serializer):
         return sorted(job.statements.values_list("pk", flat=True))
 
 
-@extend_schema_view(
-    get=extend_schema(
-        operation_id="statement_import_detail",
-        summary="A large file's import: queued, running (lines read), imported or refused (viewer)",
-        tags=TAGS,
-    ),
+@staff_get(
+    "statement_import_detail",
+    "A large file's import: queued, running (lines read), imported or refused (viewer)",
+    tags=TAGS,
 )
-class StatementImportDetailView(generics.RetrieveAPIView):
-    permission_classes = [IsViewer]
+class StatementImportDetailView(StaffDetail):
     serializer_class = StatementImportSerializer
     queryset = StatementImport.objects.all()
 
@@ -106,65 +103,55 @@ class CsvProfileInput(serializers.Serializer):
     currency = serializers.CharField(max_length=3, required=False, allow_blank=True)
 
 
+def csv_profile_save(request: Request, profile: CsvProfile | None = None) -> Response:
+    """A new profile (201) or a changed one (200), from the request's body."""
+    data = CsvProfileInput(data=request.data)
+    data.is_valid(raise_exception=True)
+    values = dict(data.validated_data)
+    saved = imports.csv_profile_save(
+        name=values.pop("name"), values=values, actor=Actor.staff(request.user), profile=profile
+    )
+    return Response(CsvProfileSerializer(saved).data, status=201 if profile is None else 200)
+
+
+def csv_profile_operation(operation_id: str, summary: str, status: int):
+    """Saving a profile, in the schema: the body it reads, the profile it answers."""
+    return staff_operation(
+        operation_id, summary, request=CsvProfileInput, responses={status: CsvProfileSerializer}, tags=TAGS
+    )
+
+
 @extend_schema_view(
-    get=extend_schema(operation_id="csv_profile_list", summary="The banks' CSV profiles (viewer)", tags=TAGS),
-    post=extend_schema(
-        operation_id="csv_profile_create",
-        summary="Save how a bank writes its CSV export (reconciler)",
-        request=CsvProfileInput,
-        responses={201: CsvProfileSerializer, **STAFF_ERRORS},
-        tags=TAGS,
-    ),
+    get=staff_operation("csv_profile_list", "The banks' CSV profiles (viewer)", tags=TAGS),
+    post=csv_profile_operation("csv_profile_create", "Save how a bank writes its CSV export (reconciler)", 201),
 )
-class CsvProfileCollection(generics.ListAPIView):
+class CsvProfileCollection(StaffList):
+    roles = {"POST": IsReconciler}
     serializer_class = CsvProfileSerializer
-    pagination_class = StaffPagination
     parser_classes = [DecimalJSONParser]
     queryset = CsvProfile.objects.order_by("name")
 
-    def get_permissions(self):
-        return [IsReconciler()] if self.request.method == "POST" else [IsViewer()]
-
     def post(self, request: Request) -> Response:
-        data = CsvProfileInput(data=request.data)
-        data.is_valid(raise_exception=True)
-        values = dict(data.validated_data)
-        profile = imports.csv_profile_save(name=values.pop("name"), values=values, actor=Actor.staff(request.user))
-        return Response(CsvProfileSerializer(profile).data, status=201)
+        return csv_profile_save(request)
 
 
 @extend_schema_view(
-    get=extend_schema(
-        operation_id="csv_profile_detail",
-        summary="A bank's CSV profile (viewer)",
-        responses={200: CsvProfileSerializer, **STAFF_ERRORS},
+    get=staff_operation(
+        "csv_profile_detail",
+        "A bank's CSV profile (viewer)",
+        responses={200: CsvProfileSerializer},
         tags=TAGS,
     ),
-    put=extend_schema(
-        operation_id="csv_profile_change",
-        summary="Change a bank's CSV profile (reconciler)",
-        request=CsvProfileInput,
-        responses={200: CsvProfileSerializer, **STAFF_ERRORS},
-        tags=TAGS,
-    ),
+    put=csv_profile_operation("csv_profile_change", "Change a bank's CSV profile (reconciler)", 200),
 )
-class CsvProfileDetailView(generics.GenericAPIView):
+class CsvProfileDetailView(RolesByMethod, generics.GenericAPIView):
+    roles = {"PUT": IsReconciler}
     parser_classes = [DecimalJSONParser]
     serializer_class = CsvProfileSerializer
     queryset = CsvProfile.objects.all()
-
-    def get_permissions(self):
-        return [IsReconciler()] if self.request.method == "PUT" else [IsViewer()]
 
     def get(self, request: Request, pk: int) -> Response:
         return Response(CsvProfileSerializer(get_object_or_404(CsvProfile, pk=pk)).data)
 
     def put(self, request: Request, pk: int) -> Response:
-        profile = get_object_or_404(CsvProfile, pk=pk)
-        data = CsvProfileInput(data=request.data)
-        data.is_valid(raise_exception=True)
-        values = dict(data.validated_data)
-        profile = imports.csv_profile_save(
-            name=values.pop("name"), values=values, actor=Actor.staff(request.user), profile=profile
-        )
-        return Response(CsvProfileSerializer(profile).data)
+        return csv_profile_save(request, get_object_or_404(CsvProfile, pk=pk))

@@ -4,15 +4,14 @@ instalment and at which step. Read-only; the reminders job writes it."""
 import django_filters
 from django.db.models import QuerySet
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import extend_schema, extend_schema_field, extend_schema_view
-from rest_framework import generics, serializers
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
 
-from backend.api import STAFF_ERRORS, StaffPagination
+from backend.api import StaffList, staff_get
 from pledges.filters import MomentFilter
 from pledges.money import format_amount
 from pledges.reconciliation.models import ReminderStep
 from pledges.references import reference_normal
-from pledges.roles import IsViewer
 
 
 class ReminderFilter(django_filters.FilterSet):
@@ -45,21 +44,17 @@ class ReminderSerializer(serializers.Serializer):
         return format_amount(reminder.amount, reminder.pledge.currency)
 
 
-@extend_schema_view(
-    get=extend_schema(
-        operation_id="reminder_list",
-        summary="Reminders e-mailed to donors about their instalments, with filters (viewer)",
-        responses={200: ReminderSerializer(many=True), **STAFF_ERRORS},
-        tags=["staff: reconciliation"],
-    ),
+@staff_get(
+    "reminder_list",
+    "Reminders e-mailed to donors about their instalments, with filters (viewer)",
+    responses={200: ReminderSerializer(many=True)},
+    tags=["staff: reconciliation"],
 )
-class ReminderCollection(generics.ListAPIView):
+class ReminderCollection(StaffList):
     """Reminders e-mailed to donors, newest first."""
 
-    permission_classes = [IsViewer]
     serializer_class = ReminderSerializer
     filterset_class = ReminderFilter
-    pagination_class = StaffPagination
 
     def get_queryset(self) -> QuerySet[ReminderStep]:
         return ReminderStep.objects.select_related("pledge__donor").order_by("-sent_at", "-id")
