@@ -29,6 +29,11 @@ def confirmed_pledge(**fields) -> Pledge:
     return PledgeFactory(**(defaults | fields))
 
 
+def pick(body: dict, *keys: str) -> tuple:
+    """The values of `keys` in a response body, to compare several fields in one line."""
+    return tuple(body[key] for key in keys)
+
+
 def bank_payment_body(pledge: Pledge, amount: str, bank_reference: str, **fields) -> dict:
     """POST /api/v1/payments/: a bank transfer for `pledge`, in its
     currency, received today; override any field."""
@@ -67,3 +72,18 @@ def form_token(check_page) -> str:
     """The signed token of the check step (a response or its text)."""
     text = check_page if isinstance(check_page, str) else check_page.content.decode()
     return re.search(r'name="token" value="([^"]+)"', text)[1]
+
+
+# --- The public cache ---
+
+
+class CountedBuild:
+    """A public document builder that counts its calls: each document says
+    which build made it, so a test can tell a rebuild from a cached copy."""
+
+    def __init__(self) -> None:
+        self.count = 0
+
+    def __call__(self) -> dict:
+        self.count += 1
+        return {"build": self.count}
