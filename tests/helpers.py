@@ -3,6 +3,7 @@ problem response type, a pledge as `pledge_confirm` leaves it, and the body
 a reconciler posts for a bank transfer."""
 
 import re
+import time
 from datetime import date, timedelta
 
 from django.utils import timezone
@@ -19,6 +20,17 @@ def today() -> date:
 
 def days_ago(days: int) -> date:
     return today() - timedelta(days=days)
+
+
+def wait_for(condition, seconds: float, every: float = 0.1) -> bool:
+    """Whether `condition()` comes true within `seconds`, asked every `every`
+    seconds: for work a real worker does in the background."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(every)
+    return False
 
 
 def confirmed_pledge(**fields) -> Pledge:
