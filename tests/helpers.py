@@ -63,12 +63,15 @@ def bank_payment_body(pledge: Pledge, amount: str, bank_reference: str, **fields
 # --- The public pledge form, posted without a browser ---
 
 
-def form_answers(client, language: str = "en", **answers) -> dict:
+def form_answers(client, language: str = "en", *, donor: tuple[str, str, str, str] | None = None, **answers) -> dict:
     """What a donor sends from a fresh /<language>/pledge/ page: its spam-trap
-    `started` stamp and a bank-transfer pledge of USD 1,000 by UNODC; override
-    any answer."""
+    `started` stamp and a bank-transfer pledge of USD 1,000 by UNODC; `donor`
+    (name, type, country, email) answers who pledges instead; override any
+    answer."""
     page = client.get(f"/{language}/pledge/").content.decode()
     started = re.search(r'name="started" value="([^"]+)"', page)[1]
+    if donor:
+        answers = dict(zip(("donor_name", "donor_type", "donor_country", "donor_email"), donor, strict=True)) | answers
     defaults = {
         "donor_name": "UNODC",
         "donor_type": "un_entity",
