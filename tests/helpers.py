@@ -3,6 +3,7 @@ problem response type, a pledge as `pledge_confirm` leaves it, and the body
 a reconciler posts for a bank transfer."""
 
 import re
+import time
 from datetime import date, timedelta
 
 from django.utils import timezone
@@ -21,12 +22,28 @@ def days_ago(days: int) -> date:
     return today() - timedelta(days=days)
 
 
+def wait_for(condition, seconds: float, every: float = 0.1) -> bool:
+    """Whether `condition()` comes true within `seconds`, asked every `every`
+    seconds: for work a real worker does in the background."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(every)
+    return False
+
+
 def confirmed_pledge(**fields) -> Pledge:
     """A pledge as `pledge_confirm` leaves it (factories skip services):
     confirmed today, USD 1,000.00 unless `fields` say otherwise."""
     now = timezone.now()
     defaults = {"status": PledgeStatus.CONFIRMED, "verified_at": now, "confirmed_at": now, "confirmed_on": today()}
     return PledgeFactory(**(defaults | fields))
+
+
+def pick(body: dict, *keys: str) -> tuple:
+    """The values of `keys` in a response body, to compare several fields in one line."""
+    return tuple(body[key] for key in keys)
 
 
 def bank_payment_body(pledge: Pledge, amount: str, bank_reference: str, **fields) -> dict:
@@ -46,12 +63,15 @@ def bank_payment_body(pledge: Pledge, amount: str, bank_reference: str, **fields
 # --- The public pledge form, posted without a browser ---
 
 
-def form_answers(client, language: str = "en", **answers) -> dict:
+def form_answers(client, language: str = "en", *, donor: tuple[str, str, str, str] | None = None, **answers) -> dict:
     """What a donor sends from a fresh /<language>/pledge/ page: its spam-trap
-    `started` stamp and a bank-transfer pledge of USD 1,000 by UNODC; override
-    any answer."""
+    `started` stamp and a bank-transfer pledge of USD 1,000 by UNODC; `donor`
+    (name, type, country, email) answers who pledges instead; override any
+    answer."""
     page = client.get(f"/{language}/pledge/").content.decode()
     started = re.search(r'name="started" value="([^"]+)"', page)[1]
+    if donor:
+        answers = dict(zip(("donor_name", "donor_type", "donor_country", "donor_email"), donor, strict=True)) | answers
     defaults = {
         "donor_name": "UNODC",
         "donor_type": "un_entity",
@@ -67,3 +87,18 @@ def form_token(check_page) -> str:
     """The signed token of the check step (a response or its text)."""
     text = check_page if isinstance(check_page, str) else check_page.content.decode()
     return re.search(r'name="token" value="([^"]+)"', text)[1]
+
+
+# --- The public cache ---
+
+
+class CountedBuild:
+    """A public document builder that counts its calls: each document says
+    which build made it, so a test can tell a rebuild from a cached copy."""
+
+    def __init__(self) -> None:
+        self.count = 0
+
+    def __call__(self) -> dict:
+        self.count += 1
+        return {"build": self.count}

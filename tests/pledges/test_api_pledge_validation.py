@@ -23,6 +23,11 @@ def day(offset: int) -> str:
     return str(timezone.localdate() + timedelta(days=offset))
 
 
+def plan(*instalments: tuple[int | str, str]) -> list[dict]:
+    """Instalments as (due in days from today, amount); a due date given as text is sent as written."""
+    return [{"due_date": day(due) if isinstance(due, int) else due, "amount": amount} for due, amount in instalments]
+
+
 OMIT = object()
 
 
@@ -104,12 +109,7 @@ CASES = [
     case("kwd-with-four-decimals", single(amount="1.0001", currency="KWD"), {"amount"}),
     case(
         "instalment-with-three-decimals",
-        body(
-            instalments=[
-                {"due_date": day(30), "amount": "125000.001"},
-                {"due_date": day(60), "amount": "124999.999"},
-            ]
-        ),
+        body(instalments=plan((30, "125000.001"), (60, "124999.999"))),
         {"instalments.0.amount", "instalments.1.amount"},
     ),
     # Campaign and session.
@@ -131,64 +131,32 @@ CASES = [
     # Free text.
     case("statement-over-1000-characters", body(statement="x" * 1001), {"statement"}),
     # Instalments.
-    case(
-        "instalments-do-not-add-up",
-        body(
-            instalments=[
-                {"due_date": day(30), "amount": "100000.00"},
-                {"due_date": day(60), "amount": "100000.00"},
-            ]
-        ),
-        {"instalments"},
-    ),
+    case("instalments-do-not-add-up", body(instalments=plan((30, "100000.00"), (60, "100000.00"))), {"instalments"}),
     case(
         "instalment-due-today",
-        body(
-            instalments=[
-                {"due_date": day(0), "amount": "125000.00"},
-                {"due_date": day(60), "amount": "125000.00"},
-            ]
-        ),
+        body(instalments=plan((0, "125000.00"), (60, "125000.00"))),
         {"instalments.0.due_date"},
     ),
     case(
         "instalment-due-in-the-past",
-        body(
-            instalments=[
-                {"due_date": day(30), "amount": "125000.00"},
-                {"due_date": day(-1), "amount": "125000.00"},
-            ]
-        ),
+        body(instalments=plan((30, "125000.00"), (-1, "125000.00"))),
         {"instalments.1.due_date"},
     ),
     case(
         "two-instalments-on-one-date",
-        body(
-            instalments=[
-                {"due_date": day(30), "amount": "125000.00"},
-                {"due_date": day(30), "amount": "125000.00"},
-            ]
-        ),
+        body(instalments=plan((30, "125000.00"), (30, "125000.00"))),
         {"instalments.1.due_date"},
     ),
     case(
         "instalment-date-not-a-date",
-        body(
-            instalments=[
-                {"due_date": "next spring", "amount": "125000.00"},
-                {"due_date": day(60), "amount": "125000.00"},
-            ]
-        ),
+        body(instalments=plan(("next spring", "125000.00"), (60, "125000.00"))),
         {"instalments.0.due_date"},
     ),
     case(
         "instalment-amount-zero",
         body(
             amount="125000.00",
-            instalments=[
-                {"due_date": day(30), "amount": "125000.00"},
-                {"due_date": day(60), "amount": "0.00"},
-            ],
+            instalments=plan((30, "125000.00"), (60, "0.00")),
         ),
         {"instalments.1.amount"},
     ),
@@ -395,10 +363,7 @@ def test_rule_errors_across_donor_terms_and_session_are_reported_together(api, r
         donor=donor(country=OMIT),
         session="panel-9",
         amount="250000.001",
-        instalments=[
-            {"due_date": day(-1), "amount": "125000.00"},
-            {"due_date": day(60), "amount": "125000.00"},
-        ],
+        instalments=plan((-1, "125000.00"), (60, "125000.00")),
     )
 
     problem = assert_problem(send(api, payload), 400)
@@ -408,12 +373,7 @@ def test_rule_errors_across_donor_terms_and_session_are_reported_together(api, r
 
 
 def test_an_instalment_that_is_both_past_and_a_duplicate_gets_both_messages(api):
-    payload = body(
-        instalments=[
-            {"due_date": day(-1), "amount": "125000.00"},
-            {"due_date": day(-1), "amount": "125000.00"},
-        ]
-    )
+    payload = body(instalments=plan((-1, "125000.00"), (-1, "125000.00")))
 
     problem = assert_problem(send(api, payload), 400)
 

@@ -2,7 +2,6 @@
 staff set from the admin. (The browser test is tests/web/test_board.py.)"""
 
 import json
-import threading
 
 import pytest
 from django.core.cache import cache
@@ -13,7 +12,9 @@ from pledges.board.services import campaign_session_under_way_set
 from pledges.errors import InvalidInput
 from pledges.models import AuditEvent, Campaign, EventSession
 from pledges.public_cache import DOCUMENT_TTL_SECONDS, public_cache_invalidate, public_document_polled
+from tests.conftest import run_at_once
 from tests.factories import CampaignFactory, PledgeFactory
+from tests.helpers import CountedBuild
 
 LIVE = "/en/board/vtf-2012/live.json"
 
@@ -133,38 +134,22 @@ def test_an_unchanged_board_costs_no_database_query(client, campaign, django_ass
 
 def test_after_a_change_one_request_rebuilds_while_the_others_get_the_last_version():
     # Only the cache (Redis) is involved: twenty threads, like twenty screens.
-    builds = []
+    build = CountedBuild()
 
-    def build() -> dict:
-        builds.append(1)
-        return {"build": len(builds)}
+    def screen() -> int:
+        return json.loads(public_document_polled("board:test", build)[0])["build"]
 
     public_document_polled("board:test", build)
     public_cache_invalidate()
-    start = threading.Barrier(20)
-    bodies = []
-
-    def screen() -> None:
-        start.wait()
-        bodies.append(json.loads(public_document_polled("board:test", build)[0])["build"])
-
-    threads = [threading.Thread(target=screen) for _ in range(20)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert len(builds) == 2  # the first version, then one rebuild for all twenty
+    bodies = run_at_once(*[screen] * 20)
+    assert build.count == 2  # the first version, then one rebuild for all twenty
     assert set(bodies) <= {1, 2}
 
 
 def test_when_the_document_merely_expires_one_request_rebuilds_it():
     if not hasattr(cache, "ttl"):
         pytest.skip("needs the Redis cache (django-redis) to read the keys' time to live")
-    builds = []
-
-    def build() -> dict:
-        builds.append(1)
-        return {"build": len(builds)}
+    build = CountedBuild()
 
     public_document_polled("board:idle", build)
     # DOCUMENT_TTL_SECONDS without a change: what expires by then is gone.
@@ -172,18 +157,8 @@ def test_when_the_document_merely_expires_one_request_rebuilds_it():
         ttl = cache.ttl(key)
         if ttl is not None and ttl <= DOCUMENT_TTL_SECONDS:
             cache.delete(key)
-    start = threading.Barrier(20)
-
-    def screen() -> None:
-        start.wait()
-        public_document_polled("board:idle", build)
-
-    threads = [threading.Thread(target=screen) for _ in range(20)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert len(builds) == 2
+    run_at_once(*[lambda: public_document_polled("board:idle", build)] * 20)
+    assert build.count == 2
 
 
 @pytest.mark.parametrize(

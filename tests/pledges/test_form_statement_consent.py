@@ -14,10 +14,7 @@ pytestmark = pytest.mark.django_db
 def _through_the_check_step(client, **answers) -> tuple[str, Pledge]:
     form = form_answers(
         client,
-        donor_name="Anna Lindqvist",
-        donor_type="individual",
-        donor_country="SE",
-        donor_email="anna@example.org",
+        donor=("Anna Lindqvist", "individual", "SE", "anna@example.org"),
         amount="150",
         public_amount="on",
         statement="For every survivor who found her way out.",

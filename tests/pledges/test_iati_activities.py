@@ -31,11 +31,21 @@ def activity_schema() -> etree.XMLSchema:
     return etree.XMLSchema(etree.parse(str(path)))
 
 
-def _announce(staff, **fields) -> str:
+def _announce(staff, donor: tuple[str, str, str], amount: str, currency: str, email="", **fields) -> str:
+    """A pledge announced on the floor by the donor (name, type, country), public unless `fields` say not."""
+    name, donor_type, country = donor
+    fields["donor"] = {"name": name, "type": donor_type, "country": country} | ({"email": email} if email else {})
     body = {"session": "panel-1", "announced_on": "2012-04-03", "public_name": True, "public_amount": True, **fields}
+    body |= {"amount": amount, "currency": currency}
     response = staff.post("/api/v1/pledges/announced/", body, format="json")
     assert response.status_code == 201, response.json()
     return response.json()["reference"]
+
+
+def _act(staff, reference: str, action: str, **body) -> None:
+    """A transition of the pledge (confirm, lapse, cancel) that goes through."""
+    response = staff.post(f"/api/v1/pledges/{reference}/{action}/", body, format="json")
+    assert response.status_code == 200, response.json()
 
 
 def _pay(staff, reference: str, amount: str, currency: str, bank_reference: str, on: str = "2012-06-01") -> int:
@@ -61,14 +71,8 @@ def pledges_of_2012(client_for, reconciler, fund_admin, api):
     ExchangeRateFactory(currency="EUR", rate=Decimal("0.80"), valid_from=date(2012, 1, 1))
     staff, admin = client_for(reconciler), client_for(fund_admin)
 
-    norway = _announce(
-        staff, donor={"name": "Kingdom of Norway", "type": "member_state", "country": "NO"}, amount="250000.00",
-        currency="USD",
-    )  # fmt: skip
-    assert (
-        staff.post(f"/api/v1/pledges/{norway}/confirm/", {"confirmed_on": "2012-05-02"}, format="json").status_code
-        == 200
-    )
+    norway = _announce(staff, ("Kingdom of Norway", "member_state", "NO"), "250000.00", "USD")
+    _act(staff, norway, "confirm", confirmed_on="2012-05-02")
     _pay(staff, norway, "100000.00", "USD", "NO-1")
     _pay(staff, norway, "20000.00", "USD", "NO-2")
     wrong = _pay(staff, norway, "3333.00", "USD", "NO-WRONG")
@@ -97,36 +101,19 @@ def pledges_of_2012(client_for, reconciler, fund_admin, api):
             action="pledge.payment.refunded",
         )
 
-    _announce(
-        staff, donor={"name": "Jane Private", "type": "individual", "country": "FR", "email": "jane@example.org"},
-        amount="80000.00", currency="EUR", public_name=False,
-    )  # fmt: skip
-    quiet = _announce(
-        staff, donor={"name": "Quiet Foundation", "type": "foundation", "country": "CH"}, amount="50000.00",
-        currency="USD", public_amount=False,
-    )  # fmt: skip
-    assert (
-        staff.post(f"/api/v1/pledges/{quiet}/confirm/", {"confirmed_on": "2012-04-20"}, format="json").status_code
-        == 200
-    )
+    jane = ("Jane Private", "individual", "FR")
+    _announce(staff, jane, "80000.00", "EUR", email="jane@example.org", public_name=False)
+    quiet = _announce(staff, ("Quiet Foundation", "foundation", "CH"), "50000.00", "USD", public_amount=False)
+    _act(staff, quiet, "confirm", confirmed_on="2012-04-20")
     _pay(staff, quiet, "50000.00", "USD", "QF-1", on="2012-04-25")
 
-    lapsing = _announce(
-        staff, donor={"name": "Republic of Lapsia", "type": "member_state", "country": "FI"}, amount="10000.00",
-        currency="EUR",
-    )  # fmt: skip
-    assert (
-        staff.post(f"/api/v1/pledges/{lapsing}/confirm/", {"confirmed_on": "2012-05-10"}, format="json").status_code
-        == 200
-    )
+    lapsing = _announce(staff, ("Republic of Lapsia", "member_state", "FI"), "10000.00", "EUR")
+    _act(staff, lapsing, "confirm", confirmed_on="2012-05-10")
     _pay(staff, lapsing, "4000.00", "EUR", "LA-1")
-    assert admin.post(f"/api/v1/pledges/{lapsing}/lapse/", {"reason": "Budget cut"}, format="json").status_code == 200
+    _act(admin, lapsing, "lapse", reason="Budget cut")
 
-    withdrawn = _announce(
-        staff, donor={"name": "Withdrawn Donor", "type": "member_state", "country": "SE"}, amount="999.00",
-        currency="USD",
-    )  # fmt: skip
-    assert admin.post(f"/api/v1/pledges/{withdrawn}/cancel/", {"reason": "Withdrawn"}, format="json").status_code == 200
+    withdrawn = _announce(staff, ("Withdrawn Donor", "member_state", "SE"), "999.00", "USD")
+    _act(admin, withdrawn, "cancel", reason="Withdrawn")
     submitted = api.post("/api/v1/pledges/", pledge_body(amount="777.00", instalments=[]), format="json")
     assert submitted.status_code == 201
     return {"norway": norway, "quiet": quiet, "lapsing": lapsing}
@@ -245,12 +232,7 @@ def test_it_is_rebuilt_after_a_change_and_revalidates_with_its_etag(
     assert api.get(URL, HTTP_IF_NONE_MATCH=etag).status_code == 304
 
     with django_capture_on_commit_callbacks(execute=True):
-        _announce(
-            client_for(reconciler),
-            donor={"name": "Grand Duchy of Luxembourg", "type": "member_state", "country": "LU"},
-            amount="30000.00",
-            currency="EUR",
-        )  # fmt: skip
+        _announce(client_for(reconciler), ("Grand Duchy of Luxembourg", "member_state", "LU"), "30000.00", "EUR")
     changed = api.get(URL, HTTP_IF_NONE_MATCH=etag)
     assert changed.status_code == 200
     assert changed["ETag"] != etag

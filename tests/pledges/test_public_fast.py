@@ -4,7 +4,6 @@ the same bytes and headers as the full path, problems for what it does not
 understand, one build after a change, and the per-process window."""
 
 import json
-import threading
 from decimal import Decimal
 
 import pytest
@@ -22,7 +21,9 @@ from pledges.models import PledgeStatus
 from pledges.public_cache import GENERATION_KEY, public_cache_invalidate, public_document
 from pledges.public_fast import PublicDocumentFront
 from pledges.widget import views as widget_views
+from tests.conftest import run_at_once
 from tests.factories import PledgeFactory
+from tests.helpers import CountedBuild
 
 TOTALS = "/api/v1/public/totals/"
 PLEDGES = "/api/v1/public/pledges/?limit=5"
@@ -173,28 +174,16 @@ def test_with_the_cache_away_the_fast_path_steps_aside_and_the_view_builds_from_
 
 
 def test_concurrent_misses_after_a_change_build_the_document_once(db):
-    builds = []
+    build = CountedBuild()
 
-    def build() -> dict:
-        builds.append(1)
-        return {"build": len(builds)}
+    def reader() -> int:
+        return json.loads(public_document("totals:stampede", build)[0])["build"]
 
     public_document("totals:stampede", build)
     public_cache_invalidate()
-    start = threading.Barrier(20)
-    bodies = []
+    bodies = run_at_once(*[reader] * 20)  # twenty readers released together
 
-    def reader() -> None:
-        start.wait()
-        bodies.append(json.loads(public_document("totals:stampede", build)[0])["build"])
-
-    threads = [threading.Thread(target=reader) for _ in range(20)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-
-    assert len(builds) == 2  # the first version, then one build for all twenty
+    assert build.count == 2  # the first version, then one build for all twenty
     assert bodies == [2] * 20  # nobody is answered with the version before the change
 
 

@@ -40,6 +40,11 @@ def reviewer(client_for, reconciler) -> APIClient:
     return client_for(reconciler)
 
 
+def split(*parts: tuple[Pledge, str], **fields) -> dict:
+    """The body of a match by hand: each (pledge, amount) one part of the line."""
+    return {"allocations": [{"pledge": pledge.reference, "amount": amount} for pledge, amount in parts], **fields}
+
+
 def act(client: APIClient, line: StatementLine, action: str, body: dict | None = None):
     return client.post(f"{LINES}{line.pk}/{action}/", body or {}, format="json")
 
@@ -262,18 +267,8 @@ def test_splitting_a_line_across_two_pledges_pays_each_its_part(statement_upload
     first = confirmed_pledge("1000.00", donor="Fondation Pour les Survivants")
     second = confirmed_pledge("800.00", donor="Fondation Pour les Survivants")
 
-    response = act(
-        reviewer,
-        line,
-        "match",
-        {
-            "allocations": [
-                {"pledge": first.reference, "amount": "1000.00"},
-                {"pledge": second.reference, "amount": "500.00"},
-            ],
-            "reason": "Two pledges paid in one transfer",
-        },
-    )
+    body = split((first, "1000.00"), (second, "500.00"), reason="Two pledges paid in one transfer")
+    response = act(reviewer, line, "match", body)
 
     assert response.status_code == 200, response.content
     assert response.json()["status"] == "matched"
@@ -324,17 +319,7 @@ def test_split_parts_finer_than_the_currencys_cents_are_refused(statement_upload
     line = unmatched_line(statement_upload, "1500.00")
     first, second = confirmed_pledge("1000.00"), confirmed_pledge("800.00")
 
-    response = act(
-        reviewer,
-        line,
-        "match",
-        {
-            "allocations": [
-                {"pledge": first.reference, "amount": "1000.005"},
-                {"pledge": second.reference, "amount": "499.995"},
-            ]
-        },
-    )
+    response = act(reviewer, line, "match", split((first, "1000.005"), (second, "499.995")))
 
     assert not Payment.objects.exists(), list(Payment.objects.values_list("amount", "currency", "amount_applied"))
     problem(response, 400, "invalid-input")
@@ -407,8 +392,7 @@ def test_an_unmatched_line_can_then_be_matched_to_the_right_pledge(statement_upl
 def test_unmatching_a_split_line_reverses_each_part(statement_upload, reviewer):
     line = unmatched_line(statement_upload, "1500.00")
     first, second = confirmed_pledge("1000.00"), confirmed_pledge("500.00")
-    allocations = [{"pledge": first.reference, "amount": "1000.00"}, {"pledge": second.reference, "amount": "500.00"}]
-    assert act(reviewer, line, "match", {"allocations": allocations}).status_code == 200
+    assert act(reviewer, line, "match", split((first, "1000.00"), (second, "500.00"))).status_code == 200
 
     response = act(reviewer, line, "unmatch", {"reason": "Split was wrong"})
 

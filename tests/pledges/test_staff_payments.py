@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from pledges.models import AuditEvent, Payment, PaymentStatus, Pledge, PledgeSource, PledgeStatus
 from tests.factories import ExchangeRateFactory, PledgeFactory
-from tests.helpers import PROBLEM, bank_payment_body, confirmed_pledge, today
+from tests.helpers import PROBLEM, bank_payment_body, confirmed_pledge, pick, today
 
 pytestmark = pytest.mark.django_db
 
@@ -47,6 +47,11 @@ def detail(client, pledge: Pledge) -> dict:
     return response.json()
 
 
+def balances(body: dict) -> tuple:
+    """A pledge's status and its paid, outstanding and overpaid amounts, from its detail."""
+    return pick(body, "status", "amount_paid", "amount_outstanding", "amount_overpaid")
+
+
 def refused(response, status: int, code: str) -> dict:
     assert response.status_code == status, response.content
     assert response["Content-Type"] == PROBLEM
@@ -63,17 +68,8 @@ def test_a_partial_payment_leaves_the_pledge_partially_paid(client, reconciler, 
 
     assert response.status_code == 201
     body = response.json()
-    assert (body["amount"], body["currency"], body["amount_applied"], body["amount_usd"]) == (
-        "400.00",
-        "USD",
-        "400.00",
-        "400.00",
-    )
-    assert (body["status"], body["recorded_by"], body["bank_reference"]) == (
-        "succeeded",
-        "rico.reconciler",
-        "CHASUS33-0001",
-    )
+    assert pick(body, "amount", "currency", "amount_applied", "amount_usd") == ("400.00", "USD", "400.00", "400.00")
+    assert pick(body, "status", "recorded_by", "bank_reference") == ("succeeded", "rico.reconciler", "CHASUS33-0001")
     assert body["bank_account"] == settings.FUND_BANK_ACCOUNT["account_number"]
     pledge.refresh_from_db()
     assert pledge.status == PledgeStatus.PARTIALLY_PAID
@@ -92,12 +88,7 @@ def test_payments_that_add_up_to_the_amount_make_it_paid(client, reader, pledge)
     pay(client, pledge, "600.00")
 
     body = detail(reader, pledge)
-    assert (body["status"], body["amount_paid"], body["amount_outstanding"], body["amount_overpaid"]) == (
-        "paid",
-        "1000.00",
-        "0.00",
-        "0.00",
-    )
+    assert balances(body) == ("paid", "1000.00", "0.00", "0.00")
     assert sorted(p["amount"] for p in body["payments"]) == ["400.00", "600.00"]
     assert Pledge.objects.get(pk=pledge.pk).amount_received_usd == Decimal("1000.00")
 
@@ -107,12 +98,7 @@ def test_an_over_payment_is_kept_and_shown_not_trimmed(client, reader, pledge):
 
     assert response.status_code == 201
     body = detail(reader, pledge)
-    assert (body["status"], body["amount_paid"], body["amount_outstanding"], body["amount_overpaid"]) == (
-        "paid",
-        "1200.00",
-        "0.00",
-        "200.00",
-    )
+    assert balances(body) == ("paid", "1200.00", "0.00", "200.00")
     assert Pledge.objects.get(pk=pledge.pk).amount_overpaid == Decimal("200.00")
 
 

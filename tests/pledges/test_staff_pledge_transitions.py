@@ -11,7 +11,7 @@ from django.utils import timezone
 from pledges.models import AuditEvent, Donor, Instalment, Payment, Pledge, PledgeSource, PledgeStatus, PledgeVersion
 from tests.conftest import pledge_body
 from tests.factories import DonorFactory, PledgeFactory
-from tests.helpers import PROBLEM, bank_payment_body, confirmed_pledge, today
+from tests.helpers import PROBLEM, bank_payment_body, confirmed_pledge, pick, today
 
 pytestmark = pytest.mark.django_db
 
@@ -53,6 +53,13 @@ def snapshot(pledge: Pledge) -> dict:
     }
 
 
+def done(response, pledge: Pledge) -> dict:
+    """The body of a transition that went through; `pledge` is refreshed to what it saved."""
+    assert response.status_code == 200, response.content
+    pledge.refresh_from_db()
+    return response.json()
+
+
 def assert_refused(response, status: int, problem_type: str) -> dict:
     assert response.status_code == status, response.content
     assert response["Content-Type"] == PROBLEM
@@ -71,9 +78,7 @@ def test_verifying_a_web_submission_announces_it_and_audits_who_did_it(client_fo
 
     response = act(client_for(reconciler), pledge, "verify", {"reason": "called the mission"})
 
-    assert response.status_code == 200
-    assert response.json()["status"] == "announced"
-    pledge.refresh_from_db()
+    assert done(response, pledge)["status"] == "announced"
     assert pledge.status == PledgeStatus.ANNOUNCED
     assert pledge.verified_at >= before
     assert pledge.confirmed_at is None
@@ -162,8 +167,7 @@ def test_a_web_submission_can_be_confirmed_directly(client_for, reconciler):
 
     response = act(client_for(reconciler), pledge, "confirm", {"reason": "letter of 5 April"})
 
-    assert response.status_code == 200
-    pledge.refresh_from_db()
+    done(response, pledge)
     assert pledge.status == PledgeStatus.CONFIRMED
     assert pledge.verified_at is not None and pledge.confirmed_at is not None
     assert pledge.confirmed_on == today()
@@ -210,9 +214,7 @@ def test_cancelling_a_pledge_without_money_closes_it_with_the_reason(client_for,
 
     response = act(client_for(fund_admin), pledge, "cancel", {"reason": "withdrawn by letter"})
 
-    assert response.status_code == 200
-    assert response.json()["close_reason"] == "withdrawn by letter"
-    pledge.refresh_from_db()
+    assert done(response, pledge)["close_reason"] == "withdrawn by letter"
     assert pledge.status == PledgeStatus.CANCELLED
     assert pledge.closed_at >= before
     assert pledge.close_reason == "withdrawn by letter"
@@ -369,8 +371,7 @@ def test_changing_the_amount_keeps_the_earlier_version(client_for, fund_admin, v
 
     response = act(client_for(fund_admin), pledge, "amount", {"amount": "1500.00", "reason": "letter of 2 May"})
 
-    assert response.status_code == 200
-    pledge.refresh_from_db()
+    done(response, pledge)
     assert (pledge.amount, pledge.amount_usd, pledge.version) == (Decimal("1500.00"), Decimal("1500.00"), 2)
     version = PledgeVersion.objects.get(pledge=pledge)
     assert (version.version, version.amount, version.replaced_by) == (1, Decimal("1000.00"), fund_admin)
@@ -406,9 +407,7 @@ def test_a_paid_pledge_whose_amount_grows_is_partially_paid_again(client_for, re
 
     response = act(client_for(fund_admin), pledge, "amount", {"amount": "1250.00", "reason": "top-up announced"})
 
-    assert response.status_code == 200
-    assert response.json()["amount_outstanding"] == "250.00"
-    pledge.refresh_from_db()
+    assert done(response, pledge)["amount_outstanding"] == "250.00"
     assert pledge.status == PledgeStatus.PARTIALLY_PAID
     event = AuditEvent.objects.get(action="pledge.amount.changed")
     assert (event.old_values["status"], event.new_values["status"]) == ("paid", "partially_paid")
@@ -493,12 +492,7 @@ def test_a_pledge_from_the_floor_with_a_new_donor_is_recorded_announced(client_f
 
     assert response.status_code == 201
     body = response.json()
-    assert (body["status"], body["source"], body["session"], body["amount"]) == (
-        "announced",
-        "floor",
-        "panel-1",
-        "50000.00",
-    )
+    assert pick(body, "status", "source", "session", "amount") == ("announced", "floor", "panel-1", "50000.00")
     pledge = Pledge.objects.get(reference=body["reference"])
     assert pledge.donor.name == "Republic of Belarus"
     assert pledge.pledged_on == date(2012, 4, 3)

@@ -1,7 +1,6 @@
 """Celery tasks, run by a real worker on the Redis broker where Redis is
 reachable, and directly otherwise."""
 
-import time
 from datetime import timedelta
 
 import pytest
@@ -15,6 +14,7 @@ from backend.celery import app
 from pledges import tasks
 from pledges.models import AuditEvent, IdempotencyRecord, Pledge
 from tests.conftest import pledge_body
+from tests.helpers import wait_for
 
 
 @pytest.fixture
@@ -33,19 +33,10 @@ def celery_worker_on_redis(transactional_db):
         app.conf.CELERY_TASK_ALWAYS_EAGER = app.conf.task_always_eager = True
 
 
-def wait_for(condition, seconds: float = 15) -> bool:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.1)
-    return False
-
-
 def test_a_worker_on_redis_emails_the_donor_after_the_pledge_commits(celery_worker_on_redis, api):
     reference = api.post("/api/v1/pledges/", pledge_body(), format="json").json()["reference"]
 
-    assert wait_for(lambda: Pledge.objects.get(reference=reference).acknowledged_at is not None)
+    assert wait_for(lambda: Pledge.objects.get(reference=reference).acknowledged_at is not None, seconds=15)
     assert [m.to for m in mail.outbox] == [["mission@example.org"]]
     assert AuditEvent.objects.filter(action="pledge.acknowledgement.sent", pledge__reference=reference).count() == 1
 

@@ -62,49 +62,30 @@ def mixed_pledges(campaign):
     yesterday = timezone.localdate() - timedelta(days=1)
     earlier = timezone.now() - timedelta(hours=2)
     common = {"campaign": campaign, "pledged_on": yesterday, "created_at": earlier}
-    norway = PledgeFactory(
-        donor=DonorFactory(name="Kingdom of Norway", country="NO"),
-        status=PledgeStatus.PARTIALLY_PAID,
-        amount=Decimal("1000.00"),
-        public_name=True,
-        public_amount=True,
-        **common,
+
+    def pledge(donor: dict, status, amount: str, *payments: str, public_name=True, public_amount=True):
+        made = PledgeFactory(
+            donor=DonorFactory(**donor),
+            status=status,
+            amount=Decimal(amount),
+            public_name=public_name,
+            public_amount=public_amount,
+            **common,
+        )
+        if payments:
+            paid(made, *payments)
+        return made
+
+    norway = pledge({"name": "Kingdom of Norway", "country": "NO"}, PledgeStatus.PARTIALLY_PAID, "1000.00", "400.00")
+    qatar = pledge(
+        {"name": "State of Qatar", "country": "QA"}, PledgeStatus.PAID, "500.00", "500.00", public_amount=False
     )
-    paid(norway, "400.00")
-    qatar = PledgeFactory(
-        donor=DonorFactory(name="State of Qatar", country="QA"),
-        status=PledgeStatus.PAID,
-        amount=Decimal("500.00"),
-        public_name=True,
-        public_amount=False,
-        **common,
-    )
-    paid(qatar, "500.00")
-    PledgeFactory(
-        donor=DonorFactory(name="Secret Donor Foundation", country="CH", donor_type=DonorType.FOUNDATION),
-        status=PledgeStatus.CONFIRMED,
-        amount=Decimal("2000.00"),
-        public_name=False,
-        public_amount=True,
-        **common,
-    )
-    PledgeFactory(
-        donor=DonorFactory(name="Holy See", country="VA", donor_type=DonorType.OBSERVER_STATE),
-        status=PledgeStatus.ANNOUNCED,
-        amount=Decimal("300.00"),
-        public_name=True,
-        public_amount=True,
-        **common,
-    )
-    lapsed = PledgeFactory(
-        donor=DonorFactory(name="Lapsed Ltd", country="GB", donor_type=DonorType.PRIVATE_SECTOR),
-        status=PledgeStatus.LAPSED,
-        amount=Decimal("100.00"),
-        public_name=True,
-        public_amount=True,
-        **common,
-    )
-    paid(lapsed, "50.00")
+    secret = {"name": "Secret Donor Foundation", "country": "CH", "donor_type": DonorType.FOUNDATION}
+    pledge(secret, PledgeStatus.CONFIRMED, "2000.00", public_name=False)
+    holy_see = {"name": "Holy See", "country": "VA", "donor_type": DonorType.OBSERVER_STATE}
+    pledge(holy_see, PledgeStatus.ANNOUNCED, "300.00")
+    lapsed_ltd = {"name": "Lapsed Ltd", "country": "GB", "donor_type": DonorType.PRIVATE_SECTOR}
+    lapsed = pledge(lapsed_ltd, PledgeStatus.LAPSED, "100.00", "50.00")
     PledgeFactory(
         donor=DonorFactory(name="Unverified Web Donor"), status=PledgeStatus.SUBMITTED, public_name=True, **common
     )

@@ -23,6 +23,7 @@ from reports import services
 from reports.formatting import money, number, percent
 from reports.models import Report, ReportStatus
 from tests.conftest import run_at_once
+from tests.helpers import wait_for
 from tests.reports.conftest import squeeze
 from tests.reports.test_api import body
 
@@ -62,13 +63,9 @@ def prefork_worker_on_redis(transactional_db, postgres_only):
     yield from _worker_on_redis("prefork")
 
 
-def wait_for(condition, seconds: float = 60) -> bool:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.2)
-    return False
+def report_finished(report_id: int, seconds: float = 60) -> bool:
+    """Whether the worker finishes the report (done or failed) within `seconds`."""
+    return wait_for(lambda: Report.objects.get(pk=report_id).status in ("done", "failed"), seconds, every=0.2)
 
 
 def read(client, url: str) -> bytes:
@@ -85,7 +82,7 @@ def test_a_worker_builds_a_report_whose_every_format_agrees_with_the_database(
     created = admin.post("/api/v1/reports/", body(languages=["ar", "zh-hans", "en", "fr", "ru", "es"]), format="json")
     assert created.status_code == 202 and created.json()["status"] == "queued"
     report_id = created.json()["id"]
-    assert wait_for(lambda: Report.objects.get(pk=report_id).status in ("done", "failed"))
+    assert report_finished(report_id)
     report = Report.objects.get(pk=report_id)
     assert report.status == ReportStatus.DONE, report.error
     print(
@@ -196,7 +193,7 @@ def test_a_prefork_worker_renders_the_languages_in_processes_of_its_own(
     settings.REPORTS_PAGE_PROCESSES = 2
     created = client_for(fund_admin).post("/api/v1/reports/", body(languages=["en", "ar", "fr"]), format="json")
     report_id = created.json()["id"]
-    assert wait_for(lambda: Report.objects.get(pk=report_id).status in ("done", "failed"), seconds=120)
+    assert report_finished(report_id, seconds=120)
     report = Report.objects.get(pk=report_id)
     assert report.status == ReportStatus.DONE, report.error
     assert sorted(report.languages) == ["ar", "en", "fr"]

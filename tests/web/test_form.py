@@ -234,25 +234,25 @@ def test_keyboard_only_completion(form_server, page):
                 return
         raise AssertionError(f"Tab never reached #{element_id}; visited {visited}")
 
-    tab_to("donor_name")
-    page.keyboard.type("Kingdom of Norway")
-    tab_to("donor_type")
-    page.keyboard.type("Member")
-    tab_to("donor_country")
-    page.keyboard.type("Norway")
-    tab_to("donor_email")
-    page.keyboard.type("mission@example.org")
-    tab_to("amount")
-    page.keyboard.type("5000")
-    tab_to("earmark_unrestricted")
-    page.keyboard.press("ArrowDown")  # the next earmark: children
-    tab_to("payment_method_bank_transfer")
-    tab_to("public_name")
-    page.keyboard.press("Space")
-    tab_to("statement")
-    page.keyboard.type("With the survivors.")
-    tab_to("submit")
-    page.keyboard.press("Enter")
+    # (field, what is typed, key pressed there): the whole form from the keyboard.
+    keystrokes = [
+        ("donor_name", "Kingdom of Norway", None),
+        ("donor_type", "Member", None),
+        ("donor_country", "Norway", None),
+        ("donor_email", "mission@example.org", None),
+        ("amount", "5000", None),
+        ("earmark_unrestricted", "", "ArrowDown"),  # the next earmark: children
+        ("payment_method_bank_transfer", "", None),
+        ("public_name", "", "Space"),
+        ("statement", "With the survivors.", None),
+        ("submit", "", "Enter"),
+    ]
+    for field, text, key in keystrokes:
+        tab_to(field)
+        if text:
+            page.keyboard.type(text)
+        if key:
+            page.keyboard.press(key)
     page.wait_for_selector("#confirm-form")
     tab_to("confirm")
     page.keyboard.press("Enter")
@@ -379,16 +379,8 @@ def test_csrf_is_enforced():
 @pytest.mark.django_db
 def test_confirming_twice_makes_one_pledge(client, settings):
     settings.PLEDGE_FORM_MIN_SECONDS = 0
-    answers = form_answers(
-        client,
-        "fr",
-        donor_name="Principauté de Monaco",
-        donor_type="member_state",
-        donor_country="MC",
-        donor_email="mission@example.mc",
-        amount="50 000",
-        currency="EUR",
-    )
+    monaco = ("Principauté de Monaco", "member_state", "MC", "mission@example.mc")
+    answers = form_answers(client, "fr", donor=monaco, amount="50 000", currency="EUR")
     token = form_token(client.post("/fr/pledge/", answers))
 
     first = client.post("/fr/pledge/", {**answers, "action": "confirm", "token": token})
