@@ -350,29 +350,7 @@ def report_figures(report) -> dict[str, Any]:
                 }
             )
 
-    named = []
-    for pledge in (
-        listed.filter(public_name=True)
-        .select_related("donor", "session")
-        .order_by("donor__name", "pledged_on", "reference")
-        .iterator(chunk_size=2000)
-    ):
-        shown = pledge.public_amount
-        named.append(
-            {
-                "donor": pledge.donor.name,
-                "donor_type": pledge.donor.donor_type,
-                "country": pledge.donor.country or None,
-                "status": pledge.status_at,
-                "pledged_on": pledge.pledged_on.isoformat(),
-                "session": pledge.session.slug if pledge.session else None,
-                "earmark": pledge.earmark,
-                "amount": format_amount(pledge.amount, pledge.currency) if shown else None,
-                "currency": pledge.currency if shown else None,
-                "amount_usd": usd_text(pledge.amount_usd_at) if shown and pledge.amount_usd_at is not None else None,
-                "received_usd": usd_text(pledge.received_at) if shown else None,
-            }
-        )
+    named = [_named(row) for row in _named_rows(listed)]
     anonymous = listed.filter(public_name=False).aggregate(pledges=Count("id"), donors=Count("donor", distinct=True))
 
     return {
@@ -402,6 +380,48 @@ def report_figures(report) -> dict[str, Any]:
         "donors": {"named": named, "anonymous_pledges": anonymous["pledges"], "anonymous_donors": anonymous["donors"]},
         "received_over_time": over_time,
         "pledged_over_time": pledged_over_time,
+    }
+
+
+def _named_rows(listed: "QuerySet[PledgeAsOf]") -> Iterable[Mapping[str, Any]]:
+    """The named pledges listed, by donor name: only the columns a row of
+    the list shows, not whole rows of the pledge, its donor and session."""
+    return (
+        listed.filter(public_name=True)
+        .order_by("donor__name", "pledged_on", "reference")
+        .values(
+            "donor__name",
+            "donor__donor_type",
+            "donor__country",
+            "status_at",
+            "pledged_on",
+            "session__slug",
+            "earmark",
+            "amount",
+            "currency",
+            "public_amount",
+            "amount_usd_at",
+            "received_at",
+        )
+        .iterator(chunk_size=2000)
+    )
+
+
+def _named(row: Mapping[str, Any]) -> dict[str, Any]:
+    """A named pledge as the list shows it: its amounts only with consent."""
+    shown = row["public_amount"]
+    return {
+        "donor": row["donor__name"],
+        "donor_type": row["donor__donor_type"],
+        "country": row["donor__country"] or None,
+        "status": row["status_at"],
+        "pledged_on": row["pledged_on"].isoformat(),
+        "session": row["session__slug"],
+        "earmark": row["earmark"],
+        "amount": format_amount(row["amount"], row["currency"]) if shown else None,
+        "currency": row["currency"] if shown else None,
+        "amount_usd": usd_text(row["amount_usd_at"]) if shown and row["amount_usd_at"] is not None else None,
+        "received_usd": usd_text(row["received_at"]) if shown else None,
     }
 
 
