@@ -202,11 +202,14 @@ def _received_by_day(payments: QuerySet[Payment], counted: Q) -> list[tuple]:
     )
 
 
-def _pledged_by_day(counted: "QuerySet[PledgeAsOf]") -> "QuerySet[Any]":
-    """(day, pledged, cumulative) for every day a counted pledge became firm,
-    in order. Each pledge counts from its confirmation (its date of pledge
-    when it was never confirmed), at what it counts for as pledged: its
-    amount when firm, what it paid when lapsed."""
+def _pledged_by_day(made: "QuerySet[PledgeAsOf]") -> "QuerySet[Any]":
+    """(day, pledged, cumulative) for every day a pledge made by `as_of`
+    that was firm or lapsed then became firm, in order. Each pledge counts
+    from its confirmation (its date of pledge when it was never confirmed),
+    at what it counts for as pledged: its amount when firm, what it paid
+    when lapsed. The status then filters the sums, not the rows (see
+    `pledges_made_by`)."""
+    firm = Q(status_at__in=(*PLEDGED_STATUSES, PledgeStatus.LAPSED))
     pledged_value = Case(
         When(status_at__in=PLEDGED_STATUSES, then=F("amount_usd_at")),
         When(status_at=PledgeStatus.LAPSED, then=F("received_at")),
@@ -214,10 +217,10 @@ def _pledged_by_day(counted: "QuerySet[PledgeAsOf]") -> "QuerySet[Any]":
         output_field=USD_FIELD,
     )
     return (
-        counted.filter(status_at__in=(*PLEDGED_STATUSES, PledgeStatus.LAPSED))
-        .annotate(firm_on=Coalesce("confirmed_on", "pledged_on"))
+        made.annotate(firm_on=Coalesce("confirmed_on", "pledged_on"))
         .values("firm_on")
-        .annotate(total=usd_sum(pledged_value))
+        .annotate(total=usd_sum(pledged_value, filter=firm), firm=Count("id", filter=firm))
+        .filter(firm__gt=0)
         .annotate(cumulative=_cumulative("total", "firm_on"))
         .order_by("firm_on")
         .values_list("firm_on", "total", "cumulative")
@@ -297,7 +300,7 @@ def report_figures(report) -> dict[str, Any]:
     ]
     pledged_over_time = [
         {"date": day.isoformat(), "pledged": usd_text(total), "cumulative": usd_text(cumulative)}
-        for day, total, cumulative in _pledged_by_day(counted)
+        for day, total, cumulative in _pledged_by_day(made)
     ]
 
     period = None
