@@ -20,7 +20,7 @@ Only rows changed after `as_of` pay for the history lookups.
 """
 
 from collections.abc import Iterable, Mapping
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, TypedDict
 
@@ -185,11 +185,28 @@ def _cumulative(total: str, by: str) -> Window:
     return Window(RunningSum(total), order_by=F(by).asc())
 
 
-def _received_by_day(payments: QuerySet[Payment], counted: Q) -> list[tuple]:
+def _received_over_time(
+    payments: QuerySet[Payment], counted: Q, period: tuple[date, date] | None
+) -> tuple[list[dict[str, str]], dict[str, Any]]:
+    """The received series, a row for every day a payment on a counted
+    pledge was received, and the receipts of the `period`'s days (first
+    and last) in it: a day without a counted payment is not in the series,
+    and would add nothing."""
+    over_time = []
+    receipts = {"count": 0, "amount": ZERO}
+    for day, total, count, cumulative in _received_by_day(payments, counted):
+        over_time.append({"date": day.isoformat(), "received": usd_text(total), "cumulative": usd_text(cumulative)})
+        if period and period[0] <= day <= period[1]:
+            receipts["count"] += count
+            receipts["amount"] += total
+    return over_time, receipts
+
+
+def _received_by_day(payments: QuerySet[Payment], counted: Q) -> "QuerySet[Any]":
     """(day, received, receipts, cumulative) for every day a payment on a
     counted pledge was received, in order: receipts counts the payments of
     more than nothing."""
-    return list(
+    return (
         payments.values("received_on")
         .annotate(
             total=Sum("amount_usd", filter=counted),
@@ -293,11 +310,8 @@ def report_figures(report) -> dict[str, Any]:
     by_country.sort(key=lambda row: (row["country"] is None, -Decimal(row["pledged"]), row["country"] or ""))
 
     payments, paid_counted = _payments_counted(_scope(report, "pledge__"), as_of)
-    days = _received_by_day(payments, paid_counted)
-    over_time = [
-        {"date": day.isoformat(), "received": usd_text(total), "cumulative": usd_text(cumulative)}
-        for day, total, _receipts, cumulative in days
-    ]
+    period_days = (report.period_start, report.period_end) if in_period is not None else None
+    over_time, receipts = _received_over_time(payments, paid_counted, period_days)
     pledged_over_time = [
         {"date": day.isoformat(), "pledged": usd_text(total), "cumulative": usd_text(cumulative)}
         for day, total, cumulative in _pledged_by_day(made)
@@ -308,13 +322,6 @@ def report_figures(report) -> dict[str, Any]:
     if in_period is not None:
         new = {**_empty(), **{name: overall[f"new_{name}"] for name in ("announced", "pledged_firm", "pledged_lapsed")}}
         new["pledges"] = overall["new_pledges"]
-        # The period's receipts are its days of the series (a day without a
-        # counted payment is not in it, and would add nothing).
-        period_days = [row for row in days if report.period_start <= row[0] <= report.period_end]
-        receipts = {
-            "count": sum(receipts for _day, _total, receipts, _cumulative in period_days),
-            "amount": sum((total for _day, total, _receipts, _cumulative in period_days), ZERO),
-        }
         period = {
             "start": report.period_start.isoformat(),
             "end": report.period_end.isoformat(),
