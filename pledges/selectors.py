@@ -78,6 +78,18 @@ def session_get(campaign: Campaign, slug: str) -> EventSession:
 USD_FIELD = DecimalField(**USD_MONEY)
 
 
+def usd_sum(expression: Any, *, filter: Q | None = None) -> Coalesce:
+    """The sum of a USD amount (a field's name or an expression) over the
+    rows `filter` keeps: zero, not null, when there are none."""
+    return Coalesce(Sum(expression, filter=filter), Value(ZERO, output_field=USD_FIELD))
+
+
+def sum_per_pledge(rows: QuerySet, field: str) -> Subquery:
+    """The sum of `field` over those of `rows` that belong to the pledge
+    being annotated (null when none does): for `annotate` over pledges."""
+    return Subquery(rows.filter(pledge=OuterRef("pk")).values("pledge").annotate(total=Sum(field)).values("total"))
+
+
 def public_aggregates(
     *,
     status: str = "status",
@@ -95,13 +107,12 @@ def public_aggregates(
     money of every pledge counted. Add them with `pledged_total`. `where`
     narrows every sum to some of the pledges (those made in a period).
     """
-    zero = Value(ZERO, output_field=USD_FIELD)
     where = where or Q()
     return {
-        "announced": Coalesce(Sum(amount_usd, filter=where & Q(**{f"{status}__in": ANNOUNCED_STATUSES})), zero),
-        "pledged_firm": Coalesce(Sum(amount_usd, filter=where & Q(**{f"{status}__in": PLEDGED_STATUSES})), zero),
-        "pledged_lapsed": Coalesce(Sum(received_usd, filter=where & Q(**{status: PledgeStatus.LAPSED})), zero),
-        "received": Coalesce(Sum(received_usd, filter=where or None), zero),
+        "announced": usd_sum(amount_usd, filter=where & Q(**{f"{status}__in": ANNOUNCED_STATUSES})),
+        "pledged_firm": usd_sum(amount_usd, filter=where & Q(**{f"{status}__in": PLEDGED_STATUSES})),
+        "pledged_lapsed": usd_sum(received_usd, filter=where & Q(**{status: PledgeStatus.LAPSED})),
+        "received": usd_sum(received_usd, filter=where or None),
         "donors": Count("donor", distinct=True, filter=where or None),
         "pledges": Count("id", filter=where or None),
     }
@@ -123,7 +134,7 @@ def public_totals(campaign: Campaign) -> dict[str, Any]:
     `awaiting_rate`, not converted at a guess.
     """
     counted = Pledge.objects.filter(campaign=campaign, status__in=PUBLIC_STATUSES)
-    aggregates = {**public_aggregates(), "fees": Coalesce(Sum("fees_usd"), Value(ZERO, output_field=USD_FIELD))}
+    aggregates = {**public_aggregates(), "fees": usd_sum("fees_usd")}
     overall = counted.aggregate(
         **aggregates,
         updated_at=Max("updated_at"),
@@ -215,15 +226,10 @@ def pledges_for_staff(*, today: date | None = None) -> QuerySet[Pledge]:
     (`overdue`). Money pays the earliest instalments first, so a pledge is
     overdue exactly when more fell due before today than has been paid."""
     today = today or timezone.localdate()
-    due_to_date = (
-        Instalment.objects.filter(pledge=OuterRef("pk"), due_date__lt=today)
-        .values("pledge")
-        .annotate(total=Sum("amount"))
-        .values("total")
-    )
+    due_to_date = sum_per_pledge(Instalment.objects.filter(due_date__lt=today), "amount")
     return (
         Pledge.objects.select_related("donor", "campaign", "session")
-        .annotate(amount_due_to_date=Coalesce(Subquery(due_to_date), Value(ZERO)))
+        .annotate(amount_due_to_date=Coalesce(due_to_date, Value(ZERO)))
         .annotate(
             overdue=Case(
                 When(

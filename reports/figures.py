@@ -20,7 +20,7 @@ Only rows changed after `as_of` pay for the history lookups.
 """
 
 from collections.abc import Iterable, Mapping
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, TypedDict
 
@@ -30,13 +30,13 @@ from django.db.models import (
     Count,
     F,
     FilteredRelation,
-    OuterRef,
+    Func,
     Q,
     QuerySet,
-    Subquery,
     Sum,
     Value,
     When,
+    Window,
 )
 from django.db.models.functions import Coalesce, Greatest
 
@@ -51,7 +51,7 @@ from pledges.models import (
 )
 from pledges.money import USD, ZERO, format_amount, usd_text
 from pledges.payments.services import EFFECTIVE
-from pledges.selectors import USD_FIELD, pledged_total, public_aggregates
+from pledges.selectors import USD_FIELD, pledged_total, public_aggregates, sum_per_pledge, usd_sum
 from pledges.translation import titles_by_language
 
 # 2: rates of nothing are null (were 0.0); pledged_over_time; each named
@@ -110,13 +110,7 @@ def pledges_made_by(as_of: datetime) -> "QuerySet[PledgeAsOf]":
     spanning = _spanning(as_of, "status_changes")
     in_force = Q(versions__valid_from__lte=as_of, versions__valid_until__gt=as_of)
     paid_since = Payment.objects.filter(created_at__gt=as_of).values("pledge_id")
-    received_then = Subquery(
-        Payment.objects.filter(pledge=OuterRef("pk"), status__in=EFFECTIVE, created_at__lte=as_of)
-        .values("pledge")
-        .annotate(total=Sum("amount_usd"))
-        .values("total"),
-        output_field=USD_FIELD,
-    )
+    received_then = sum_per_pledge(Payment.objects.filter(status__in=EFFECTIVE, created_at__lte=as_of), "amount_usd")
     return (
         Pledge.objects.filter(created_at__lte=as_of)
         .annotate(
@@ -143,13 +137,15 @@ def _spanning(as_of: datetime, changes: str) -> Q:
     )
 
 
-def _payments_counted(made: "QuerySet[PledgeAsOf]", as_of: datetime) -> tuple[QuerySet[Payment], Q]:
+def _payments_counted(scope: Q, as_of: datetime) -> tuple[QuerySet[Payment], Q]:
     """The effective payments with a USD value recorded by `as_of` on the
-    pledges made by then, and the condition that their pledge was counted
-    then (for the sums' filters, as in `pledges_made_by`)."""
+    pledges in `scope` (conditions on the payment's pledge) made by then,
+    and the condition that their pledge was counted then (for the sums'
+    filters, as in `pledges_made_by`). The pledge's conditions go on the
+    join the status needs anyway, not through a subquery of the pledges."""
     payments = (
         Payment.objects.filter(
-            pledge__in=made.values("pk"), status__in=EFFECTIVE, created_at__lte=as_of, amount_usd__isnull=False
+            scope, pledge__created_at__lte=as_of, status__in=EFFECTIVE, created_at__lte=as_of, amount_usd__isnull=False
         )
         .annotate(
             pledge_change_then=FilteredRelation(
@@ -165,6 +161,89 @@ def _payments_counted(made: "QuerySet[PledgeAsOf]", as_of: datetime) -> tuple[Qu
     return payments, Q(pledge_status_at__in=PUBLIC_STATUSES)
 
 
+def _scope(report, prefix: str = "") -> Q:
+    """The pledges a report covers (its campaign's, or its event's), as a
+    condition on pledges (`prefix` "pledge__": on their payments)."""
+    scope = Q(**{f"{prefix}campaign": report.campaign})
+    if report.event_id:
+        scope &= Q(**{f"{prefix}session__event": report.event})
+    return scope
+
+
+class RunningSum(Func):
+    """SUM as a window function over the groups of a grouped query: Django
+    refuses Sum() of an aggregate, but SUM(SUM(...)) OVER (ORDER BY ...) is
+    what gives a cumulative series in the query that makes its groups."""
+
+    function = "SUM"
+    window_compatible = True
+
+
+def _cumulative(total: str, by: str) -> Window:
+    """The running sum of the grouped `total`, groups in `by` order: one
+    group a value of `by`, so each row's frame ends with that row."""
+    return Window(RunningSum(total), order_by=F(by).asc())
+
+
+def _received_over_time(
+    payments: QuerySet[Payment], counted: Q, period: tuple[date, date] | None
+) -> tuple[list[dict[str, str]], dict[str, Any]]:
+    """The received series, a row for every day a payment on a counted
+    pledge was received, and the receipts of the `period`'s days (first
+    and last) in it: a day without a counted payment is not in the series,
+    and would add nothing."""
+    over_time = []
+    receipts = {"count": 0, "amount": ZERO}
+    for day, total, count, cumulative in _received_by_day(payments, counted):
+        over_time.append({"date": day.isoformat(), "received": usd_text(total), "cumulative": usd_text(cumulative)})
+        if period and period[0] <= day <= period[1]:
+            receipts["count"] += count
+            receipts["amount"] += total
+    return over_time, receipts
+
+
+def _received_by_day(payments: QuerySet[Payment], counted: Q) -> "QuerySet[Any]":
+    """(day, received, receipts, cumulative) for every day a payment on a
+    counted pledge was received, in order: receipts counts the payments of
+    more than nothing."""
+    return (
+        payments.values("received_on")
+        .annotate(
+            total=Sum("amount_usd", filter=counted),
+            receipts=Count("id", filter=counted & Q(amount__gt=0)),
+        )
+        .filter(total__isnull=False)
+        .annotate(cumulative=_cumulative("total", "received_on"))
+        .order_by("received_on")
+        .values_list("received_on", "total", "receipts", "cumulative")
+    )
+
+
+def _pledged_by_day(made: "QuerySet[PledgeAsOf]") -> "QuerySet[Any]":
+    """(day, pledged, cumulative) for every day a pledge made by `as_of`
+    that was firm or lapsed then became firm, in order. Each pledge counts
+    from its confirmation (its date of pledge when it was never confirmed),
+    at what it counts for as pledged: its amount when firm, what it paid
+    when lapsed. The status then filters the sums, not the rows (see
+    `pledges_made_by`)."""
+    firm = Q(status_at__in=(*PLEDGED_STATUSES, PledgeStatus.LAPSED))
+    pledged_value = Case(
+        When(status_at__in=PLEDGED_STATUSES, then=F("amount_usd_at")),
+        When(status_at=PledgeStatus.LAPSED, then=F("received_at")),
+        default=Value(ZERO),
+        output_field=USD_FIELD,
+    )
+    return (
+        made.annotate(firm_on=Coalesce("confirmed_on", "pledged_on"))
+        .values("firm_on")
+        .annotate(total=usd_sum(pledged_value, filter=firm), firm=Count("id", filter=firm))
+        .filter(firm__gt=0)
+        .annotate(cumulative=_cumulative("total", "firm_on"))
+        .order_by("firm_on")
+        .values_list("firm_on", "total", "cumulative")
+    )
+
+
 def _aggregates(where: Q | None = None) -> dict:
     """The public sums over the counted pledges' values at `as_of` (and
     `where`, when given), and what the firm pledges still owe then."""
@@ -174,7 +253,7 @@ def _aggregates(where: Q | None = None) -> dict:
         **public_aggregates(
             status="status_at", amount_usd="amount_usd_at", received_usd="received_at", where=COUNTED & (where or Q())
         ),
-        "outstanding": Coalesce(Sum(owed, filter=Q(status_at__in=PLEDGED_STATUSES)), zero),
+        "outstanding": usd_sum(owed, filter=Q(status_at__in=PLEDGED_STATUSES)),
     }
 
 
@@ -196,9 +275,7 @@ def report_figures(report) -> dict[str, Any]:
     string decimals), in a stable order."""
     as_of = report.as_of
     campaign = report.campaign
-    made = pledges_made_by(as_of).filter(campaign=campaign)
-    if report.event_id:
-        made = made.filter(session__event=report.event)
+    made = pledges_made_by(as_of).filter(_scope(report))
     counted = made.filter(COUNTED)
 
     # The rows of `values(...).annotate(**sums)`: the type checker sees
@@ -232,51 +309,19 @@ def report_figures(report) -> dict[str, Any]:
     by_country = [{"country": row["country_shown"] or None, **_totals(row)} for row in country_rows if row["pledges"]]
     by_country.sort(key=lambda row: (row["country"] is None, -Decimal(row["pledged"]), row["country"] or ""))
 
-    payments, paid_counted = _payments_counted(made, as_of)
-    over_time = []
-    cumulative = ZERO
-    days = payments.values("received_on").annotate(total=Sum("amount_usd", filter=paid_counted))
-    for row in days.filter(total__isnull=False).order_by("received_on"):
-        cumulative += row["total"]
-        over_time.append(
-            {
-                "date": row["received_on"].isoformat(),
-                "received": usd_text(row["total"]),
-                "cumulative": usd_text(cumulative),
-            }
-        )
-
-    # Pledged over time: each pledge counts from its confirmation (its date
-    # of pledge when it was never confirmed), at what it counts for now.
-    pledged_value = Case(
-        When(status_at__in=PLEDGED_STATUSES, then=F("amount_usd_at")),
-        When(status_at=PledgeStatus.LAPSED, then=F("received_at")),
-        default=Value(ZERO),
-        output_field=USD_FIELD,
-    )
-    pledged_over_time = []
-    cumulative = ZERO
-    for row in (
-        counted.filter(status_at__in=(*PLEDGED_STATUSES, PledgeStatus.LAPSED))
-        .annotate(firm_on=Coalesce("confirmed_on", "pledged_on"))
-        .values("firm_on")
-        .annotate(total=Coalesce(Sum(pledged_value), Value(ZERO), output_field=USD_FIELD))
-        .order_by("firm_on")
-    ):
-        cumulative += row["total"]
-        pledged_over_time.append(
-            {"date": row["firm_on"].isoformat(), "pledged": usd_text(row["total"]), "cumulative": usd_text(cumulative)}
-        )
+    payments, paid_counted = _payments_counted(_scope(report, "pledge__"), as_of)
+    period_days = (report.period_start, report.period_end) if in_period is not None else None
+    over_time, receipts = _received_over_time(payments, paid_counted, period_days)
+    pledged_over_time = [
+        {"date": day.isoformat(), "pledged": usd_text(total), "cumulative": usd_text(cumulative)}
+        for day, total, cumulative in _pledged_by_day(made)
+    ]
 
     period = None
     listed = counted
     if in_period is not None:
         new = {**_empty(), **{name: overall[f"new_{name}"] for name in ("announced", "pledged_firm", "pledged_lapsed")}}
         new["pledges"] = overall["new_pledges"]
-        receipts = payments.filter(received_on__gte=report.period_start, received_on__lte=report.period_end).aggregate(
-            count=Count("id", filter=paid_counted & Q(amount__gt=0)),
-            amount=Coalesce(Sum("amount_usd", filter=paid_counted), Value(ZERO)),
-        )
         period = {
             "start": report.period_start.isoformat(),
             "end": report.period_end.isoformat(),
@@ -315,29 +360,7 @@ def report_figures(report) -> dict[str, Any]:
                 }
             )
 
-    named = []
-    for pledge in (
-        listed.filter(public_name=True)
-        .select_related("donor", "session")
-        .order_by("donor__name", "pledged_on", "reference")
-        .iterator(chunk_size=2000)
-    ):
-        shown = pledge.public_amount
-        named.append(
-            {
-                "donor": pledge.donor.name,
-                "donor_type": pledge.donor.donor_type,
-                "country": pledge.donor.country or None,
-                "status": pledge.status_at,
-                "pledged_on": pledge.pledged_on.isoformat(),
-                "session": pledge.session.slug if pledge.session else None,
-                "earmark": pledge.earmark,
-                "amount": format_amount(pledge.amount, pledge.currency) if shown else None,
-                "currency": pledge.currency if shown else None,
-                "amount_usd": usd_text(pledge.amount_usd_at) if shown and pledge.amount_usd_at is not None else None,
-                "received_usd": usd_text(pledge.received_at) if shown else None,
-            }
-        )
+    named = [_named(row) for row in _named_rows(listed)]
     anonymous = listed.filter(public_name=False).aggregate(pledges=Count("id"), donors=Count("donor", distinct=True))
 
     return {
@@ -367,6 +390,48 @@ def report_figures(report) -> dict[str, Any]:
         "donors": {"named": named, "anonymous_pledges": anonymous["pledges"], "anonymous_donors": anonymous["donors"]},
         "received_over_time": over_time,
         "pledged_over_time": pledged_over_time,
+    }
+
+
+def _named_rows(listed: "QuerySet[PledgeAsOf]") -> Iterable[Mapping[str, Any]]:
+    """The named pledges listed, by donor name: only the columns a row of
+    the list shows, not whole rows of the pledge, its donor and session."""
+    return (
+        listed.filter(public_name=True)
+        .order_by("donor__name", "pledged_on", "reference")
+        .values(
+            "donor__name",
+            "donor__donor_type",
+            "donor__country",
+            "status_at",
+            "pledged_on",
+            "session__slug",
+            "earmark",
+            "amount",
+            "currency",
+            "public_amount",
+            "amount_usd_at",
+            "received_at",
+        )
+        .iterator(chunk_size=2000)
+    )
+
+
+def _named(row: Mapping[str, Any]) -> dict[str, Any]:
+    """A named pledge as the list shows it: its amounts only with consent."""
+    shown = row["public_amount"]
+    return {
+        "donor": row["donor__name"],
+        "donor_type": row["donor__donor_type"],
+        "country": row["donor__country"] or None,
+        "status": row["status_at"],
+        "pledged_on": row["pledged_on"].isoformat(),
+        "session": row["session__slug"],
+        "earmark": row["earmark"],
+        "amount": format_amount(row["amount"], row["currency"]) if shown else None,
+        "currency": row["currency"] if shown else None,
+        "amount_usd": usd_text(row["amount_usd_at"]) if shown and row["amount_usd_at"] is not None else None,
+        "received_usd": usd_text(row["received_at"]) if shown else None,
     }
 
 
