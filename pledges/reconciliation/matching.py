@@ -235,7 +235,8 @@ _LINES = (
     " AS l(line_id, currency, low, high, gross, debtor)"
 )
 # The statuses are written out (not parameters) so that PostgreSQL can use
-# the partial indexes of migration 0018, whose conditions name them.
+# the partial indexes of pledges.migration_data.matching_indexes_create,
+# whose conditions name them.
 _BY_AMOUNT = """
 SELECT l.line_id, c.id, d.name
 FROM {lines}
@@ -264,7 +265,7 @@ JOIN {pledge} p ON p.id = c.pledge_id
 JOIN {donor} d ON d.id = p.donor_id
 ORDER BY l.line_id, c.distance, c.id
 """
-# Through the trigram index on the donor's name (migration 0018).
+# Through the trigram index on the donor's name (made in pledges.migration_data).
 _BY_NAME = """
 SELECT l.line_id, p.id, d.name
 FROM {lines}
