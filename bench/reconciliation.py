@@ -318,7 +318,8 @@ def dataset_load(n_pledges: int, seed: int) -> float:
             for i in range(start, min(start + LOAD_BATCH, n_donors + 1)):
                 donor_type = donor_types[i - 1]
                 batch.append(
-                    Donor(
+                    common.row(
+                        Donor,
                         id=i,
                         name=donor_name(rng, donor_type),
                         donor_type=donor_type,
@@ -368,7 +369,7 @@ def dataset_load(n_pledges: int, seed: int) -> float:
                     public_name=rng.random() < 0.7,
                     public_amount=rng.random() < 0.6,
                     second=second,
-                    updated_after=timedelta(0),
+                    updated_after=None,
                     verified_after=timedelta(hours=2),
                     today=today,
                     now=now,

@@ -162,7 +162,8 @@ def generate_donors(first: int, last: int, seed: int, now: datetime) -> Iterator
             days = rng.randint(0, 5000)
             if first <= i <= last:
                 donors.append(
-                    Donor(
+                    common.row(
+                        Donor,
                         id=i,
                         name=f"Bench {donor_type.replace('_', ' ')} {i}",
                         donor_type=donor_type,

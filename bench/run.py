@@ -115,7 +115,8 @@ def dataset_load(n_pledges: int, seed: int) -> None:
     for i in range(1, n_donors + 1):
         donor_type = donor_types[i - 1]
         donors.append(
-            Donor(
+            common.row(
+                Donor,
                 id=i,
                 name=f"Bench {donor_type.replace('_', ' ')} {i}",
                 donor_type=donor_type,

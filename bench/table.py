@@ -293,6 +293,11 @@ def report_lines(outcome: Outcome | None, args: argparse.Namespace) -> list[Line
     else:
         seconds = statistics_median(build["samples"]) / 1000
         pdfs = f" (PDFs {statistics_median(pdf['samples']) / 1000:,.1f} s)" if pdf else ""
+        steps = [
+            {"step": op["label"].strip("↳ "), "seconds": statistics_median(op["samples"]) / 1000}
+            for op in ops
+            if op["label"].lstrip().startswith("↳")
+        ]
         lines.append(
             Line(
                 f"a six-language build at {size:,} pledges",
@@ -301,6 +306,7 @@ def report_lines(outcome: Outcome | None, args: argparse.Namespace) -> list[Line
                 "—",
                 "≤ 15 s, PDFs in parallel where cores allow",
                 _yes(seconds <= 15),
+                {"name": "build", "steps": steps, "seconds": seconds},
             )
         )
     return lines
@@ -319,21 +325,25 @@ def freshness_line(outcome: Outcome | None) -> Line:
 # What the profiles of these paths show, and what would close the gap: one
 # sentence a row, read from the profiles printed above it.
 CLOSING = {
-    "post": "the time is Python's per-row work, not PostgreSQL: the ORM building and saving the donor, pledge, "
-    "instalments, audit, status history and outbox rows one save each, the serializer, DRF's dispatch and the "
-    "middleware chain. Writing the pledge's rows in one prepared statement (a data-modifying CTE), reading the "
-    "campaign and session from a process cache invalidated by their signals, and building the audit snapshot "
-    "from the parsed input would close it.",
+    "post": "pledge_submit is most of a request: its statements go to PostgreSQL one by one, a round trip "
+    "each (psycopg's wait), and the ORM builds and saves each row (donor, pledge, instalments, audit, status "
+    "history, outbox); the campaign and session lookup is a large part of the rest. Writing the pledge's rows "
+    "in one statement (a data-modifying CTE, prepared once per connection) and reading the campaign and session "
+    "from a process cache invalidated by their signals would close it.",
     "csv": "about half is parsing, line by line in Python (csv_statement's row and _amount), the rest mostly "
     "waiting on PostgreSQL in the store. Converters for the amount and date columns compiled once per profile, "
     "and the parsed lines written as tuples into the COPY without StatementLine objects, would close it.",
     "camt": "most of it is walking the XML (camt053's _walk over ElementTree's iterparse, event by event in "
     "Python); storing is one COPY a batch. lxml's iterparse with a tag filter on Ntry (lxml is already a dependency) "
     "and one pass over each entry's children would close it.",
-    "figures": "the time is in the SQL statements (the cursor's execute), not in Python: the whole-campaign "
-    "aggregates evaluate the as-of status and amounts as subqueries in every aggregate. One GROUPING SETS pass "
-    "for the headline, the donor types and the countries, with the amounts received as of the day joined once "
-    "from the payments rather than per group, would close it.",
+    "figures": "most of it is the SQL statements (psycopg waiting on PostgreSQL), then Django compiling the "
+    "querysets and iterating their rows: the whole-campaign aggregates evaluate the as-of status and amounts as "
+    "subqueries in every aggregate. One GROUPING SETS pass for the headline, the donor types and the countries, "
+    "with the amounts received as of the day joined once from the payments rather than per group, would close it.",
+    "build": "the PDFs are most of a build: WeasyPrint lays out each language's pages, and the donor table grows "
+    "with the donors named (up to REPORTS_MAX_LISTED_DONORS). The pages run in one process a core, so on a "
+    "shared 2-core machine they wait for each other; more cores, or a shorter donor table in the PDF (the full "
+    "list stays in the CSV), would close it.",
 }
 
 
@@ -352,10 +362,23 @@ def profile_section(lines: list[Line]) -> list[str]:
         if profile is None:
             out.append("No profile: the script behind the row ran without one or did not finish.")
             continue
+        if "steps" in profile:  # the build forks its page processes: its own timers say where, not cProfile
+            out.append(
+                "The build's steps (bench/reports.py's timers, median of the timed builds, "
+                f"{profile['seconds']:.1f} s in all):"
+            )
+            out += ["", "| step | seconds | share |", "| --- | ---: | ---: |"]
+            out.extend(
+                f"| {step['step']} | {step['seconds']:,.1f} | {step['seconds'] / profile['seconds']:.0%} |"
+                for step in profile["steps"]
+            )
+            out += ["", f"What would close it: {CLOSING['build']}"]
+            continue
         out.append(
             f"cProfile of {profile['what']}, in process on the same data ({profile['seconds']:.1f} s under the "
             "profiler). The functions with the most cumulative time, as shares of the whole profile (cumulative "
-            "counts what a function calls; own does not), first of our code, then of all:"
+            "counts what a function calls; own does not), first of our code, then of all; those that 90% or more "
+            "of the time passes through (for a request, the dispatch and the middleware chain) are left out:"
         )
         out += ["", "| function | cumulative | own | calls |", "| --- | ---: | ---: | ---: |"]
         for title, rows in (("our code", profile.get("ours", [])), ("all, libraries included", profile["functions"])):
