@@ -392,7 +392,12 @@ def main() -> None:
         "bad = answers that were not 2xx/3xx plus socket errors (POST pledges/ counts throttled 429s here)",
         f"load average at the end: {os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs",
     ]
-    profiles = {"post": post_profile(pledge, args.profile_posts)} if args.profile_posts else {}
+    profiles = {}
+    if args.profile_posts:
+        profiles["post"] = post_profile(pledge, args.profile_posts)
+        # The cached GETs are cheap: ten of them for each POST profiled.
+        profiles["totals"] = totals_profile(etag=None, calls=10 * args.profile_posts)
+        profiles["304"] = totals_profile(etag=etag, calls=10 * args.profile_posts)
     measured = {
         "lines": [header],
         "ops": [
@@ -403,6 +408,41 @@ def main() -> None:
     }
     extras = {"freshness_seconds": seconds, "cache_control": cache_control, "pledges": args.pledges}
     common.emit(args, render(header, rows, extra), measured | extras)
+
+
+def totals_profile(*, etag: str | None, calls: int) -> dict:
+    """cProfile of the cached GET public/totals/ (with If-None-Match: the
+    304) through backend.wsgi.application in process: the WSGI front that
+    answers before Django, as gunicorn calls it, without the socket."""
+    from django.test import RequestFactory
+
+    from backend.wsgi import application
+
+    headers = {"HTTP_IF_NONE_MATCH": etag} if etag else {}
+    status = "304" if etag else "200"
+
+    factory = RequestFactory()
+    # Built beforehand, so the profile holds the request and not the test client making it.
+    environs = iter(
+        [
+            factory._base_environ(PATH_INFO="/api/v1/public/totals/", REQUEST_METHOD="GET", **headers)
+            for _ in range(calls + 3)
+        ]
+    )
+
+    def get() -> None:
+        environ = next(environs)
+        answered = []
+        body = application(environ, lambda code, _headers, *_: answered.append(code))
+        b"".join(body)
+        if not answered[0].startswith(status):
+            raise RuntimeError(f"GET public/totals/: {answered[0]}, expected {status}")
+
+    for _ in range(3):
+        get()  # untimed: the first requests fill the cache and the front's headers
+    what = f"{calls:,} GET public/totals/{' with If-None-Match' if etag else ''} through backend.wsgi in process"
+    log(f"Profiling {what}")
+    return common.profile(get, calls, what)
 
 
 def post_profile(body: str, calls: int) -> dict:

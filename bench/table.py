@@ -143,9 +143,9 @@ def server_lines(outcome: Outcome | None) -> list[Line]:
         rows = {row["label"]: row for row in outcome.data["ops"]}
     bare, insert = rows.get("bare Django view, same bytes"), rows.get("bare Django view inserting one row")
     lines = []
-    for path, label, target in [
-        ("`GET /api/v1/public/totals/` from the cache", "GET public/totals/ (cached)", 1.0),
-        ("the same with `If-None-Match` → 304", "GET public/totals/ If-None-Match → 304", 1.2),
+    for path, label, target, name in [
+        ("`GET /api/v1/public/totals/` from the cache", "GET public/totals/ (cached)", 1.0, "totals"),
+        ("the same with `If-None-Match` → 304", "GET public/totals/ If-None-Match → 304", 1.2, "304"),
     ]:
         row = rows.get(label)
         if row is None or bare is None:
@@ -160,6 +160,7 @@ def server_lines(outcome: Outcome | None) -> list[Line]:
                 f"{ratio:.2f}×",
                 f"≥ {target:.1f}×",
                 _yes(ratio >= target),
+                _profile(outcome, name),
             )
         )
     nginx = rows.get("nginx, same bytes from a file")
@@ -324,7 +325,15 @@ def freshness_line(outcome: Outcome | None) -> Line:
 
 # What the profiles of these paths show, and what would close the gap: one
 # sentence a row, read from the profiles printed above it.
+_FRONT = (
+    "the WSGI front (pledges/public_fast.py) answers before Django, so the app's share is small: the rest of a "
+    "request under wrk is gunicorn's sync worker, its socket and the header lines, the same as the bare view's. "
+    "A ratio near its target moves with the machine's load between the runs of one round: more rounds "
+    "(--rounds, --duration) settle it; if the front's share grows, its lookup is what to shorten."
+)
 CLOSING = {
+    "totals": _FRONT,
+    "304": _FRONT,
     "post": "pledge_submit is most of a request: its statements go to PostgreSQL one by one, a round trip "
     "each (psycopg's wait), and the ORM builds and saves each row (donor, pledge, instalments, audit, status "
     "history, outbox); the campaign and session lookup is a large part of the rest. Writing the pledge's rows "
