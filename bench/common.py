@@ -259,6 +259,15 @@ def exchange_rates() -> list:
 FIRM = ("confirmed", "partially_paid", "paid", "lapsed")  # statuses of a pledge the donor confirmed
 
 
+def donor(i: int, donor_type: str, **fields):
+    """Donor `i` of the bench, named and addressed after its number; `fields`
+    gives its country, language and creation."""
+    from pledges.models import Donor
+
+    name = f"Bench {donor_type.replace('_', ' ')} {i}"
+    return row(Donor, id=i, name=name, donor_type=donor_type, email=f"donor{i}@example.org", **fields)
+
+
 def currency_for(status: str, currency: str) -> str:
     """Money only arrives in currencies with a rate here: a pledge that
     was (partly) paid in one without is made a USD pledge."""

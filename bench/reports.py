@@ -150,7 +150,6 @@ DONOR_TYPE = Picker(common.DONOR_TYPE_WEIGHTS)
 
 def generate_donors(first: int, last: int, seed: int, now: datetime) -> Iterator[list]:
     """Donors first..last (ids), in blocks."""
-    from pledges.models import Donor
 
     for block in range((first - 1) // BLOCK, (last - 1) // BLOCK + 1):
         rng = random.Random(f"{seed}-donors-{block}")
@@ -162,15 +161,8 @@ def generate_donors(first: int, last: int, seed: int, now: datetime) -> Iterator
             days = rng.randint(0, 5000)
             if first <= i <= last:
                 donors.append(
-                    common.row(
-                        Donor,
-                        id=i,
-                        name=f"Bench {donor_type.replace('_', ' ')} {i}",
-                        donor_type=donor_type,
-                        country=country,
-                        email=f"donor{i}@example.org",
-                        language=language,
-                        created_at=now - timedelta(days=days),
+                    common.donor(
+                        i, donor_type, country=country, language=language, created_at=now - timedelta(days=days)
                     )
                 )
         yield donors

@@ -115,13 +115,10 @@ def dataset_load(n_pledges: int, seed: int) -> None:
     for i in range(1, n_donors + 1):
         donor_type = donor_types[i - 1]
         donors.append(
-            common.row(
-                Donor,
-                id=i,
-                name=f"Bench {donor_type.replace('_', ' ')} {i}",
-                donor_type=donor_type,
+            common.donor(
+                i,
+                donor_type,
                 country="" if donor_type in ("intergovernmental", "un_entity") else rng.choice(common.COUNTRIES),
-                email=f"donor{i}@example.org",
                 language=rng.choice(["en", "fr", "es", ""]),
                 created_at=now - timedelta(days=rng.randint(0, 5000)),
             )
