@@ -16,15 +16,12 @@ import argparse
 import csv
 import gc
 import os
-import platform
 import random
 import re
 import statistics
 import sys
 import tempfile
 import time
-import tracemalloc
-import warnings
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -33,12 +30,12 @@ from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 from xml.sax.saxutils import escape
 
-ROOT = Path(__file__).resolve().parent.parent
-PG_SERVER = "postgres://postgres@127.0.0.1:5432"
-# BENCH_REDIS_URL lets two working copies bench side by side, each on a Redis of its own.
-REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/9")
-CAMPAIGN = "vtf-2012"  # the campaign the migrations create
-ACCOUNT = "485-001802"  # the bench Fund's account number (FUND_BANK_ACCOUNT_NUMBER below)
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import common
+from common import BANK_ACCOUNT as ACCOUNT
+from common import CAMPAIGN, CENT, COUNTRIES, EARMARKS, FIRST_DAY, RATES, ROOT, log
+
+REDIS_URL = common.redis_url(9)
 SNAPSHOT_TABLE = "bench_recon_snapshot"  # money fields of the pledges a match run may change
 HELD = "bench: held out of this matching run (--match-lines)"
 SIZES = {
@@ -66,6 +63,9 @@ def parse_args() -> argparse.Namespace:
     )
     parser.add_argument("--load-only", action="store_true", help="load (or check) the data set, measure nothing")
     parser.add_argument("--no-trace", action="store_true", help="skip the tracemalloc runs (peak MiB)")
+    parser.add_argument(
+        "--profile-lines", type=int, default=0, help="also cProfile the import of this many lines into the JSON (0)"
+    )
     parser.add_argument("--reload", action="store_true", help="load the data set again even if its size matches")
     parser.add_argument("--seed", type=int, default=2012, help="random seed of the data set and statement")
     parser.add_argument("--markdown", type=Path, help="also write the report to this file")
@@ -84,60 +84,21 @@ def parse_args() -> argparse.Namespace:
         parser.error("--lines must be at least 100 and at most a fifth of --pledges")
     if not (1 <= args.reps <= 20 and 1 <= args.match_reps <= 10 and args.match_lines >= 0):
         parser.error("--reps is 1 to 20, --match-reps 1 to 10, --match-lines 0 or more")
-    # The bench empties its database's tables: never let it near another one.
-    if not re.fullmatch(r"[a-z0-9_]*bench[a-z0-9_]*", args.db_name):
-        parser.error("--db-name must be lower-case letters, digits and _, and contain 'bench'")
+    common.check_db_name(parser, args.db_name)
     return args
 
 
 def configure(args: argparse.Namespace) -> None:
-    """The environment backend.settings reads; set before django.setup()."""
-    sys.path.insert(0, str(ROOT))
-    os.environ.update(
-        {
-            "DJANGO_SETTINGS_MODULE": "backend.settings",
-            "DJANGO_SECRET_KEY": "bench-only",
-            "DJANGO_ALLOWED_HOSTS": "testserver",
-            "DJANGO_DEBUG": "false",
-            # What production must name (backend/settings.py): the bench's
-            # bank account; card payments off, as the bench pays by transfer.
-            "CARD_PAYMENTS": "false",
-            "FUND_BANK_BENEFICIARY": "Bench Fund",
-            "FUND_BANK_NAME": "Bench Bank",
-            "FUND_BANK_ADDRESS": "1 Bench Street",
-            "FUND_BANK_SWIFT": "BENCHXXX",
-            "DATABASE_URL": f"{PG_SERVER}/{args.db_name}",
-            "REDIS_URL": REDIS_URL,
-            # statement_import queues statement_match after commit. With an
-            # in-memory broker and no eager mode the message is published to
-            # this process's memory and never consumed, so import and
-            # matching are timed apart (checked after each import).
-            "CELERY_BROKER_URL": "memory://localhost/",
-            "CELERY_TASK_ALWAYS_EAGER": "false",
-            "PLEDGE_THROTTLE_RATE": "1000000/minute",
-            "EMAIL_BACKEND": "django.core.mail.backends.locmem.EmailBackend",
-            "DEFAULT_CAMPAIGN_SLUG": CAMPAIGN,
-            "FUND_BANK_ACCOUNT_NUMBER": ACCOUNT,
-            "LOG_LEVEL": "WARNING",
-        }
-    )
-    warnings.filterwarnings("ignore", message="No directory at", category=UserWarning)
-
-
-def ensure_database(name: str) -> None:
-    import psycopg
-
-    try:
-        with psycopg.connect(f"{PG_SERVER}/postgres", autocommit=True, connect_timeout=5) as conn:
-            if conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone() is None:
-                log(f"Creating database {name}")
-                conn.execute(f'CREATE DATABASE "{name}"')
-    except psycopg.OperationalError as error:
-        sys.exit(f"PostgreSQL is not reachable at {PG_SERVER}: {error}")
-
-
-def log(message: str) -> None:
-    print(message, file=sys.stderr, flush=True)
+    # statement_import queues statement_match after commit. With an
+    # in-memory broker and no eager mode the message is published to this
+    # process's memory and never consumed, so import and matching are timed
+    # apart (checked after each import).
+    env = {
+        "CELERY_BROKER_URL": "memory://localhost/",
+        "CELERY_TASK_ALWAYS_EAGER": "false",
+        "PLEDGE_THROTTLE_RATE": "1000000/minute",
+    }
+    common.configure(args.db_name, REDIS_URL, env)
 
 
 # --- Names -------------------------------------------------------------------------
@@ -268,8 +229,7 @@ def debtor_like(rng: random.Random, name: str) -> str:
 
 # --- The data set ----------------------------------------------------------------------
 
-# Currency units per USD; SEK has no rate on purpose (as in bench/run.py).
-RATES = {"EUR": "0.862", "GBP": "0.741", "JPY": "151.2", "NOK": "10.1", "CHF": "0.79", "KWD": "0.307"}
+# The rates of bench/common.py; more open pledges and more individuals than bench/run.py.
 CURRENCY_WEIGHTS = {"USD": 50, "EUR": 20, "GBP": 8, "JPY": 5, "NOK": 5, "CHF": 6, "KWD": 2, "SEK": 4}
 # Most pledges are open: a statement is matched against what is still owed.
 STATUS_WEIGHTS = {
@@ -292,79 +252,13 @@ DONOR_TYPE_WEIGHTS = {
     "civil_society": 8,
     "individual": 70,
 }
-COUNTRIES = ["NO", "SE", "DE", "FR", "GB", "US", "CA", "JP", "KW", "QA", "BY", "BR", "NG", "IT", "NL", "AU", "VA"]
-EARMARKS = ["unrestricted", "children", "women_and_girls", "direct_assistance"]
-FIRST_DAY = date(2012, 4, 3)
-RATE_DATE = date(2012, 1, 1)
-CENT = Decimal("0.01")
 LOAD_BATCH = 20_000
-
-
-def _choices(rng: random.Random, weights: dict, k: int) -> list[str]:
-    return rng.choices(list(weights), weights=list(weights.values()), k=k)
-
-
-def _reference(index: int) -> str:
-    """A valid ISO 11649 reference, unique per index (same shape as reference_new)."""
-    from stdnum.iso7064 import mod_97_10
-
-    from pledges.references import BODY_ALPHABET, BODY_PREFIX, BODY_RANDOM_LENGTH
-
-    digits = []
-    while index:
-        index, digit = divmod(index, len(BODY_ALPHABET))
-        digits.append(BODY_ALPHABET[digit])
-    body = BODY_PREFIX + "".join(reversed(digits)).rjust(BODY_RANDOM_LENGTH, "0")
-    return "RF" + mod_97_10.calc_check_digits(body + "RF") + body
 
 
 def _round_significant(amount: Decimal, digits: int) -> Decimal:
     """5,234.17 -> 5,200: people pledge round sums."""
     exponent = amount.adjusted() - digits + 1
     return amount.quantize(Decimal(1).scaleb(exponent), rounding=ROUND_HALF_UP)
-
-
-class Copier:
-    """COPY model instances into their table, every concrete field (primary
-    keys included) prepared as Model.save() would, with `get_db_prep_save`.
-    A field whose preparation leaves the first rows' values unchanged (same
-    value, same type: the case for text, numbers, dates, aware datetimes and
-    decimals on PostgreSQL) is then passed as is, which makes loading a
-    million rows about twice as fast; any other field is prepared row by row."""
-
-    CHECKED_ROWS = 200
-
-    def __init__(self, model):
-        from django.db import connection
-
-        self.model = model
-        self.fields = list(model._meta.concrete_fields)
-        self.verbatim = [True] * len(self.fields)
-        self.checked = 0
-        self.connection = connection
-
-    def _row(self, obj) -> list:
-        values = [getattr(obj, f.attname) for f in self.fields]
-        if self.checked < self.CHECKED_ROWS:
-            self.checked += 1
-            for i, (f, value) in enumerate(zip(self.fields, values, strict=True)):
-                prepared = f.get_db_prep_save(value, self.connection)
-                if prepared is not value and (type(prepared) is not type(value) or prepared != value):
-                    self.verbatim[i] = False
-        return [
-            value if keep else f.get_db_prep_save(value, self.connection)
-            for f, value, keep in zip(self.fields, values, self.verbatim, strict=True)
-        ]
-
-    def copy(self, objects: list) -> None:
-        quote = self.connection.ops.quote_name
-        columns = ", ".join(quote(f.column) for f in self.fields)
-        with (
-            self.connection.cursor() as cursor,
-            cursor.copy(f"COPY {quote(self.model._meta.db_table)} ({columns}) FROM STDIN") as copy,
-        ):
-            for obj in objects:
-                copy.write_row(self._row(obj))
 
 
 def dataset_size() -> int:
@@ -374,10 +268,7 @@ def dataset_size() -> int:
 
 
 def dataset_reset() -> None:
-    """Empty every table the data set and earlier runs wrote (TRUNCATE: the
-    append-only audit trail refuses row deletes)."""
-    from django.db import connection
-
+    """Empty every table the data set and earlier runs wrote."""
     from pledges.models import (
         AuditEvent,
         BankStatement,
@@ -391,18 +282,17 @@ def dataset_reset() -> None:
         StatementLine,
     )
 
-    models = (LineMatch, StatementLine, BankStatement, Payment, Instalment, AuditEvent, IdempotencyRecord, Pledge)
-    tables = [m._meta.db_table for m in (*models, Donor, ExchangeRate)]
-    with connection.cursor() as cursor:
-        cursor.execute(f"DROP TABLE IF EXISTS {SNAPSHOT_TABLE}")
-        cursor.execute(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE")
+    snapshot_drop()
+    common.truncate(
+        (LineMatch, StatementLine, BankStatement, Payment, Instalment, AuditEvent, IdempotencyRecord, Pledge, Donor,
+         ExchangeRate)
+    )  # fmt: skip
 
 
 def dataset_load(n_pledges: int, seed: int) -> float:
     """Donors with generated names, pledges (most open) in several
     currencies, ~25% of them in 2-4 instalments, one payment on what was
     paid, and the derived amounts consistent with those payments."""
-    from django.core.management.color import no_style
     from django.db import connection, transaction
     from django.utils import timezone
 
@@ -415,25 +305,21 @@ def dataset_load(n_pledges: int, seed: int) -> float:
     today = timezone.localdate()
     campaign = Campaign.objects.get(slug=CAMPAIGN)
     sessions = list(EventSession.objects.filter(event__campaign=campaign))
-    rates = {code: Decimal(rate) for code, rate in RATES.items()}
-    rates["USD"] = Decimal(1)
     units = {code: minor_unit(code) for code in CURRENCY_WEIGHTS}
 
     with transaction.atomic():
         with connection.cursor() as cursor:
             cursor.execute("SET LOCAL synchronous_commit = off")
-        Copier(ExchangeRate).copy(
-            [ExchangeRate(id=i, currency=c, rate=r, valid_from=RATE_DATE) for i, (c, r) in enumerate(RATES.items(), 1)]
-        )
+        common.copy_rows(ExchangeRate, common.exchange_rates())
         n_donors = max(100, n_pledges // 4)
-        donor_types = _choices(rng, DONOR_TYPE_WEIGHTS, n_donors)
-        donors = Copier(Donor)
+        donor_types = common.choices(rng, DONOR_TYPE_WEIGHTS, n_donors)
         for start in range(1, n_donors + 1, LOAD_BATCH):
             batch = []
             for i in range(start, min(start + LOAD_BATCH, n_donors + 1)):
                 donor_type = donor_types[i - 1]
                 batch.append(
-                    Donor(
+                    common.row(
+                        Donor,
                         id=i,
                         name=donor_name(rng, donor_type),
                         donor_type=donor_type,
@@ -443,13 +329,12 @@ def dataset_load(n_pledges: int, seed: int) -> float:
                         created_at=now - timedelta(days=rng.randint(0, 5000)),
                     )
                 )
-            donors.copy(batch)
+            common.copy_rows(Donor, batch)
         log(f"  donors {n_donors:>9,} ({time.perf_counter() - started:5.1f} s)")
 
         span_days = (today - FIRST_DAY).days
-        statuses = _choices(rng, STATUS_WEIGHTS, n_pledges)
-        currencies = _choices(rng, CURRENCY_WEIGHTS, n_pledges)
-        pledge_copier, instalment_copier, payment_copier = Copier(Pledge), Copier(Instalment), Copier(Payment)
+        statuses = common.choices(rng, STATUS_WEIGHTS, n_pledges)
+        currencies = common.choices(rng, CURRENCY_WEIGHTS, n_pledges)
         instalment_id = payment_id = 0
         for batch_start in range(1, n_pledges + 1, LOAD_BATCH):
             batch_end = min(batch_start + LOAD_BATCH, n_pledges + 1)
@@ -457,9 +342,8 @@ def dataset_load(n_pledges: int, seed: int) -> float:
             for pid in range(batch_start, batch_end):
                 status = statuses[pid - 1]
                 currency = currencies[pid - 1]
-                if currency not in rates and status in ("partially_paid", "paid", "lapsed"):
-                    currency = "USD"  # money only arrives in currencies with a rate here
-                rate = rates.get(currency)
+                currency = common.currency_for(status, currency)
+                rate = common.USD_RATES.get(currency)
                 unit = units[currency]
                 usd_size = Decimal(min(5e7, max(10.0, rng.lognormvariate(7.5, 1.9)))).quantize(CENT)
                 amount = usd_size * (rate or Decimal("10.5"))
@@ -467,60 +351,35 @@ def dataset_load(n_pledges: int, seed: int) -> float:
                     amount = _round_significant(amount, 2)
                 amount = amount.quantize(unit, rounding=ROUND_HALF_UP)
                 pledged_on = today - timedelta(days=int(span_days * rng.random() ** 2))
-                created_at = datetime.combine(pledged_on, datetime.min.time(), tzinfo=UTC) + timedelta(
-                    seconds=rng.randint(0, 86_399)
-                )
+                second = rng.randint(0, 86_399)
                 source = "web" if status == "submitted" else rng.choice(("web", "floor", "staff", "staff"))
-                firm = status in ("confirmed", "partially_paid", "paid", "lapsed")
-                confirmed_on = min(today, pledged_on + timedelta(days=rng.randint(0, 60))) if firm else None
-                closed = status in ("cancelled", "lapsed")
-                pledge = Pledge(
-                    id=pid,
-                    reference=_reference(pid),
-                    donor_id=1 + int(n_donors * rng.random() ** 1.5),
+                pledge = common.pledge(
+                    pid,
+                    status=status,
+                    amount=amount,
+                    currency=currency,
+                    confirm_days=rng.randint(0, 60) if status in common.FIRM else None,
+                    donor_id=common.donor_of(n_donors, rng.random()),
                     campaign=campaign,
                     session=rng.choice(sessions) if source == "floor" and sessions else None,
                     source=source,
-                    status=status,
                     payment_method="bank_transfer",
-                    amount=amount,
-                    currency=currency,
                     pledged_on=pledged_on,
-                    amount_usd=None if rate is None else (amount / rate).quantize(CENT, rounding=ROUND_HALF_UP),
-                    usd_rate=rate,
-                    usd_rate_date=None if rate is None else (pledged_on if currency == "USD" else RATE_DATE),
-                    usd_rate_fixed=firm,
                     earmark=rng.choice(EARMARKS),
                     public_name=rng.random() < 0.7,
                     public_amount=rng.random() < 0.6,
-                    created_at=created_at,
-                    updated_at=created_at,
-                    verified_at=created_at + timedelta(hours=2) if source == "web" and status != "submitted" else None,
-                    confirmed_on=confirmed_on,
-                    confirmed_at=(
-                        datetime.combine(confirmed_on, datetime.min.time(), tzinfo=UTC) + timedelta(hours=15)
-                        if confirmed_on
-                        else None
-                    ),
-                    closed_at=min(now, created_at + timedelta(days=400)) if closed else None,
-                    close_reason="Closed by the bench data set" if closed else "",
+                    second=second,
+                    updated_after=None,
+                    verified_after=timedelta(hours=2),
+                    today=today,
+                    now=now,
                 )
 
-                plan: list[Instalment] = []
-                if rng.random() < 0.25:
-                    count = rng.randint(2, 4)
-                    share = (amount / count).quantize(unit, rounding=ROUND_HALF_UP)
-                    if share * (count - 1) < amount:
-                        for k in range(count):
-                            instalment_id += 1
-                            plan.append(
-                                Instalment(
-                                    id=instalment_id,
-                                    pledge_id=pid,
-                                    due_date=pledged_on + timedelta(days=30 + 180 * k),
-                                    amount=share if k < count - 1 else amount - share * (count - 1),
-                                )
-                            )
+                # 25% of pledges are paid in 2-4 instalments.
+                plan = (
+                    common.instalment_plan(pledge, rng.randint(2, 4), instalment_id + 1) if rng.random() < 0.25 else []
+                )
+                instalment_id += len(plan)
                 instalments.extend(plan)
 
                 if status == "paid":
@@ -538,47 +397,33 @@ def dataset_load(n_pledges: int, seed: int) -> float:
                     pledge.status = "confirmed"  # too small to split: nothing paid yet
                 if paid:
                     payment_id += 1
-                    paid_usd = (paid / rate).quantize(CENT, rounding=ROUND_HALF_UP)
                     received_on = min(today, pledged_on + timedelta(days=rng.randint(20, 200)))
-                    payments.append(
-                        Payment(
-                            id=payment_id,
-                            pledge_id=pid,
-                            method="bank_transfer",
-                            amount=paid,
-                            currency=currency,
-                            amount_applied=paid,
-                            amount_usd=paid_usd,
-                            usd_rate=rate,
-                            fee=Decimal(0),
-                            fee_usd=Decimal(0),
-                            received_on=received_on,
-                            bank_account=ACCOUNT,
-                            external_reference=f"LOAD-{pid}",
-                            created_at=datetime.combine(received_on, datetime.min.time(), tzinfo=UTC),
-                        )
+                    made = common.payment(
+                        pid,
+                        paid,
+                        currency=currency,
+                        rate=rate,
+                        method="bank_transfer",
+                        id=payment_id,
+                        received_on=received_on,
+                        external_reference=f"LOAD-{pid}",
+                        created_at=datetime.combine(received_on, datetime.min.time(), tzinfo=UTC),
                     )
-                    pledge.amount_received_usd = paid_usd
+                    payments.append(made)
+                    pledge.amount_received_usd = made.amount_usd
                 pledge.amount_paid = paid
                 pledges.append(pledge)
 
-            pledge_copier.copy(pledges)
-            instalment_copier.copy(instalments)
-            payment_copier.copy(payments)
+            common.copy_rows(Pledge, pledges)
+            common.copy_rows(Instalment, instalments)
+            common.copy_rows(Payment, payments)
             if (batch_end - 1) % 100_000 == 0 or batch_end > n_pledges:
                 log(
                     f"  pledges {batch_end - 1:>9,}/{n_pledges:,} ({instalment_id:,} instalments, "
                     f"{payment_id:,} payments, {time.perf_counter() - started:5.1f} s)"
                 )
-        with connection.cursor() as cursor:
-            for statement in connection.ops.sequence_reset_sql(
-                no_style(), [ExchangeRate, Donor, Pledge, Instalment, Payment]
-            ):
-                cursor.execute(statement)
     log(f"  committed ({time.perf_counter() - started:5.1f} s); VACUUM ANALYZE")
-    with connection.cursor() as cursor:
-        for model in (Donor, Pledge, Instalment, Payment, ExchangeRate):
-            cursor.execute(f"VACUUM ANALYZE {model._meta.db_table}")
+    common.after_load([Donor, Pledge, Instalment, Payment, ExchangeRate])
     elapsed = time.perf_counter() - started
     log(f"  loaded in {elapsed:.1f} s")
     return elapsed
@@ -795,7 +640,7 @@ def statement_lines(n_lines: int, n_pledges: int, seed: int) -> list[Line]:
         raise RuntimeError(f"found too few open unpaid pledges for the donor lines ({wanted} missing)")
 
     # 3. Nobody's: names no donor has, any amount.
-    currencies = _choices(rng, CURRENCY_WEIGHTS, counts[3])
+    currencies = common.choices(rng, CURRENCY_WEIGHTS, counts[3])
     for currency in currencies:
         if rng.random() < 0.5:
             name = rng.choice(UNKNOWN_NAMES)
@@ -883,36 +728,27 @@ def _csv_amount(amount: Decimal, currency: str) -> str:
 
 
 def write_csv(path: Path, lines: list[Line]) -> None:
+    """The lines as CSV, under the column names the CSV reader knows by default."""
+    from pledges.reconciliation.csv_statement import COLUMNS
+
     with path.open("w", encoding="utf-8", newline="") as out:
-        writer = csv.writer(out)
-        writer.writerow(
-            [
-                "booking_date",
-                "value_date",
-                "amount",
-                "currency",
-                "direction",
-                "bank_reference",
-                "debtor_name",
-                "remittance",
-                "creditor_reference",
-                "charges",
-            ]
-        )
+        writer = csv.DictWriter(out, fieldnames=COLUMNS)
+        writer.writeheader()
         for line in lines:
+            day = line.booked.isoformat()
             writer.writerow(
-                [
-                    line.booked.isoformat(),
-                    line.booked.isoformat(),
-                    _csv_amount(line.amount, line.currency),
-                    line.currency,
-                    "C" if line.direction == "CRDT" else "D",
-                    line.bank_reference,
-                    line.debtor,
-                    line.ustrd,
-                    line.creditor_reference,
-                    _csv_amount(line.charges, line.currency) if line.charges else "",
-                ]
+                {
+                    "booking_date": day,
+                    "value_date": day,
+                    "amount": _csv_amount(line.amount, line.currency),
+                    "currency": line.currency,
+                    "direction": "C" if line.direction == "CRDT" else "D",
+                    "bank_reference": line.bank_reference,
+                    "debtor_name": line.debtor,
+                    "remittance": line.ustrd,
+                    "creditor_reference": line.creditor_reference,
+                    "charges": _csv_amount(line.charges, line.currency) if line.charges else "",
+                }
             )
 
 
@@ -949,15 +785,7 @@ def measure(name: str, ops: list[Op], reps: int) -> None:
         log(f"{name} round {rep + 1}/{reps}: " + ", ".join(f"{op.seconds[-1]:.2f} s" for op in ops))
 
 
-def traced(fn: Callable[[], object]) -> int:
-    """Peak of Python allocations during one call."""
-    gc.collect()
-    tracemalloc.start()
-    try:
-        fn()
-        return tracemalloc.get_traced_memory()[1]
-    finally:
-        tracemalloc.stop()
+traced = common.traced
 
 
 class QueryCounter:
@@ -1046,11 +874,10 @@ class StageTimer:
         )
 
 
-def run(args: argparse.Namespace) -> tuple[list[str], list[Op], list[str], list[str]]:
+def run(args: argparse.Namespace) -> tuple[list[str], list[Op], list[str], list[str], dict]:
     import importlib
 
     import django
-    from django.core.management import call_command
 
     django.setup()
     from xml.etree.ElementTree import iterparse as plain_iterparse
@@ -1070,12 +897,7 @@ def run(args: argparse.Namespace) -> tuple[list[str], list[Op], list[str], list[
     # the Stripe SDK, seconds of imports) on their first call only.
     importlib.import_module("pledges.tasks")
     assert not settings.CELERY_TASK_ALWAYS_EAGER and settings.CELERY_BROKER_URL.startswith("memory://")
-    log(f"Migrating {settings.DATABASES['default']['NAME']}")
-    call_command("migrate", verbosity=0, interactive=False)
-    try:
-        cache.clear()  # Redis DB 9 is this bench's own
-    except Exception as error:
-        sys.exit(f"Redis is not reachable at {REDIS_URL}: {error}")
+    common.migrate_and_clear_cache()  # Redis DB 9 is this bench's own
 
     reconciliation_reset()
     size = dataset_size()
@@ -1087,7 +909,7 @@ def run(args: argparse.Namespace) -> tuple[list[str], list[Op], list[str], list[
     else:
         log(f"Reusing the {size:,} pledges already loaded (--reload to start over)")
     if args.load_only:
-        return header(args), [], [], []
+        return header(args), [], [], [], {}
 
     notes: list[str] = []
     phases: dict[str, float] = {}
@@ -1356,8 +1178,36 @@ def run(args: argparse.Namespace) -> tuple[list[str], list[Op], list[str], list[
 
     reconciliation_reset()
     snapshot_drop()
+    profiles = import_profiles(lines, args) if args.profile_lines else {}
     cache.clear()
-    return header(args), [*parsing, *imports, *matching], notes, outcome
+    return header(args), [*parsing, *imports, *matching], notes, outcome, profiles
+
+
+def import_profiles(lines: list[Line], args: argparse.Namespace) -> dict:
+    """cProfile of statement_import on the first --profile-lines lines of the
+    same statement, as CSV and as camt.053, for bench/table.py to show under
+    a row that misses its target."""
+    from pledges.audit import Actor
+    from pledges.reconciliation.services import statement_import
+
+    actor = Actor.system("bench")
+    some = lines[: args.profile_lines]
+    profiles = {}
+    with tempfile.TemporaryDirectory(prefix="vtf-bench-profile-") as tmp:
+        paths = {"csv": Path(tmp) / "statement.csv", "camt": Path(tmp) / "statement.xml"}
+        write_csv(paths["csv"], some)
+        write_camt053(paths["camt"], some, f"BENCH-PROFILE-{len(some)}-{args.seed}")
+        for name, path in paths.items():
+
+            def do_import(path: Path = path) -> None:
+                with path.open("rb") as stream:
+                    statement_import(stream=stream, filename=path.name, actor=actor, account=ACCOUNT)
+
+            log(f"Profiling statement_import of {len(some):,} lines ({name})")
+            profiles[name] = common.profile(
+                do_import, 2, f"statement_import of {len(some):,} lines, twice", between=reconciliation_reset
+            )
+    return profiles
 
 
 def lines_hold(statement, keep: int) -> None:
@@ -1439,17 +1289,9 @@ def outcome_table(lines: list[Line], statement) -> list[str]:
 
 
 def header(args: argparse.Namespace) -> list[str]:
-    import django
-    from django.db import connection
-
-    with connection.cursor() as cursor:
-        cursor.execute("SHOW server_version")
-        pg = cursor.fetchone()[0].split()[0]
-    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     return [
         f"bench/reconciliation.py {datetime.now(UTC):%Y-%m-%d %H:%M} UTC: {args.lines:,} statement lines against "
-        f"{args.pledges:,} pledges ({args.db_name}); code {code_version()}; nproc {cpus}, "
-        f"Python {platform.python_version()}, PostgreSQL {pg}, Django {django.get_version()}, {platform.machine()}",
+        f"{args.pledges:,} pledges ({args.db_name}); code {code_version()}; {common.versions()}",
     ]
 
 
@@ -1493,29 +1335,17 @@ def render(lines: list[str], ops: list[Op], notes: list[str], outcome: list[str]
 def main() -> None:
     args = parse_args()
     configure(args)
-    ensure_database(args.db_name)
+    common.ensure_database(args.db_name)
     started = time.perf_counter()
-    lines, ops, notes, outcome = run(args)
+    lines, ops, notes, outcome, profiles = run(args)
     if args.load_only:
         log(f"{lines[0]}; {time.perf_counter() - started:.0f} s")
         return
     lines[0] += f"; whole run {time.perf_counter() - started:.0f} s"
-    report = render(lines, ops, notes, outcome)
-    if args.json:
-        from results import write_json  # bench/results.py
-
-        write_json(
-            args.json,
-            lines=lines,
-            ops=ops,
-            notes=notes,
-            outcome=outcome,
-            pledges=args.pledges,
-            statement_lines=args.lines,
-        )
-    print(report, flush=True)
-    if args.markdown:
-        args.markdown.write_text(report + "\n")
+    measured = {"lines": lines, "ops": ops, "notes": notes, "outcome": outcome, "profiles": profiles}
+    common.emit(
+        args, render(lines, ops, notes, outcome), {**measured, "pledges": args.pledges, "statement_lines": args.lines}
+    )
 
 
 if __name__ == "__main__":

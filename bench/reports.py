@@ -19,9 +19,7 @@ built before. See the "Reports" section of bench/README.md.
 import argparse
 import gc
 import os
-import platform
 import random
-import re
 import resource
 import shutil
 import statistics
@@ -29,7 +27,6 @@ import sys
 import tempfile
 import time
 import tracemalloc
-import warnings
 from collections import defaultdict
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -38,11 +35,11 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-PG_SERVER = "postgres://postgres@127.0.0.1:5432"
-# BENCH_REDIS_URL lets two working copies bench side by side, each on a Redis of its own.
-REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/12")
-CAMPAIGN = "vtf-2012"  # the campaign the migrations create, the one the weekly report covers
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import common
+from common import copy_rows, log
+
+REDIS_URL = common.redis_url(12)
 DEFAULT_SIZES = "10000,100000,1000000"
 MIB = 2**20
 
@@ -78,6 +75,9 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--reload", action="store_true", help="generate the data set again, even the reserve")
     parser.add_argument("--seed", type=int, default=2012, help="random seed of the data set")
     parser.add_argument("--profile", type=Path, help="also cProfile one build at the largest size into this file")
+    parser.add_argument(
+        "--profile-figures", action="store_true", help="also cProfile report_figures at the largest size, into the JSON"
+    )
     parser.add_argument("--markdown", type=Path, help="also write the report to this file")
     parser.add_argument("--json", type=Path, help="also write the results as JSON (for bench/table.py)")
     args = parser.parse_args()
@@ -89,63 +89,22 @@ def parse_args() -> argparse.Namespace:
         parser.error("--sizes must each be at least 1000")
     if args.rounds < 1:
         parser.error("--rounds must be at least 1")
-    # The bench empties its database's tables before loading: never let it near another one.
-    if not re.fullmatch(r"[a-z0-9_]*bench[a-z0-9_]*", args.db_name):
-        parser.error("--db-name must be lower-case letters, digits and _, and contain 'bench'")
+    common.check_db_name(parser, args.db_name)
     return args
 
 
 def configure(args: argparse.Namespace, media_root: Path) -> None:
-    """The environment backend.settings reads; set before django.setup()."""
-    sys.path.insert(0, str(ROOT))
-    os.environ.update(
-        {
-            "DJANGO_SETTINGS_MODULE": "backend.settings",
-            "DJANGO_SECRET_KEY": "bench-only",
-            "DJANGO_ALLOWED_HOSTS": "testserver",
-            "DJANGO_DEBUG": "false",
-            # What production must name (backend/settings.py): the bench's
-            # bank account; card payments off, as the bench pays by transfer.
-            "CARD_PAYMENTS": "false",
-            "FUND_BANK_BENEFICIARY": "Bench Fund",
-            "FUND_BANK_NAME": "Bench Bank",
-            "FUND_BANK_ADDRESS": "1 Bench Street",
-            "FUND_BANK_ACCOUNT_NUMBER": BANK_ACCOUNT,
-            "FUND_BANK_SWIFT": "BENCHXXX",
-            "DATABASE_URL": f"{PG_SERVER}/{args.db_name}",
-            "REDIS_URL": REDIS_URL,
-            "CELERY_BROKER_URL": REDIS_URL,
-            "EMAIL_BACKEND": "django.core.mail.backends.locmem.EmailBackend",
-            "DEFAULT_CAMPAIGN_SLUG": CAMPAIGN,
-            "LOG_LEVEL": "WARNING",
-            # The built files go to a temporary directory on local disk, removed at the end.
-            "MEDIA_ROOT": str(media_root),
-            "STORAGE_BACKEND": "",
-            "STORAGE_OPTIONS": "",
-            "REPORTS_PAGE_PROCESSES": str(args.page_processes),
-        }
-    )
+    env = {
+        "CELERY_BROKER_URL": REDIS_URL,
+        # The built files go to a temporary directory on local disk, removed at the end.
+        "MEDIA_ROOT": str(media_root),
+        "STORAGE_BACKEND": "",
+        "STORAGE_OPTIONS": "",
+        "REPORTS_PAGE_PROCESSES": str(args.page_processes),
+    }
     # The project's defaults, whatever the shell exports.
-    for name in ("CELERY_TASK_ALWAYS_EAGER", "REPORTS_MAX_LISTED_DONORS", "REPORTS_BUILD_TIME_LIMIT"):
-        os.environ.pop(name, None)
-    # WhiteNoise warns once when collectstatic has not been run; the bench serves no static files.
-    warnings.filterwarnings("ignore", message="No directory at", category=UserWarning)
-
-
-def ensure_database(name: str) -> None:
-    import psycopg
-
-    try:
-        with psycopg.connect(f"{PG_SERVER}/postgres", autocommit=True, connect_timeout=5) as conn:
-            if conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone() is None:
-                log(f"Creating database {name}")
-                conn.execute(f'CREATE DATABASE "{name}"')
-    except psycopg.OperationalError as error:
-        sys.exit(f"PostgreSQL is not reachable at {PG_SERVER}: {error}")
-
-
-def log(message: str) -> None:
-    print(message, file=sys.stderr, flush=True)
+    unset = ("CELERY_TASK_ALWAYS_EAGER", "REPORTS_MAX_LISTED_DONORS", "REPORTS_BUILD_TIME_LIMIT")
+    common.configure(args.db_name, REDIS_URL, env, unset=unset)
 
 
 # --- The data set ---------------------------------------------------------------
@@ -156,34 +115,6 @@ def log(message: str) -> None:
 # picks among the first max(100, p // 4) donors, skewed towards the first.
 # Dates run up to the day the reserve was started (kept with it).
 
-# Currency units per USD; SEK has no rate on purpose (pledges awaiting a rate).
-RATES = {"EUR": "0.862", "GBP": "0.741", "JPY": "151.2", "NOK": "10.1", "CHF": "0.79", "KWD": "0.307"}
-CURRENCY_WEIGHTS = {"USD": 50, "EUR": 18, "GBP": 8, "JPY": 5, "NOK": 5, "CHF": 6, "KWD": 2, "SEK": 6}
-STATUS_WEIGHTS = {
-    "submitted": 5,
-    "announced": 10,
-    "confirmed": 22,
-    "partially_paid": 15,
-    "paid": 38,
-    "cancelled": 5,
-    "lapsed": 5,
-}
-DONOR_TYPE_WEIGHTS = {
-    "member_state": 10,
-    "observer_state": 1,
-    "intergovernmental": 2,
-    "un_entity": 1,
-    "private_sector": 15,
-    "foundation": 8,
-    "civil_society": 13,
-    "individual": 50,
-}
-COUNTRIES = ["NO", "SE", "DE", "FR", "GB", "US", "CA", "JP", "KW", "QA", "BY", "BR", "NG", "IT", "NL", "AU", "VA"]
-EARMARKS = ["unrestricted", "children", "women_and_girls", "direct_assistance"]
-FIRST_DAY = date(2012, 4, 3)
-RATE_DATE = date(2012, 1, 1)
-CENT = Decimal("0.01")
-BANK_ACCOUNT = "485-001802"
 BLOCK = 10_000
 RESERVE = {
     "donor": "bench_reserve_donor",
@@ -212,92 +143,26 @@ class Picker:
         return rng.choices(self.population, cum_weights=self.cumulative)[0]
 
 
-STATUS = Picker(STATUS_WEIGHTS)
-CURRENCY = Picker(CURRENCY_WEIGHTS)
-DONOR_TYPE = Picker(DONOR_TYPE_WEIGHTS)
-
-
-def _base34(number: int, width: int) -> str:
-    from pledges.references import BODY_ALPHABET
-
-    digits = []
-    while number:
-        number, digit = divmod(number, len(BODY_ALPHABET))
-        digits.append(BODY_ALPHABET[digit])
-    return "".join(reversed(digits)).rjust(width, "0")
-
-
-def _reference(index: int) -> str:
-    """A valid ISO 11649 reference, unique per index (same shape as reference_new)."""
-    from stdnum.iso7064 import mod_97_10
-
-    from pledges.references import BODY_PREFIX, BODY_RANDOM_LENGTH
-
-    body = BODY_PREFIX + _base34(index, BODY_RANDOM_LENGTH)
-    return "RF" + mod_97_10.calc_check_digits(body + "RF") + body
-
-
-def copy_rows(model, objects: list, table: str | None = None) -> None:
-    """COPY model instances into `table` (the model's own by default), every
-    concrete field (primary keys included) as Model.save() would prepare it,
-    so a column a migration adds gets its Python default.
-
-    On PostgreSQL, get_db_prep_save returns strings, numbers, dates, times
-    and booleans as they are; calling it 30 times a row was most of the
-    generation time, so it is called only for the other fields (and checked
-    to change nothing on the batch's first row for the rest)."""
-    from django.db import DEFAULT_DB_ALIAS, connections
-    from django.db.models import BooleanField, CharField, DateField, DecimalField, ForeignKey, IntegerField, TextField
-
-    if not objects:
-        return
-    connection = connections[DEFAULT_DB_ALIAS]  # the wrapper itself, not the thread-local proxy
-    native = (BooleanField, CharField, DateField, DecimalField, IntegerField, TextField, ForeignKey)
-    fields = list(model._meta.concrete_fields)
-    first = objects[0]
-    prepared = [
-        not isinstance(f, native)
-        or f.get_db_prep_save(getattr(first, f.attname), connection) != getattr(first, f.attname)
-        for f in fields
-    ]
-    plain = [f.attname for f, prepare in zip(fields, prepared, strict=True) if not prepare]
-    quote = connection.ops.quote_name
-    columns = ", ".join(quote(f.column) for f in fields if f.attname in plain)
-    columns += "".join(f", {quote(f.column)}" for f, prepare in zip(fields, prepared, strict=True) if prepare)
-    slow = [f for f, prepare in zip(fields, prepared, strict=True) if prepare]
-    with (
-        connection.cursor() as cursor,
-        cursor.copy(f"COPY {quote(table or model._meta.db_table)} ({columns}) FROM STDIN") as copy,
-    ):
-        for obj in objects:
-            values = obj.__dict__
-            copy.write_row(
-                [values[name] for name in plain] + [f.get_db_prep_save(values[f.attname], connection) for f in slow]
-            )
+STATUS = Picker(common.STATUS_WEIGHTS)
+CURRENCY = Picker(common.CURRENCY_WEIGHTS)
+DONOR_TYPE = Picker(common.DONOR_TYPE_WEIGHTS)
 
 
 def generate_donors(first: int, last: int, seed: int, now: datetime) -> Iterator[list]:
     """Donors first..last (ids), in blocks."""
-    from pledges.models import Donor
 
     for block in range((first - 1) // BLOCK, (last - 1) // BLOCK + 1):
         rng = random.Random(f"{seed}-donors-{block}")
         donors = []
         for i in range(block * BLOCK + 1, (block + 1) * BLOCK + 1):
             donor_type = DONOR_TYPE(rng)
-            country = "" if donor_type in ("intergovernmental", "un_entity") else rng.choice(COUNTRIES)
+            country = "" if donor_type in ("intergovernmental", "un_entity") else rng.choice(common.COUNTRIES)
             language = rng.choice(["en", "fr", "es", "ar", "ru", "zh-hans", ""])
             days = rng.randint(0, 5000)
             if first <= i <= last:
                 donors.append(
-                    Donor(
-                        id=i,
-                        name=f"Bench {donor_type.replace('_', ' ')} {i}",
-                        donor_type=donor_type,
-                        country=country,
-                        email=f"donor{i}@example.org",
-                        language=language,
-                        created_at=now - timedelta(days=days),
+                    common.donor(
+                        i, donor_type, country=country, language=language, created_at=now - timedelta(days=days)
                     )
                 )
         yield donors
@@ -310,14 +175,11 @@ def generate_pledges(first: int, last: int, seed: int, today: date, now: datetim
     derived amounts (amount_usd, amount_paid, amount_received_usd, fees_usd)
     consistent with the payments they derive from, rounded half-up to the
     cent."""
-    from pledges.models import Payment, Pledge
     from pledges.money import minor_unit
     from pledges.status import status_history_implied
 
-    rates = {code: Decimal(rate) for code, rate in RATES.items()}
-    rates["USD"] = Decimal(1)
-    units = {code: minor_unit(code) for code in CURRENCY_WEIGHTS}
-    span_days = (today - FIRST_DAY).days
+    units = {code: minor_unit(code) for code in common.CURRENCY_WEIGHTS}
+    span_days = (today - common.FIRST_DAY).days
     for block in range((first - 1) // BLOCK, (last - 1) // BLOCK + 1):
         rng = random.Random(f"{seed}-pledges-{block}")
         pledges, payments, changes = [], [], []
@@ -331,55 +193,38 @@ def generate_pledges(first: int, last: int, seed: int, today: date, now: datetim
             n_parts = rng.randint(1, 3)
             if not first <= pid <= last:
                 continue
-            if currency not in rates and status in ("partially_paid", "paid", "lapsed"):
-                currency = "USD"  # money only arrives in currencies with a rate here
-            rate = rates.get(currency)
+            currency = common.currency_for(status, currency)
+            rate = common.USD_RATES.get(currency)
             unit = units[currency]
             usd_size = Decimal(str(round(min(5e7, max(10.0, size)), 2)))
             amount = (usd_size * (rate or Decimal("10.5"))).quantize(unit, rounding=ROUND_HALF_UP)
-            pledged_on = FIRST_DAY + timedelta(days=int(span_days * draws[0] ** 0.7))
-            created_at = datetime.combine(pledged_on, datetime.min.time(), tzinfo=UTC) + timedelta(
-                seconds=int(86_399 * draws[1])
-            )
+            pledged_on = common.FIRST_DAY + timedelta(days=int(span_days * draws[0] ** 0.7))
             source = "web" if status == "submitted" else ("web", "floor", "staff", "web", "staff")[int(draws[2] * 5)]
             if source == "web":
                 method = ("card", "bank_transfer", "bank_transfer")[int(draws[3] * 3)]
             else:
                 method = ("bank_transfer", "bank_transfer", "other", "")[int(draws[3] * 4)]
-            firm = status in ("confirmed", "partially_paid", "paid", "lapsed")
-            confirmed_on = min(today, pledged_on + timedelta(days=int(60 * draws[4]))) if firm else None
-            closed = status in ("cancelled", "lapsed")
-            pledge = Pledge(
-                id=pid,
-                reference=_reference(pid),
-                donor_id=1 + int(n_donors(pid) * draws[5] ** 1.5),
+            pledge = common.pledge(
+                pid,
+                status=status,
+                amount=amount,
+                currency=currency,
+                confirm_days=int(60 * draws[4]) if status in common.FIRM else None,
+                donor_id=common.donor_of(n_donors(pid), draws[5]),
                 campaign=campaign,
                 session=sessions[int(draws[6] * len(sessions))] if source == "floor" and sessions else None,
                 source=source,
-                status=status,
                 payment_method=method,
-                amount=amount,
-                currency=currency,
                 pledged_on=pledged_on,
-                amount_usd=None if rate is None else (amount / rate).quantize(CENT, rounding=ROUND_HALF_UP),
-                usd_rate=rate,
-                usd_rate_date=None if rate is None else (pledged_on if currency == "USD" else RATE_DATE),
-                usd_rate_fixed=firm,
-                earmark=EARMARKS[int(draws[7] * len(EARMARKS))],
+                earmark=common.EARMARKS[int(draws[7] * len(common.EARMARKS))],
                 public_name=draws[8] < 0.7,
                 public_amount=draws[9] < 0.6,
                 statement="We stand with the survivors of trafficking." if draws[10] < 0.1 else "",
-                created_at=created_at,
-                updated_at=min(now, created_at + timedelta(days=int(90 * draws[11]))),
-                verified_at=created_at + timedelta(days=1) if source == "web" and status != "submitted" else None,
-                confirmed_on=confirmed_on,
-                confirmed_at=(
-                    datetime.combine(confirmed_on, datetime.min.time(), tzinfo=UTC) + timedelta(hours=15)
-                    if confirmed_on
-                    else None
-                ),
-                closed_at=min(now, created_at + timedelta(days=400)) if closed else None,
-                close_reason="Closed by the bench data set" if closed else "",
+                second=int(86_399 * draws[1]),
+                updated_after=timedelta(days=int(90 * draws[11])),
+                verified_after=timedelta(days=1),
+                today=today,
+                now=now,
             )
 
             if status == "paid":  # in one to three payments
@@ -394,51 +239,17 @@ def generate_pledges(first: int, last: int, seed: int, today: date, now: datetim
                 parts = []
             if status == "partially_paid" and not parts:
                 pledge.status = "confirmed"  # too small to split: nothing paid yet
-            received = fees = Decimal(0)
-            first_payment = len(payments)
-            pay_method = method if method in ("card", "bank_transfer", "other") else "bank_transfer"
-            for k, part in enumerate(parts):
-                part_usd = (part / rate).quantize(CENT, rounding=ROUND_HALF_UP)
-                fee = (part * Decimal("0.029")).quantize(unit, rounding=ROUND_HALF_UP) if pay_method == "card" else 0
-                fee_usd = (Decimal(fee) / rate).quantize(CENT, rounding=ROUND_HALF_UP)
-                received_on = min(today, pledged_on + timedelta(days=20 + 180 * k))
-                payments.append(
-                    Payment(
-                        pledge_id=pid,
-                        method=pay_method,
-                        amount=part,
-                        currency=currency,
-                        amount_applied=part,
-                        amount_usd=part_usd,
-                        usd_rate=rate,
-                        fee=fee,
-                        fee_usd=fee_usd,
-                        received_on=received_on,
-                        bank_account=BANK_ACCOUNT if pay_method == "bank_transfer" else "",
-                        external_reference=(f"pi_bench{pid}x{k}" if pay_method == "card" else f"BENCH-{pid}-{k}"),
-                        created_at=datetime.combine(received_on, datetime.min.time(), tzinfo=UTC)
-                        + timedelta(hours=10 + k),
-                    )
-                )
-                received += part_usd
-                fees += fee_usd
-            pledge.amount_paid = sum(parts, Decimal(0))
-            pledge.amount_received_usd = received
-            pledge.fees_usd = fees
+            made = common.pay_in_parts(pledge, parts, method=method, today=today, hour=10)
+            payments.extend(made)
             pledges.append(pledge)
-            changes.extend(status_history_implied(pledge, payments[first_payment:], actor_label="bench"))
+            changes.extend(status_history_implied(pledge, made, actor_label="bench"))
         yield pledges, payments, changes
 
 
 # --- Live tables and reserve ------------------------------------------------------
 
 
-def _execute(sql: str, params=None):
-    from django.db import connection
-
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        return cursor.fetchall() if cursor.description else None
+_execute = common.execute
 
 
 def _columns(table: str) -> list[str]:
@@ -502,7 +313,7 @@ def reserve_generate(have: int, want: int, seed: int, day: date) -> None:
 
     started = time.perf_counter()
     now = min(timezone.now(), datetime.combine(day, datetime.max.time(), tzinfo=UTC))
-    campaign = Campaign.objects.get(slug=CAMPAIGN)
+    campaign = Campaign.objects.get(slug=common.CAMPAIGN)
     sessions = list(EventSession.objects.filter(event__campaign=campaign).order_by("pk"))
     # From the reserve's last donor: an interrupted run may have written donors for pledges it did not.
     first_donor = _execute(f"SELECT coalesce(max(id), 0) FROM {RESERVE['donor']}")[0][0] + 1
@@ -548,9 +359,7 @@ def live_reset() -> None:
     from pledges.models import AuditEvent, Donor, ExchangeRate, Payment, Pledge, PledgeStatusChange
     from reports.models import Report, ReportFile
 
-    models = (ReportFile, Report, PledgeStatusChange, Payment, AuditEvent, Pledge, Donor, ExchangeRate)
-    tables = [m._meta.db_table for m in models]
-    _execute(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE")
+    common.truncate((ReportFile, Report, PledgeStatusChange, Payment, AuditEvent, Pledge, Donor, ExchangeRate))
 
 
 def live_fill(size: int) -> None:
@@ -559,20 +368,13 @@ def live_fill(size: int) -> None:
     status changes are written in the order of their moments, the order inserts over the years leave them in, so
     the table's physical order (which the planner's index-scan costs depend
     on) does not depend on how the rows were generated."""
-    from django.core.management.color import no_style
     from django.db import connection, transaction
 
     from pledges.models import Donor, ExchangeRate, Payment, Pledge, PledgeStatusChange
 
     live = _live_tables()
     live_reset()
-    copy_rows(
-        ExchangeRate,
-        [
-            ExchangeRate(id=i, currency=c, rate=Decimal(r), valid_from=RATE_DATE)
-            for i, (c, r) in enumerate(RATES.items(), 1)
-        ],
-    )
+    copy_rows(ExchangeRate, common.exchange_rates())
     selections = {
         "donor": ("id <= %s", n_donors(size), "id"),
         "pledge": ("id <= %s", size, "created_at, id"),
@@ -595,14 +397,8 @@ def live_fill(size: int) -> None:
                 [bound],
             )
             log(f"    {kind}s copied in {time.perf_counter() - started:.1f} s")
-    with connection.cursor() as cursor:
-        for statement in connection.ops.sequence_reset_sql(
-            no_style(), [ExchangeRate, Donor, Pledge, Payment, PledgeStatusChange]
-        ):
-            cursor.execute(statement)
     started = time.perf_counter()
-    for table in live.values():
-        _execute(f"VACUUM ANALYZE {table}")
+    common.after_load([ExchangeRate, Donor, Pledge, Payment, PledgeStatusChange])
     log(f"    VACUUM ANALYZE in {time.perf_counter() - started:.1f} s")
 
 
@@ -626,7 +422,7 @@ def dataset_ensure(size: int, args: argparse.Namespace, today: date) -> tuple[st
         log(f"  generating pledges {reserved + 1:,}..{size:,} into the reserve")
         reserve_generate(reserved, size, args.seed, day)
         how.append(f"generated {size - reserved:,} into the reserve")
-    log(f"  copying pledges 1..{size:,} into {CAMPAIGN}")
+    log(f"  copying pledges 1..{size:,} into {common.CAMPAIGN}")
     live_fill(size)
     how.append(f"copied pledges 1..{size:,} from the reserve")
     return f"{' and '.join(how)} in {time.perf_counter() - started:.0f} s", day
@@ -796,14 +592,13 @@ STEP_ROWS = [
 ]
 
 
-def run(args: argparse.Namespace) -> tuple[list[str], list[Op], list[str]]:
+def run(args: argparse.Namespace) -> tuple[list[str], list[Op], list[str], dict]:
     import django
     from django.core.management import call_command
 
     django.setup()
     from django.conf import settings
     from django.core.cache import cache
-    from django.db import connection
     from django.utils import timezone
 
     from pledges.audit import Actor
@@ -822,19 +617,14 @@ def run(args: argparse.Namespace) -> tuple[list[str], list[Op], list[str]]:
         log(f"Compiling {len(stale)} translation catalogue(s)")
         call_command("compile_translations", verbosity=0)
 
-    log(f"Migrating {settings.DATABASES['default']['NAME']}")
-    call_command("migrate", verbosity=0, interactive=False)
-    try:
-        cache.clear()  # Redis DB 12 is the bench's own
-    except Exception as error:
-        sys.exit(f"Redis is not reachable at {REDIS_URL}: {error}")
+    common.migrate_and_clear_cache()  # Redis DB 12 is the bench's own
 
     # Reports of earlier runs would make the same periods "already built".
     ReportFile.objects.all().delete()
     Report.objects.all().delete()
 
     today = timezone.localdate()
-    campaign = Campaign.objects.get(slug=CAMPAIGN)
+    campaign = Campaign.objects.get(slug=common.CAMPAIGN)
     actor = Actor.task("bench")
     steps = Steps()
     ops: list[Op] = []
@@ -870,9 +660,7 @@ def run(args: argparse.Namespace) -> tuple[list[str], list[Op], list[str]]:
     )
 
     def sql_aggregation():
-        with connection.cursor() as cursor:
-            cursor.execute(baseline_sql, [campaign.pk])
-            return cursor.fetchall()
+        return common.execute(baseline_sql, [campaign.pk])
 
     load_before = os.getloadavg()[0]
     with steps.installed():
@@ -995,31 +783,33 @@ def run(args: argparse.Namespace) -> tuple[list[str], list[Op], list[str]]:
             profiler.runcall(build, request_report())
             profiler.dump_stats(args.profile)
 
+    profiles = {}
+    if args.profile_figures:
+        from reports.figures import report_figures
+
+        log(f"Profiling report_figures at {args.sizes[-1]:,} pledges")
+        report = request_report()
+        what = f"report_figures of one week report at {args.sizes[-1]:,} pledges"
+        profiles["figures"] = common.profile(lambda: report_figures(report), 1, what)
     load_after = os.getloadavg()[0]
     notes.append(f"1-minute load average {load_before:.2f} before the timed part, {load_after:.2f} after")
     cache.clear()
-    return header(args), ops, notes
+    return header(args), ops, notes, profiles
 
 
 def header(args: argparse.Namespace) -> list[str]:
-    import django
     import matplotlib
     import weasyprint
-    from django.db import connection
 
     from reports import render
     from reports.models import REPORT_LANGUAGES
 
-    pg = _execute("SHOW server_version")[0][0].split()[0]
-    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    processes = f"pages in {render.page_processes(len(REPORT_LANGUAGES))} process(es)"
     return [
-        f"bench/reports.py {datetime.now(UTC):%Y-%m-%d %H:%M} UTC: {args.period} reports of {CAMPAIGN} at "
+        f"bench/reports.py {datetime.now(UTC):%Y-%m-%d %H:%M} UTC: {args.period} reports of {common.CAMPAIGN} at "
         f"{', '.join(f'{s:,}' for s in args.sizes)} pledges, at most {args.rounds} builds in "
-        f"{args.budget:.0f} s a size; nproc {cpus}, pages in {render.page_processes(len(REPORT_LANGUAGES))} "
-        "process(es), "
-        f"Python {platform.python_version()}, PostgreSQL {pg}, Django {django.get_version()}, "
-        f"WeasyPrint {weasyprint.__version__}, matplotlib {matplotlib.__version__}, {platform.machine()}"
-        + ("" if connection.vendor == "postgresql" else " (not PostgreSQL!)"),
+        f"{args.budget:.0f} s a size; "
+        + common.versions(processes, f"WeasyPrint {weasyprint.__version__}", f"matplotlib {matplotlib.__version__}")
     ]
 
 
@@ -1043,20 +833,13 @@ def main() -> None:
     media_root = Path(tempfile.mkdtemp(prefix="vtf-bench-reports-"))
     try:
         configure(args, media_root)
-        ensure_database(args.db_name)
+        common.ensure_database(args.db_name)
         started = time.perf_counter()
-        lines, ops, notes = run(args)
+        lines, ops, notes, profiles = run(args)
         lines[0] += f"; whole run {time.perf_counter() - started:.0f} s"
-        report = render(lines, ops, notes)
-        if args.json:
-            from results import write_json  # bench/results.py
-
-            write_json(args.json, lines=lines, ops=ops, notes=notes)
     finally:
         shutil.rmtree(media_root, ignore_errors=True)
-    print(report, flush=True)
-    if args.markdown:
-        args.markdown.write_text(report + "\n")
+    common.emit(args, render(lines, ops, notes), {"lines": lines, "ops": ops, "notes": notes, "profiles": profiles})
 
 
 if __name__ == "__main__":

@@ -15,28 +15,25 @@ import argparse
 import gc
 import json
 import os
-import platform
 import random
-import re
 import statistics
 import sys
 import time
-import tracemalloc
 import uuid
-import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-PG_SERVER = "postgres://postgres@127.0.0.1:5432"
-# BENCH_REDIS_URL lets two working copies bench side by side, each on a Redis of its own.
-REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/8")
-CAMPAIGN = "vtf-2012"  # the campaign the migrations create; the public endpoints default to it
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import common
+from common import copy_rows, log
+
+REDIS_URL = common.redis_url(8)
 INTAKE_CAMPAIGN = "bench-intake"  # where the POST benchmark's pledges go, so the data set stays N rows
 STAFF_USER = "bench-admin"
+BATCH = 10_000
 
 
 def parse_args() -> argparse.Namespace:
@@ -51,152 +48,36 @@ def parse_args() -> argparse.Namespace:
     args = parser.parse_args()
     if args.pledges < 1000:
         parser.error("--pledges must be at least 1000")
-    # The bench empties its database's tables before loading: never let it near another one.
-    if not re.fullmatch(r"[a-z0-9_]*bench[a-z0-9_]*", args.db_name):
-        parser.error("--db-name must be lower-case letters, digits and _, and contain 'bench'")
+    common.check_db_name(parser, args.db_name)
     return args
 
 
 def configure(args: argparse.Namespace) -> None:
-    """The environment backend.settings reads; set before django.setup()."""
-    sys.path.insert(0, str(ROOT))
-    os.environ.update(
-        {
-            "DJANGO_SETTINGS_MODULE": "backend.settings",
-            "DJANGO_SECRET_KEY": "bench-only",
-            "DJANGO_ALLOWED_HOSTS": "testserver",
-            "DJANGO_DEBUG": "false",
-            # What production must name (backend/settings.py): the bench's
-            # bank account; card payments off, as the bench pays by transfer.
-            "CARD_PAYMENTS": "false",
-            "FUND_BANK_BENEFICIARY": "Bench Fund",
-            "FUND_BANK_NAME": "Bench Bank",
-            "FUND_BANK_ADDRESS": "1 Bench Street",
-            "FUND_BANK_ACCOUNT_NUMBER": BANK_ACCOUNT,
-            "FUND_BANK_SWIFT": "BENCHXXX",
-            "DATABASE_URL": f"{PG_SERVER}/{args.db_name}",
-            "REDIS_URL": REDIS_URL,
-            "CELERY_BROKER_URL": REDIS_URL,
-            "PLEDGE_THROTTLE_RATE": "1000000/minute",
-            "EMAIL_BACKEND": "django.core.mail.backends.locmem.EmailBackend",
-            "DEFAULT_CAMPAIGN_SLUG": CAMPAIGN,
-            "LOG_LEVEL": "WARNING",
-        }
+    """The settings of bench/run.py and bench/server.py. Celery stays as in
+    production: the acknowledgement task is published to the broker (Redis
+    DB 8) after commit, not run in the request."""
+    common.configure(
+        args.db_name,
+        REDIS_URL,
+        {"CELERY_BROKER_URL": REDIS_URL, "PLEDGE_THROTTLE_RATE": "1000000/minute"},
+        unset=("CELERY_TASK_ALWAYS_EAGER",),
     )
-    # Celery stays as in production: the acknowledgement task is published
-    # to the broker (Redis DB 8) after commit, not run in the request.
-    os.environ.pop("CELERY_TASK_ALWAYS_EAGER", None)
-    # WhiteNoise warns once when collectstatic has not been run; the bench serves no static files.
-    warnings.filterwarnings("ignore", message="No directory at", category=UserWarning)
 
 
-def ensure_database(name: str) -> None:
-    import psycopg
-
-    try:
-        with psycopg.connect(f"{PG_SERVER}/postgres", autocommit=True, connect_timeout=5) as conn:
-            if conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone() is None:
-                log(f"Creating database {name}")
-                conn.execute(f'CREATE DATABASE "{name}"')
-    except psycopg.OperationalError as error:
-        sys.exit(f"PostgreSQL is not reachable at {PG_SERVER}: {error}")
+ensure_database = common.ensure_database
 
 
-def log(message: str) -> None:
-    print(message, file=sys.stderr, flush=True)
-
-
-# --- The data set ---------------------------------------------------------------
-
-# Currency units per USD; SEK has no rate on purpose (pledges awaiting a rate).
-RATES = {"EUR": "0.862", "GBP": "0.741", "JPY": "151.2", "NOK": "10.1", "CHF": "0.79", "KWD": "0.307"}
-CURRENCY_WEIGHTS = {"USD": 50, "EUR": 18, "GBP": 8, "JPY": 5, "NOK": 5, "CHF": 6, "KWD": 2, "SEK": 6}
-STATUS_WEIGHTS = {
-    "submitted": 5,
-    "announced": 10,
-    "confirmed": 22,
-    "partially_paid": 15,
-    "paid": 38,
-    "cancelled": 5,
-    "lapsed": 5,
-}
-DONOR_TYPE_WEIGHTS = {
-    "member_state": 10,
-    "observer_state": 1,
-    "intergovernmental": 2,
-    "un_entity": 1,
-    "private_sector": 15,
-    "foundation": 8,
-    "civil_society": 13,
-    "individual": 50,
-}
-COUNTRIES = ["NO", "SE", "DE", "FR", "GB", "US", "CA", "JP", "KW", "QA", "BY", "BR", "NG", "IT", "NL", "AU", "VA"]
-EARMARKS = ["unrestricted", "children", "women_and_girls", "direct_assistance"]
-FIRST_DAY = date(2012, 4, 3)
-RATE_DATE = date(2012, 1, 1)
-CENT = Decimal("0.01")
-BANK_ACCOUNT = "485-001802"
-BATCH = 10_000
-
-
-def _choices(rng: random.Random, weights: dict[str, int], k: int) -> list[str]:
-    return rng.choices(list(weights), weights=list(weights.values()), k=k)
-
-
-def _base34(number: int, width: int) -> str:
-    from pledges.references import BODY_ALPHABET
-
-    digits = []
-    while number:
-        number, digit = divmod(number, len(BODY_ALPHABET))
-        digits.append(BODY_ALPHABET[digit])
-    return "".join(reversed(digits)).rjust(width, "0")
-
-
-def _reference(index: int) -> str:
-    """A valid ISO 11649 reference, unique per index (same shape as reference_new)."""
-    from stdnum.iso7064 import mod_97_10
-
-    from pledges.references import BODY_PREFIX, BODY_RANDOM_LENGTH
-
-    body = BODY_PREFIX + _base34(index, BODY_RANDOM_LENGTH)
-    return "RF" + mod_97_10.calc_check_digits(body + "RF") + body
-
-
-def copy_rows(model, objects: list) -> None:
-    """COPY model instances into their table, every concrete field
-    (primary keys included) prepared exactly as Model.save() would."""
-    from django.db import connection
-
-    fields = list(model._meta.concrete_fields)
-    quote = connection.ops.quote_name
-    columns = ", ".join(quote(f.column) for f in fields)
-    with (
-        connection.cursor() as cursor,
-        cursor.copy(f"COPY {quote(model._meta.db_table)} ({columns}) FROM STDIN") as copy,
-    ):
-        for obj in objects:
-            copy.write_row([f.get_db_prep_save(getattr(obj, f.attname), connection) for f in fields])
-
-
-def dataset_size(campaign: str = CAMPAIGN) -> int:
+def dataset_size(campaign: str = common.CAMPAIGN) -> int:
     from pledges.models import Pledge
 
     return Pledge.objects.filter(campaign__slug=campaign).count()
 
 
 def dataset_reset() -> None:
-    """Empty every table the data set (and earlier bench runs) wrote. TRUNCATE
-    fires no row trigger, so the append-only audit trail goes too."""
-    from django.db import connection
-
+    """Empty every table the data set (and earlier bench runs) wrote."""
     from pledges.models import AuditEvent, Donor, ExchangeRate, IdempotencyRecord, Instalment, Payment, Pledge
 
-    tables = [
-        m._meta.db_table for m in (Payment, Instalment, AuditEvent, IdempotencyRecord, Pledge, Donor, ExchangeRate)
-    ]
-    with connection.cursor() as cursor:
-        cursor.execute(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE")
+    common.truncate((Payment, Instalment, AuditEvent, IdempotencyRecord, Pledge, Donor, ExchangeRate))
 
 
 def dataset_load(n_pledges: int, seed: int) -> None:
@@ -204,8 +85,6 @@ def dataset_load(n_pledges: int, seed: int) -> None:
     ~30% of pledges in 2-4 instalments, payments on what was paid, and the
     derived amounts (amount_usd, amount_paid, amount_received_usd, fees_usd)
     consistent with the rows they derive from."""
-    from django.core.management.color import no_style
-    from django.db import connection
     from django.utils import timezone
 
     from pledges.models import (
@@ -225,28 +104,21 @@ def dataset_load(n_pledges: int, seed: int) -> None:
     started = time.perf_counter()
     now = timezone.now()
     today = timezone.localdate()
-    campaign = Campaign.objects.get(slug=CAMPAIGN)
+    campaign = Campaign.objects.get(slug=common.CAMPAIGN)
     sessions = list(EventSession.objects.filter(event__campaign=campaign))
-    rates = {code: Decimal(rate) for code, rate in RATES.items()}
-    rates["USD"] = Decimal(1)
 
-    copy_rows(
-        ExchangeRate,
-        [ExchangeRate(id=i, currency=c, rate=r, valid_from=RATE_DATE) for i, (c, r) in enumerate(RATES.items(), 1)],
-    )
+    copy_rows(ExchangeRate, common.exchange_rates())
 
     n_donors = max(100, n_pledges // 4)
-    donor_types = _choices(rng, DONOR_TYPE_WEIGHTS, n_donors)
+    donor_types = common.choices(rng, common.DONOR_TYPE_WEIGHTS, n_donors)
     donors = []
     for i in range(1, n_donors + 1):
         donor_type = donor_types[i - 1]
         donors.append(
-            Donor(
-                id=i,
-                name=f"Bench {donor_type.replace('_', ' ')} {i}",
-                donor_type=donor_type,
-                country="" if donor_type in ("intergovernmental", "un_entity") else rng.choice(COUNTRIES),
-                email=f"donor{i}@example.org",
+            common.donor(
+                i,
+                donor_type,
+                country="" if donor_type in ("intergovernmental", "un_entity") else rng.choice(common.COUNTRIES),
                 language=rng.choice(["en", "fr", "es", ""]),
                 created_at=now - timedelta(days=rng.randint(0, 5000)),
             )
@@ -254,81 +126,52 @@ def dataset_load(n_pledges: int, seed: int) -> None:
     copy_rows(Donor, donors)
     log(f"  donors {n_donors:>7} ({time.perf_counter() - started:5.1f} s)")
 
-    span_days = (today - FIRST_DAY).days
+    span_days = (today - common.FIRST_DAY).days
     instalment_id = payment_id = change_id = 0
     for batch_start in range(1, n_pledges + 1, BATCH):
         batch_end = min(batch_start + BATCH, n_pledges + 1)
         pledges, instalments, payments, changes = [], [], [], []
         for pid in range(batch_start, batch_end):
-            status = _choices(rng, STATUS_WEIGHTS, 1)[0]
-            currency = _choices(rng, CURRENCY_WEIGHTS, 1)[0]
-            if currency not in rates and status in ("partially_paid", "paid", "lapsed"):
-                currency = "USD"  # money only arrives in currencies with a rate here
-            rate = rates.get(currency)
+            status = common.choices(rng, common.STATUS_WEIGHTS, 1)[0]
+            currency = common.choices(rng, common.CURRENCY_WEIGHTS, 1)[0]
+            currency = common.currency_for(status, currency)
+            rate = common.USD_RATES.get(currency)
             unit = minor_unit(currency)
             usd_size = Decimal(str(min(5e7, max(10.0, rng.lognormvariate(8.5, 1.8)))))
             amount = (usd_size * (rate or Decimal("10.5"))).quantize(unit, rounding=ROUND_HALF_UP)
-            pledged_on = FIRST_DAY + timedelta(days=int(span_days * rng.random() ** 0.7))
-            created_at = datetime.combine(pledged_on, datetime.min.time(), tzinfo=UTC) + timedelta(
-                seconds=rng.randint(0, 86_399)
-            )
+            pledged_on = common.FIRST_DAY + timedelta(days=int(span_days * rng.random() ** 0.7))
+            second = rng.randint(0, 86_399)
             source = "web" if status == "submitted" else rng.choice(["web", "floor", "staff", "web", "staff"])
             if source == "web":
                 method = rng.choice(["card", "bank_transfer", "bank_transfer"])
             else:
                 method = rng.choice(["bank_transfer", "bank_transfer", "other", ""])
-            firm = status in ("confirmed", "partially_paid", "paid", "lapsed")
-            confirmed_on = min(today, pledged_on + timedelta(days=rng.randint(0, 60))) if firm else None
-            pledge = Pledge(
-                id=pid,
-                reference=_reference(pid),
-                donor_id=1 + int(n_donors * rng.random() ** 1.5),
+            pledge = common.pledge(
+                pid,
+                status=status,
+                amount=amount,
+                currency=currency,
+                confirm_days=rng.randint(0, 60) if status in common.FIRM else None,
+                donor_id=common.donor_of(n_donors, rng.random()),
                 campaign=campaign,
                 session=rng.choice(sessions) if source == "floor" else None,
                 source=source,
-                status=status,
                 payment_method=method,
-                amount=amount,
-                currency=currency,
                 pledged_on=pledged_on,
-                amount_usd=None if rate is None else (amount / rate).quantize(CENT, rounding=ROUND_HALF_UP),
-                usd_rate=rate,
-                usd_rate_date=None if rate is None else (pledged_on if currency == "USD" else RATE_DATE),
-                usd_rate_fixed=firm,
-                earmark=rng.choice(EARMARKS),
+                earmark=rng.choice(common.EARMARKS),
                 public_name=rng.random() < 0.7,
                 public_amount=rng.random() < 0.6,
                 statement="We stand with the survivors of trafficking." if rng.random() < 0.1 else "",
-                created_at=created_at,
-                updated_at=min(now, created_at + timedelta(days=rng.randint(0, 90))),
-                verified_at=created_at + timedelta(days=1) if source == "web" and status != "submitted" else None,
-                confirmed_on=confirmed_on,
-                confirmed_at=(
-                    datetime.combine(confirmed_on, datetime.min.time(), tzinfo=UTC) + timedelta(hours=15)
-                    if confirmed_on
-                    else None
-                ),
-                closed_at=min(now, created_at + timedelta(days=400)) if status in ("cancelled", "lapsed") else None,
-                close_reason="Closed by the bench data set" if status in ("cancelled", "lapsed") else "",
+                second=second,
+                updated_after=timedelta(days=rng.randint(0, 90)),
+                verified_after=timedelta(days=1),
+                today=today,
+                now=now,
             )
 
-            plan: list[Instalment] = []
-            if rng.random() < 0.3:
-                count = rng.randint(2, 4)
-                share = (amount / count).quantize(unit, rounding=ROUND_HALF_UP)
-                for k in range(count):
-                    instalment_id += 1
-                    plan.append(
-                        Instalment(
-                            id=instalment_id,
-                            pledge_id=pid,
-                            due_date=pledged_on + timedelta(days=30 + 180 * k),
-                            amount=share if k < count - 1 else amount - share * (count - 1),
-                        )
-                    )
-                if plan[-1].amount <= 0:  # a tiny JPY amount split too thin: keep it in one go
-                    instalment_id -= len(plan)
-                    plan = []
+            # 30% of pledges are paid in 2-4 instalments.
+            plan = common.instalment_plan(pledge, rng.randint(2, 4), instalment_id + 1) if rng.random() < 0.3 else []
+            instalment_id += len(plan)
             instalments.extend(plan)
 
             if status == "paid":
@@ -340,41 +183,14 @@ def dataset_load(n_pledges: int, seed: int) -> None:
                 parts = []
             if status == "partially_paid" and not parts:
                 pledge.status = "confirmed"  # too small to split: nothing paid yet
-            received = fees = Decimal(0)
-            first_payment = len(payments)
-            for k, part in enumerate(parts):
+            made = common.pay_in_parts(pledge, parts, method=method, today=today)
+            for one in made:
                 payment_id += 1
-                pay_method = method if method in ("card", "bank_transfer", "other") else "bank_transfer"
-                part_usd = (part / rate).quantize(CENT, rounding=ROUND_HALF_UP)
-                fee = (part * Decimal("0.029")).quantize(unit, rounding=ROUND_HALF_UP) if pay_method == "card" else 0
-                fee_usd = (Decimal(fee) / rate).quantize(CENT, rounding=ROUND_HALF_UP)
-                received_on = min(today, pledged_on + timedelta(days=20 + 180 * k))
-                payments.append(
-                    Payment(
-                        id=payment_id,
-                        pledge_id=pid,
-                        method=pay_method,
-                        amount=part,
-                        currency=currency,
-                        amount_applied=part,
-                        amount_usd=part_usd,
-                        usd_rate=rate,
-                        fee=fee,
-                        fee_usd=fee_usd,
-                        received_on=received_on,
-                        bank_account=BANK_ACCOUNT if pay_method == "bank_transfer" else "",
-                        external_reference=(f"pi_bench{pid}x{k}" if pay_method == "card" else f"BENCH-{pid}-{k}"),
-                        created_at=datetime.combine(received_on, datetime.min.time(), tzinfo=UTC),
-                    )
-                )
-                received += part_usd
-                fees += fee_usd
-            pledge.amount_paid = sum(parts, Decimal(0))
-            pledge.amount_received_usd = received
-            pledge.fees_usd = fees
+                one.id = payment_id
+            payments.extend(made)
             pledges.append(pledge)
             # The status history the services would have written, as the reports read it.
-            for change in status_history_implied(pledge, payments[first_payment:], actor_label="bench"):
+            for change in status_history_implied(pledge, made, actor_label="bench"):
                 change_id += 1
                 change.id = change_id
                 changes.append(change)
@@ -388,13 +204,8 @@ def dataset_load(n_pledges: int, seed: int) -> None:
             f"(+{len(instalments)} instalments, +{len(payments)} payments, {time.perf_counter() - started:5.1f} s)"
         )
 
-    with connection.cursor() as cursor:
-        for statement in connection.ops.sequence_reset_sql(
-            no_style(), [ExchangeRate, Donor, Pledge, Instalment, Payment, PledgeStatusChange]
-        ):
-            cursor.execute(statement)
-        log("  VACUUM ANALYZE")
-        cursor.execute("VACUUM ANALYZE")
+    log("  VACUUM ANALYZE")
+    common.after_load([ExchangeRate, Donor, Pledge, Instalment, Payment, PledgeStatusChange])
     log(f"  loaded in {time.perf_counter() - started:.1f} s")
 
 
@@ -410,10 +221,10 @@ def fixtures() -> dict:
 
     intake, _ = Campaign.objects.get_or_create(
         slug=INTAKE_CAMPAIGN,
-        defaults={"title": "Bench intake", "goal_usd": Decimal("1000000.00"), "starts_on": FIRST_DAY},
+        defaults={"title": "Bench intake", "goal_usd": Decimal("1000000.00"), "starts_on": common.FIRST_DAY},
     )
     event, _ = Event.objects.get_or_create(
-        slug="bench-intake-event", defaults={"campaign": intake, "title": "Bench intake", "held_on": FIRST_DAY}
+        slug="bench-intake-event", defaults={"campaign": intake, "title": "Bench intake", "held_on": common.FIRST_DAY}
     )
     start = datetime(2012, 4, 3, 15, tzinfo=UTC)
     EventSession.objects.get_or_create(
@@ -510,13 +321,7 @@ def measure_group(
             op.prepare()
         if op.setup:
             op.setup()
-        gc.collect()
-        tracemalloc.start()
-        try:
-            op.fn()
-            op.peak_bytes = tracemalloc.get_traced_memory()[1]
-        finally:
-            tracemalloc.stop()
+        op.peak_bytes = common.traced(op.fn)
         log(f"  {op.label}: median {op.median:.2f} ms over {len(op.samples)}")
     return ops
 
@@ -546,10 +351,8 @@ def expect(response, status: int):
 
 def run(args: argparse.Namespace) -> tuple[list[str], list[Op], list[str]]:
     import django
-    from django.core.management import call_command
 
     django.setup()
-    from django.conf import settings
     from django.core.cache import cache
     from django.db import connection, transaction
     from django.test import Client
@@ -561,12 +364,7 @@ def run(args: argparse.Namespace) -> tuple[list[str], list[Op], list[str]]:
     from pledges.selectors import pledges_for_staff, public_totals
     from pledges.staff_api import EXPORT_COLUMNS
 
-    log(f"Migrating {settings.DATABASES['default']['NAME']}")
-    call_command("migrate", verbosity=0, interactive=False)
-    try:
-        cache.clear()  # Redis DB 8 is the bench's own: old documents, throttle history, queued tasks
-    except Exception as error:
-        sys.exit(f"Redis is not reachable at {REDIS_URL}: {error}")
+    common.migrate_and_clear_cache()  # Redis DB 8 is the bench's own
 
     size = dataset_size()
     # The POSTs of earlier runs stay (the audit trail cannot be deleted row
@@ -581,7 +379,7 @@ def run(args: argparse.Namespace) -> tuple[list[str], list[Op], list[str]]:
     context = fixtures()
     load_before = os.getloadavg()[0]
 
-    campaign = Campaign.objects.get(slug=CAMPAIGN)
+    campaign = Campaign.objects.get(slug=common.CAMPAIGN)
     client = Client()
     staff = {"Authorization": f"Token {context['token']}"}
     notes: list[str] = []
@@ -596,9 +394,7 @@ def run(args: argparse.Namespace) -> tuple[list[str], list[Op], list[str]]:
     )
 
     def sql_aggregation():
-        with connection.cursor() as cursor:
-            cursor.execute(baseline_sql, [campaign.pk])
-            return cursor.fetchall()
+        return common.execute(baseline_sql, [campaign.pk])
 
     totals = "/api/v1/public/totals/"
     recent = "/api/v1/public/pledges/?limit=20"
@@ -691,7 +487,7 @@ def run(args: argparse.Namespace) -> tuple[list[str], list[Op], list[str]]:
     )
 
     # --- C: the CSV export, against materialising the same rows --------------------------------
-    export_qs = PledgeFilter({"campaign": CAMPAIGN}, queryset=pledges_for_staff().order_by("pk")).qs
+    export_qs = PledgeFilter({"campaign": common.CAMPAIGN}, queryset=pledges_for_staff().order_by("pk")).qs
     export_values = export_qs.values_list(*[source for _, source in EXPORT_COLUMNS])
     export_stats = {}
 
@@ -699,7 +495,7 @@ def run(args: argparse.Namespace) -> tuple[list[str], list[Op], list[str]]:
         return len(list(export_values.all()))
 
     def export():
-        response = expect(client.get(f"/api/v1/pledges/export/?campaign={CAMPAIGN}", headers=staff), 200)
+        response = expect(client.get(f"/api/v1/pledges/export/?campaign={common.CAMPAIGN}", headers=staff), 200)
         size = lines = 0
         for chunk in response.streaming_content:
             size += len(chunk)
@@ -731,19 +527,12 @@ def run(args: argparse.Namespace) -> tuple[list[str], list[Op], list[str]]:
 
 
 def header(*, size: int) -> list[str]:
-    import django
-    from django.db import connection
     from django_redis import get_redis_connection
 
-    with connection.cursor() as cursor:
-        cursor.execute("SHOW server_version")
-        pg = cursor.fetchone()[0].split()[0]
     redis_version = get_redis_connection("default").info("server")["redis_version"]
-    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     return [
-        f"bench {datetime.now(UTC):%Y-%m-%d %H:%M} UTC: {size} pledges in {CAMPAIGN}; "
-        f"nproc {cpus}, Python {platform.python_version()}, PostgreSQL {pg}, Redis {redis_version}, "
-        f"Django {django.get_version()}, {platform.machine()}",
+        f"bench {datetime.now(UTC):%Y-%m-%d %H:%M} UTC: {size} pledges in {common.CAMPAIGN}; "
+        + common.versions(f"Redis {redis_version}")
     ]
 
 
@@ -772,10 +561,7 @@ def main() -> None:
     started = time.perf_counter()
     lines, ops, notes = run(args)
     lines[0] += f"; whole run {time.perf_counter() - started:.0f} s"
-    report = render(lines, ops, notes)
-    print(report, flush=True)
-    if args.markdown:
-        args.markdown.write_text(report + "\n")
+    common.emit(args, render(lines, ops, notes))
 
 
 if __name__ == "__main__":

@@ -44,9 +44,10 @@ from decimal import Decimal
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+import common
 import run as dataset
+from common import ROOT, log
 
-ROOT = dataset.ROOT
 VENV_BIN = Path(sys.executable).parent
 
 
@@ -59,17 +60,15 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--connections", type=int, default=32, help="wrk connections (default 32)")
     parser.add_argument("--markdown", type=Path, help="also write the table to this file")
     parser.add_argument("--json", type=Path, help="also write the results as JSON (for bench/table.py)")
+    parser.add_argument(
+        "--profile-posts", type=int, default=0, help="also cProfile this many POST pledges/ in process, into the JSON"
+    )
     args = parser.parse_args()
     if not 1 <= args.duration <= 60 or not 1 <= args.rounds <= 5 or not 1 <= args.connections <= 256:
         parser.error("--duration 1..60, --rounds 1..5, --connections 1..256 (the load stays bounded)")
-    if not re.fullmatch(r"[a-z0-9_]*bench[a-z0-9_]*", args.db_name):
-        parser.error("--db-name must be lower-case letters, digits and _, and contain 'bench'")
+    common.check_db_name(parser, args.db_name)
     args.reload, args.seed = False, 2012
     return args
-
-
-def log(message: str) -> None:
-    print(message, file=sys.stderr, flush=True)
 
 
 def free_port() -> int:
@@ -244,7 +243,7 @@ def freshness(totals_url: str, *, duration: int, connections: int) -> float:
     from pledges.payments.services import PaymentDetails, payment_record
 
     pledge = (
-        Pledge.objects.filter(campaign__slug=dataset.CAMPAIGN, status=PledgeStatus.CONFIRMED, currency="USD")
+        Pledge.objects.filter(campaign__slug=common.CAMPAIGN, status=PledgeStatus.CONFIRMED, currency="USD")
         .order_by("pk")
         .first()
     )
@@ -298,14 +297,10 @@ def main() -> None:
     dataset.ensure_database(args.db_name)
 
     import django
-    from django.core.cache import cache
-    from django.core.management import call_command
     from django.db import connection
 
     django.setup()
-    log("Migrating the bench database")
-    call_command("migrate", verbosity=0, interactive=False)
-    cache.clear()
+    common.migrate_and_clear_cache()
     if dataset.dataset_size() != args.pledges:
         log(f"Loading {args.pledges} pledges")
         dataset.dataset_reset()
@@ -397,25 +392,76 @@ def main() -> None:
         "bad = answers that were not 2xx/3xx plus socket errors (POST pledges/ counts throttled 429s here)",
         f"load average at the end: {os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs",
     ]
-    report = render(header, rows, extra)
-    print(report, flush=True)
-    if args.markdown:
-        args.markdown.write_text(report + "\n")
-    if args.json:
-        from results import write_json  # bench/results.py
-
-        measured = [
+    profiles = {}
+    if args.profile_posts:
+        profiles["post"] = post_profile(pledge, args.profile_posts)
+        # The cached GETs are cheap: ten of them for each POST profiled.
+        profiles["totals"] = totals_profile(conditional=False, calls=10 * args.profile_posts)
+        profiles["304"] = totals_profile(conditional=True, calls=10 * args.profile_posts)
+    measured = {
+        "lines": [header],
+        "ops": [
             {"label": row.label, "baseline": row.baseline, "target": row.target, **vars(row.median)} for row in rows
+        ],
+        "notes": extra,
+        "profiles": profiles,
+    }
+    extras = {"freshness_seconds": seconds, "cache_control": cache_control, "pledges": args.pledges}
+    common.emit(args, render(header, rows, extra), measured | extras)
+
+
+def totals_profile(*, conditional: bool, calls: int) -> dict:
+    """cProfile of the cached GET public/totals/ (conditional: with the
+    current ETag in If-None-Match, the 304) through backend.wsgi.application
+    in process: the WSGI front that answers before Django, as gunicorn calls
+    it, without the socket."""
+    from django.test import Client, RequestFactory
+
+    from backend.wsgi import application
+
+    # The totals changed since the wrk rows (the freshness payments): their ETag now.
+    etag = Client().get("/api/v1/public/totals/")["ETag"]
+    headers = {"HTTP_IF_NONE_MATCH": etag} if conditional else {}
+    status = "304" if conditional else "200"
+    factory = RequestFactory()
+    # Built beforehand, so the profile holds the request and not the test client making it.
+    environs = iter(
+        [
+            factory._base_environ(PATH_INFO="/api/v1/public/totals/", REQUEST_METHOD="GET", **headers)
+            for _ in range(calls + 3)
         ]
-        write_json(
-            args.json,
-            lines=[header],
-            ops=measured,
-            notes=extra,
-            freshness_seconds=seconds,
-            cache_control=cache_control,
-            pledges=args.pledges,
-        )
+    )
+
+    def get() -> None:
+        environ = next(environs)
+        answered = []
+        body = application(environ, lambda code, _headers, *_: answered.append(code))
+        b"".join(body)
+        if not answered[0].startswith(status):
+            raise RuntimeError(f"GET public/totals/: {answered[0]}, expected {status}")
+
+    time.sleep(1)  # past the front's local window (PUBLIC_CACHE_LOCAL_SECONDS), so it reads that ETag
+    for _ in range(3):
+        get()  # untimed: the first requests fill the cache and the front's headers
+    what = f"{calls:,} GET public/totals/{' with If-None-Match' if conditional else ''} through backend.wsgi in process"
+    log(f"Profiling {what}")
+    return common.profile(get, calls, what)
+
+
+def post_profile(body: str, calls: int) -> dict:
+    """cProfile of POST pledges/ through the whole stack in this process
+    (django.test.Client: the middleware, DRF, the service, the commit and
+    the task published), on the same data and body as the wrk row."""
+    from django.test import Client
+
+    client = Client()
+
+    def post() -> None:
+        dataset.expect(client.post("/api/v1/pledges/", body, content_type="application/json"), 201)
+
+    post()  # untimed: what the first request imports
+    log(f"Profiling {calls} POST pledges/ in process")
+    return common.profile(post, calls, f"{calls} POST pledges/ in process (django.test.Client, no HTTP server)")
 
 
 if __name__ == "__main__":

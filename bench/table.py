@@ -37,6 +37,9 @@ from pathlib import Path
 BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent
 PYTHON = sys.executable
+# Bounded in-process profiles (cProfile) of the paths behind the rows, for a row that misses its target.
+PROFILE_POSTS = 300
+PROFILE_LINES = 1000
 
 
 def parse_args() -> argparse.Namespace:
@@ -122,6 +125,7 @@ class Line:
     ratio: str
     target: str
     met: str
+    profile: dict | None = None  # the in-process profile of the path, shown when the target is missed
 
 
 def _yes(ok: bool) -> str:
@@ -139,9 +143,9 @@ def server_lines(outcome: Outcome | None) -> list[Line]:
         rows = {row["label"]: row for row in outcome.data["ops"]}
     bare, insert = rows.get("bare Django view, same bytes"), rows.get("bare Django view inserting one row")
     lines = []
-    for path, label, target in [
-        ("`GET /api/v1/public/totals/` from the cache", "GET public/totals/ (cached)", 1.0),
-        ("the same with `If-None-Match` → 304", "GET public/totals/ If-None-Match → 304", 1.2),
+    for path, label, target, name in [
+        ("`GET /api/v1/public/totals/` from the cache", "GET public/totals/ (cached)", 1.0, "totals"),
+        ("the same with `If-None-Match` → 304", "GET public/totals/ If-None-Match → 304", 1.2, "304"),
     ]:
         row = rows.get(label)
         if row is None or bare is None:
@@ -156,6 +160,7 @@ def server_lines(outcome: Outcome | None) -> list[Line]:
                 f"{ratio:.2f}×",
                 f"≥ {target:.1f}×",
                 _yes(ratio >= target),
+                _profile(outcome, name),
             )
         )
     nginx = rows.get("nginx, same bytes from a file")
@@ -188,9 +193,15 @@ def server_lines(outcome: Outcome | None) -> list[Line]:
                 f"{ratio:.2f}×",
                 "≥ 0.5×",
                 _yes(ratio >= 0.5),
+                _profile(outcome, "post"),
             )
         )
     return lines
+
+
+def _profile(outcome: Outcome | None, name: str) -> dict | None:
+    found = ((outcome.data or {}).get("profiles") or {}).get(name) if outcome else None
+    return {**found, "name": name} if found else None
 
 
 def _per_line(op: dict) -> float:
@@ -249,6 +260,7 @@ def matching_lines(outcomes: dict[int, Outcome], args: argparse.Namespace) -> li
                 f"{ratio:,.1f}×",
                 "≤ 3×",
                 _yes(ratio <= 3),
+                _profile(largest, "camt" if "camt" in op["label"] else "csv"),
             )
         )
     return lines
@@ -274,6 +286,7 @@ def report_lines(outcome: Outcome | None, args: argparse.Namespace) -> list[Line
                 f"{ratio:,.1f}×",
                 "≤ 3×",
                 _yes(ratio <= 3),
+                _profile(outcome, "figures"),
             )
         )
     if build is None:
@@ -281,6 +294,11 @@ def report_lines(outcome: Outcome | None, args: argparse.Namespace) -> list[Line
     else:
         seconds = statistics_median(build["samples"]) / 1000
         pdfs = f" (PDFs {statistics_median(pdf['samples']) / 1000:,.1f} s)" if pdf else ""
+        steps = [
+            {"step": op["label"].strip("↳ "), "seconds": statistics_median(op["samples"]) / 1000}
+            for op in ops
+            if op["label"].lstrip().startswith("↳")
+        ]
         lines.append(
             Line(
                 f"a six-language build at {size:,} pledges",
@@ -289,6 +307,7 @@ def report_lines(outcome: Outcome | None, args: argparse.Namespace) -> list[Line
                 "—",
                 "≤ 15 s, PDFs in parallel where cores allow",
                 _yes(seconds <= 15),
+                {"name": "build", "steps": steps, "seconds": seconds},
             )
         )
     return lines
@@ -300,6 +319,86 @@ def freshness_line(outcome: Outcome | None) -> Line:
         return _missing(path, "≤ 2 s", outcome)
     seconds = outcome.data["freshness_seconds"]
     return Line(path, f"{seconds:.2f} s", "—", "—", "≤ 2 s", _yes(seconds <= 2))
+
+
+# --- Where the time goes in a row that misses its target ----------------------------------------
+
+# What the profiles of these paths show, and what would close the gap: one
+# sentence a row, read from the profiles printed above it.
+_FRONT = (
+    "the WSGI front (pledges/public_fast.py) answers before Django, so the app's share is small: the rest of a "
+    "request under wrk is gunicorn's sync worker, its socket and the header lines, the same as the bare view's. "
+    "A ratio near its target moves with the machine's load between the runs of one round: more rounds "
+    "(--rounds, --duration) settle it; if the front's share grows, its lookup is what to shorten."
+)
+CLOSING = {
+    "totals": _FRONT,
+    "304": _FRONT,
+    "post": "pledge_submit is most of a request: its statements go to PostgreSQL one by one, a round trip "
+    "each (psycopg's wait), and the ORM builds and saves each row (donor, pledge, instalments, audit, status "
+    "history, outbox); the campaign and session lookup is a large part of the rest. Writing the pledge's rows "
+    "in one statement (a data-modifying CTE, prepared once per connection) and reading the campaign and session "
+    "from a process cache invalidated by their signals would close it.",
+    "csv": "about half is parsing, line by line in Python (csv_statement's row and _amount), the rest mostly "
+    "waiting on PostgreSQL in the store. Converters for the amount and date columns compiled once per profile, "
+    "and the parsed lines written as tuples into the COPY without StatementLine objects, would close it.",
+    "camt": "most of it is walking the XML (camt053's _walk over ElementTree's iterparse, event by event in "
+    "Python); storing is one COPY a batch. lxml's iterparse with a tag filter on Ntry (lxml is already a dependency) "
+    "and one pass over each entry's children would close it.",
+    "figures": "most of it is the SQL statements (psycopg waiting on PostgreSQL), then Django compiling the "
+    "querysets and iterating their rows: the whole-campaign aggregates evaluate the as-of status and amounts as "
+    "subqueries in every aggregate. One GROUPING SETS pass for the headline, the donor types and the countries, "
+    "with the amounts received as of the day joined once from the payments rather than per group, would close it.",
+    "build": "the PDFs are most of a build: WeasyPrint lays out each language's pages, and the donor table grows "
+    "with the donors named (up to REPORTS_MAX_LISTED_DONORS). The pages run in one process a core, so on a "
+    "shared 2-core machine they wait for each other; more cores, or a shorter donor table in the PDF (the full "
+    "list stays in the CSV), would close it.",
+}
+
+
+def profile_section(lines: list[Line]) -> list[str]:
+    """For each row that misses its target, the profile of its path: the
+    functions with the most cumulative time (ours and the libraries'), the
+    own time by package, and what would close it. Rows that meet their
+    target show none."""
+    missed = [line for line in lines if line.met == "**no**"]
+    if not missed:
+        return []
+    out = ["", "## Where the time goes in the rows that miss their target, and what would close them"]
+    for line in missed:
+        out += ["", f"### {line.path}: {line.ratio}, target {line.target}", ""]
+        profile = line.profile
+        if profile is None:
+            out.append("No profile: the script behind the row ran without one or did not finish.")
+            continue
+        if "steps" in profile:  # the build forks its page processes: its own timers say where, not cProfile
+            out.append(
+                "The build's steps (bench/reports.py's timers, median of the timed builds, "
+                f"{profile['seconds']:.1f} s in all):"
+            )
+            out += ["", "| step | seconds | share |", "| --- | ---: | ---: |"]
+            out.extend(
+                f"| {step['step']} | {step['seconds']:,.1f} | {step['seconds'] / profile['seconds']:.0%} |"
+                for step in profile["steps"]
+            )
+            out += ["", f"What would close it: {CLOSING['build']}"]
+            continue
+        out.append(
+            f"cProfile of {profile['what']}, in process on the same data ({profile['seconds']:.1f} s under the "
+            "profiler). The functions with the most cumulative time, as shares of the whole profile (cumulative "
+            "counts what a function calls; own does not), first of our code, then of all; those that 90% or more "
+            "of the time passes through (for a request, the dispatch and the middleware chain) are left out:"
+        )
+        out += ["", "| function | cumulative | own | calls |", "| --- | ---: | ---: | ---: |"]
+        for title, rows in (("our code", profile.get("ours", [])), ("all, libraries included", profile["functions"])):
+            out.append(f"| *{title}* | | | |")
+            out.extend(
+                f"| `{row['function']}` | {row['cumulative']:.0%} | {row['own']:.0%} | {row['calls']:,} |"
+                for row in rows
+            )
+        own = ", ".join(f"{row['package']} {row['own']:.0%}" for row in profile["packages"])
+        out += ["", f"Own time by package: {own}.", "", f"What would close it: {CLOSING[profile['name']]}"]
+    return out
 
 
 # --- The machine ---------------------------------------------------------------------------------
@@ -364,6 +463,7 @@ def render(lines: list[Line], header: list[str], notes: list[str]) -> str:
     out.extend(f"| {x.path} | {x.service} | {x.baseline} | {x.ratio} | {x.target} | {x.met} |" for x in lines)
     out.append("")
     out.extend(f"- {note}" for note in notes)
+    out.extend(profile_section(lines))
     return "\n".join(out)
 
 
@@ -379,7 +479,7 @@ def main() -> None:
             server = run_script(
                 "server.py",
                 ["--pledges", str(args.server_pledges), "--db-name", args.db_prefix, "--duration", str(args.duration),
-                 "--rounds", str(args.rounds)],
+                 "--rounds", str(args.rounds), "--profile-posts", str(PROFILE_POSTS)],
                 workdir / "server.json",
                 args.timeout,
             )  # fmt: skip
@@ -389,16 +489,17 @@ def main() -> None:
                 matchings[pledges] = run_script(
                     "reconciliation.py",
                     ["--size", "big" if big else "small", "--pledges", str(pledges),
-                     "--lines", str(args.statement_lines), "--match-lines", str(args.match_lines),
+                     "--lines", str(min(args.statement_lines, pledges // 5)), "--match-lines", str(args.match_lines),
                      "--db-name", f"{args.db_prefix}_recon" if big else f"{args.db_prefix}_recon_small",
-                     "--no-trace", *(["--reps", "1", "--match-reps", "1"] if args.quick else [])],
+                     "--no-trace", *(["--reps", "1", "--match-reps", "1"] if args.quick else []),
+                     *(["--profile-lines", str(PROFILE_LINES)] if pledges == args.match_pledges[-1] else [])],
                     workdir / f"matching-{pledges}.json",
                     args.timeout,
                 )  # fmt: skip
         if "reports" in args.only:
             reports = run_script(
                 "reports.py",
-                ["--sizes", str(args.report_pledges), "--db-name", f"{args.db_prefix}_reports",
+                ["--sizes", str(args.report_pledges), "--db-name", f"{args.db_prefix}_reports", "--profile-figures",
                  *(["--rounds", "1", "--budget", "10"] if args.quick else ["--rounds", "2", "--budget", "130"])],
                 workdir / "reports.json",
                 args.timeout,
