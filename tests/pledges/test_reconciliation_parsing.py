@@ -37,9 +37,25 @@ def camt_bytes(data: bytes) -> list:
     return list(iter_camt053(io.BytesIO(data)))
 
 
+FUND_ACCOUNT = "CH9300762011623852957"
+
+
+def fund_credit(*, booked: date, **fields) -> StatementLine:
+    """The line a parser should give for money in to the Fund's account,
+    booked and valued on one day, without bank charges."""
+    return StatementLine(
+        account=FUND_ACCOUNT,
+        direction=CREDIT,
+        booking_date=booked,
+        value_date=booked,
+        charges=Decimal("0"),
+        **fields,
+    )
+
+
 def csv_file(name: str, **options) -> list:
     options.setdefault("statement_id", "STMT-1")
-    options.setdefault("account", "CH9300762011623852957")
+    options.setdefault("account", FUND_ACCOUNT)
     with open(FIXTURES / name, "rb") as stream:
         return list(iter_csv_statement(stream, **options))
 
@@ -82,20 +98,16 @@ def entry(
 def test_camt053_v02_swiss_bank_with_structured_references():
     first, second = camt_file("camt053_v02_swiss.xml")
 
-    assert first == StatementLine(
+    assert first == fund_credit(
         position=1,
         statement_id="BCGE-STMT-20240305-0065",
-        account="CH9300762011623852957",
         bank_reference="BCGE240305CH0000001",
-        direction=CREDIT,
         amount=Decimal("50000.00"),
         currency="CHF",
-        booking_date=date(2024, 3, 5),
-        value_date=date(2024, 3, 5),
+        booked=date(2024, 3, 5),
         debtor_name="Département fédéral des affaires étrangères",
         remittance="Contribution 2024 / annual pledge",
         creditor_reference="RF48VTFW0E1HTUB7",
-        charges=Decimal("0"),
     )
     assert second.position == 2
     assert second.bank_reference == "BCGE240305CH0000002"  # AcctSvcrRef wins over NtryRef
@@ -410,20 +422,16 @@ def test_csv_comma_and_dot_decimals():
     lines = csv_file("csv_comma_dot.csv")
     assert all(isinstance(line, StatementLine) for line in lines)
     canada, norway, grant, fee, japan = lines
-    assert canada == StatementLine(
+    assert canada == fund_credit(
         position=1,
         statement_id="STMT-1",
-        account="CH9300762011623852957",
         bank_reference="CITI-0001",
-        direction=CREDIT,
         amount=Decimal("1234.56"),
         currency="USD",
-        booking_date=date(2024, 5, 10),
-        value_date=date(2024, 5, 10),
+        booked=date(2024, 5, 10),
         debtor_name="Government of Canada",
         remittance="Pledge 2024, instalment 1",
         creditor_reference="RF16VTFERTT1V1SU",
-        charges=Decimal("0"),
     )
     assert norway.direction == CREDIT  # CRDT
     assert norway.charges == Decimal("15.00")
