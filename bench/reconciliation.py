@@ -66,6 +66,9 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument(
         "--profile-lines", type=int, default=0, help="also cProfile the import of this many lines into the JSON (0)"
     )
+    parser.add_argument(
+        "--profile-match", action="store_true", help="also cProfile one statement_match of the same lines into the JSON"
+    )
     parser.add_argument("--reload", action="store_true", help="load the data set again even if its size matches")
     parser.add_argument("--seed", type=int, default=2012, help="random seed of the data set and statement")
     parser.add_argument("--markdown", type=Path, help="also write the report to this file")
@@ -912,6 +915,7 @@ def run(args: argparse.Namespace) -> tuple[list[str], list[Op], list[str], list[
         return header(args), [], [], [], {}
 
     notes: list[str] = []
+    profiles: dict = {}
     phases: dict[str, float] = {}
     with tempfile.TemporaryDirectory(prefix="vtf-bench-recon-") as tmp:
         started = time.perf_counter()
@@ -1170,6 +1174,12 @@ def run(args: argparse.Namespace) -> tuple[list[str], list[Op], list[str], list[
             "line; " + ", ".join(f"{word} {n:,}" for word, n in counter.counts.most_common()) + ")"
         )
         notes.append(stages.summary(matching[-1].seconds[-1]))
+        if args.profile_match:
+            match_undo(False)
+            log(f"Profiling statement_match of {report['done']:,} credit lines")
+            profiles["match"] = common.profile(
+                lambda: statement_match(statement=statement), 1, f"statement_match of {report['done']:,} credit lines"
+            )
         outcome = outcome_table(lines, statement)
         notes.append(f"1-minute load average {load_before:.2f} before the timed part, {load_after:.2f} after")
         notes.append("time by phase: " + ", ".join(f"{name} {seconds:.0f} s" for name, seconds in phases.items()))
@@ -1178,7 +1188,8 @@ def run(args: argparse.Namespace) -> tuple[list[str], list[Op], list[str], list[
 
     reconciliation_reset()
     snapshot_drop()
-    profiles = import_profiles(lines, args) if args.profile_lines else {}
+    if args.profile_lines:
+        profiles.update(import_profiles(lines, args))
     cache.clear()
     return header(args), [*parsing, *imports, *matching], notes, outcome, profiles
 

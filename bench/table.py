@@ -242,6 +242,7 @@ def matching_lines(outcomes: dict[int, Outcome], args: argparse.Namespace) -> li
                 f"{ratio:,.1f}×",
                 "≤ 3×",
                 _yes(ratio <= 3),
+                _profile(outcome, "match"),
             )
         )
     largest = outcomes.get(args.match_pledges[-1]) if args.match_pledges else None
@@ -339,6 +340,12 @@ CLOSING = {
     "history, outbox); the campaign and session lookup is a large part of the rest. Writing the pledge's rows "
     "in one statement (a data-modifying CTE, prepared once per connection) and reading the campaign and session "
     "from a process cache invalidated by their signals would close it.",
+    "match": "rule 2 (the donor's name and the amount) is most of it: the candidates of the whole batch are read "
+    "in two or three queries, but at a million pledges a ±2% amount band holds hundreds of open pledges a line, "
+    "more than MAX_CANDIDATES, so the name query runs too and the trigram index on the donors' names returns "
+    "thousands of similar names a line (psycopg waiting on PostgreSQL). Narrowing the band query by the donor "
+    "first (a trigram match limited to the best few names, then their pledges in the band) would close it; "
+    "reading every pledge of the band instead was tried and was slower.",
     "csv": "about half is parsing, line by line in Python (csv_statement's row and _amount), the rest mostly "
     "waiting on PostgreSQL in the store. Converters for the amount and date columns compiled once per profile, "
     "and the parsed lines written as tuples into the COPY without StatementLine objects, would close it.",
@@ -492,6 +499,7 @@ def main() -> None:
                      "--lines", str(min(args.statement_lines, pledges // 5)), "--match-lines", str(args.match_lines),
                      "--db-name", f"{args.db_prefix}_recon" if big else f"{args.db_prefix}_recon_small",
                      "--no-trace", *(["--reps", "1", "--match-reps", "1"] if args.quick else []),
+                     "--profile-match",
                      *(["--profile-lines", str(PROFILE_LINES)] if pledges == args.match_pledges[-1] else [])],
                     workdir / f"matching-{pledges}.json",
                     args.timeout,
