@@ -73,6 +73,8 @@ def layout_problems(document) -> list[Problem]:
                 not isinstance(box, boxes.TextBox) or box.text.strip()
             ):
                 last_leaf = (box, ancestors)
+            if isinstance(box, boxes.TextBox) and box.text.strip():
+                problems.extend(_text_outside_its_cell(number, box, ancestors))
         if last_leaf is not None:
             box, ancestors = last_leaf
             heading = next((a for a in ancestors if _tag(a) in HEADINGS), None)
@@ -83,6 +85,18 @@ def layout_problems(document) -> list[Problem]:
         if len(pages) > 1:
             problems.append(Problem(pages[0], f"the table row {row_text[key]!r} is split over pages {pages}"))
     return problems
+
+
+def _text_outside_its_cell(number: int, box, ancestors: tuple) -> list[Problem]:
+    """Text wider than its table cell (a cell's `nowrap` number) runs into
+    the next column: the two read as one figure."""
+    cell = next((a for a in reversed(ancestors) if isinstance(a, boxes.TableCellBox)), None)
+    if cell is None:
+        return []
+    left, right = cell.border_box_x(), cell.border_box_x() + cell.border_width()
+    if box.position_x < left - TOLERANCE or box.position_x + box.width > right + TOLERANCE:
+        return [Problem(number, f"the text {box.text.strip()!r} runs out of its table cell")]
+    return []
 
 
 def _objects(page):

@@ -85,6 +85,15 @@ def test_the_checks_catch_a_table_that_runs_off_the_page(db):
     assert printable_area_problems(pdf)
 
 
+def test_the_checks_catch_a_number_that_runs_into_the_next_column(db):
+    # The stylesheet's tables are fixed-layout and its number cells never wrap.
+    cramped = "<table><tr>" + "<td class='n'>1,500,000,000,000.00 NOK</td>" * 6 + "</tr></table>"
+
+    problems = layout_problems(render.pdf_document(_page(cramped)))
+
+    assert any("runs out of its table cell" in str(p) for p in problems)
+
+
 def test_the_checks_catch_a_heading_at_the_foot_of_a_page_and_a_split_row(db):
     # Inline styles are only for this probe: the report's own pages have none.
     filler = "<p style='margin:0;height:225mm'>filler</p>"
