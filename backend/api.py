@@ -22,7 +22,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_field, extend_schema_view
 from rest_framework import generics, serializers
 from rest_framework.pagination import PageNumberPagination
-from rest_framework.permissions import BasePermission
+from rest_framework.permissions import SAFE_METHODS, BasePermission
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -243,13 +243,25 @@ class AmountField(serializers.Field):
 # description of every view made from them.
 
 
+class _Nobody(BasePermission):
+    def has_permission(self, request, view) -> bool:
+        return False
+
+
 class RolesByMethod(APIView):
-    # Viewers read; a method named in `roles` (POST, PUT) needs that role.
+    # Viewers read; a method named in `roles` (POST, PUT) needs that role. A
+    # write the view answers but `roles` does not name is refused to everyone
+    # (fails closed, not open to viewers); one it does not answer stays a 405.
 
     roles: dict[str, type[BasePermission]] = {}
 
     def get_permissions(self) -> list[BasePermission]:
-        return [self.roles.get(self.request.method or "", IsViewer)()]
+        method = self.request.method or ""
+        if method in self.roles:
+            return [self.roles[method]()]
+        if method in SAFE_METHODS or not hasattr(self, method.lower()):
+            return [IsViewer()]
+        return [_Nobody()]
 
 
 class StaffPagination(PageNumberPagination):
