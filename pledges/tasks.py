@@ -9,9 +9,9 @@ from celery import shared_task
 from backend.celery import DATABASE_ERRORS
 from pledges import idempotency, outbox, services
 from pledges.audit import Actor
+from pledges.errors import StripeUnavailable
 from pledges.models import BankStatement, Pledge
 from pledges.payments import card
-from pledges.payments.stripe import StripeUnavailable
 from pledges.reconciliation import imports, reminders
 from pledges.reconciliation import services as reconciliation
 

@@ -22,7 +22,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from pledges.audit import Actor, audit_record
-from pledges.errors import DomainError, InvalidInput, TransitionNotAllowed
+from pledges.errors import InvalidInput, ReportNotReady, TransitionNotAllowed
 from pledges.models import Campaign, Event
 from pledges.outbox import task_enqueue
 from reports import render
@@ -41,12 +41,6 @@ def _build_queue(report_id: int) -> None:
     outbox (`task_enqueue` finds the task even in a web process that has
     imported no task module)."""
     task_enqueue(REPORT_BUILD_TASK, report_id)
-
-
-class ReportNotReady(DomainError):
-    status = 409
-    code = "report-not-ready"
-    title = "The report is not built yet"
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,7 @@ from django.db.models import F, Sum
 from django.utils import timezone
 
 from pledges.audit import Actor, audit_record
-from pledges.errors import DomainError, TransitionNotAllowed
+from pledges.errors import DomainError, EventMalformed, TransitionNotAllowed
 from pledges.models import (
     CardPaymentIntent,
     Payment,
@@ -40,12 +40,6 @@ logger = logging.getLogger(__name__)
 
 STRIPE_ACCOUNT = "stripe"
 OPEN_INTENT_STATUSES = frozenset({"requires_payment_method", "requires_confirmation", "requires_action", "processing"})
-
-
-class EventMalformed(DomainError):
-    status = 400
-    code = "event-malformed"
-    title = "The Stripe event is not well formed"
 
 
 class EventNotOurs(Exception):

@@ -12,7 +12,7 @@ from django.db.models import Sum
 from django.utils import timezone
 
 from pledges.audit import Actor, audit_record
-from pledges.errors import DomainError, InvalidInput, TransitionNotAllowed
+from pledges.errors import DuplicatePayment, InvalidInput, TransitionNotAllowed
 from pledges.exchange import convert, convert_to_usd
 from pledges.models import AuditEvent, Payment, PaymentMethod, PaymentStatus, Pledge, PledgeStatus
 from pledges.money import ZERO, CurrencyError, check_amount, currency_minor_units, format_amount
@@ -22,12 +22,6 @@ from pledges.status import pledge_status_change, status_after_money
 # Payments whose money counts: a reversed entry still counts, its reversing
 # entry (negative) takes it back out.
 EFFECTIVE = (PaymentStatus.SUCCEEDED, PaymentStatus.REVERSED)
-
-
-class DuplicatePayment(DomainError):
-    status = 409
-    code = "duplicate-payment"
-    title = "This payment is already recorded"
 
 
 @dataclass(frozen=True)

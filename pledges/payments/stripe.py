@@ -15,7 +15,7 @@ from typing import Any
 import stripe
 from django.conf import settings
 
-from pledges.errors import DomainError
+from pledges.errors import CurrencyNotChargeable, SignatureInvalid, StripeRefused, StripeUnavailable
 
 # Stripe's own minor units differ from ISO 4217 for a few currencies
 # (https://docs.stripe.com/currencies): these take no decimals...
@@ -32,30 +32,6 @@ WHOLE_UNITS_IN_TWO_DECIMALS = frozenset(["HUF", "ISK", "TWD", "UGX"])
 # only come from a forged or badly clocked sender. Stripe's own SDK only
 # checks the first.
 SIGNATURE_TOLERANCE_SECONDS = 300
-
-
-class StripeUnavailable(DomainError):
-    status = 503
-    code = "payment-provider-unavailable"
-    title = "The card payment provider cannot be reached"
-
-
-class StripeRefused(DomainError):
-    status = 502
-    code = "payment-provider-refused"
-    title = "The card payment provider refused the request"
-
-
-class SignatureInvalid(DomainError):
-    status = 400
-    code = "signature-invalid"
-    title = "The Stripe-Signature header does not match the payload"
-
-
-class CurrencyNotChargeable(DomainError):
-    status = 422
-    code = "currency-not-chargeable"
-    title = "This amount cannot be charged by card"
 
 
 @cache

@@ -24,7 +24,7 @@ from django.views.decorators.csrf import csrf_exempt, csrf_protect
 
 from pledges.admin import RoleAdmin
 from pledges.audit import Actor
-from pledges.errors import DomainError
+from pledges.errors import DomainError, StatementTooLarge
 from pledges.models import BankStatement, CsvProfile, StatementImport
 from pledges.reconciliation import imports, services
 from pledges.reconciliation.csv_statement import ENCODINGS, FIELDS
@@ -130,7 +130,7 @@ class BankStatementAdmin(RoleAdmin):
             imports.upload_cap_install(request)
         try:
             return self._import_view(request)
-        except imports.StatementTooLarge as error:  # raised while the CSRF check reads the body
+        except StatementTooLarge as error:  # raised while the CSRF check reads the body
             context.update(form=ImportForm(), problem={"detail": error.detail, "errors": {}})
             return TemplateResponse(request, "admin/pledges/bankstatement/import.html", context, status=413)
 

@@ -21,7 +21,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from pledges.audit import Actor, audit_record
-from pledges.errors import DomainError, InvalidInput
+from pledges.errors import DomainError, InvalidInput, StatementTooLarge
 from pledges.models import BankStatement, CsvProfile, ImportStatus, StatementImport
 from pledges.money import CurrencyError, currency_minor_units, format_amount
 from pledges.outbox import task_enqueue
@@ -32,12 +32,6 @@ from pledges.reconciliation.parsing import LineError, StatementFormatError, Stat
 logger = logging.getLogger(__name__)
 
 PREVIEW_LINES = 20
-
-
-class StatementTooLarge(DomainError):
-    status = 413
-    code = "request-too-large"
-    title = "The statement file is too large"
 
 
 PROGRESS_KEY = "statement-import:{pk}:lines"

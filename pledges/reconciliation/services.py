@@ -14,7 +14,15 @@ from django.db.models import Count, Sum
 from django.utils import timezone
 
 from pledges.audit import Actor, audit_record
-from pledges.errors import DomainError, InvalidInput, Refusal, TransitionNotAllowed
+from pledges.errors import (
+    DomainError,
+    DuplicatePayment,
+    InvalidInput,
+    Refusal,
+    StatementAlreadyImported,
+    StatementLineConflict,
+    TransitionNotAllowed,
+)
 from pledges.exchange import convert_to_usd, rates_read_once
 from pledges.models import (
     AuditEvent,
@@ -35,7 +43,6 @@ from pledges.money import ZERO, CurrencyError, check_amount, format_amount, roun
 from pledges.outbox import outbox_enqueue_many, task_enqueue
 from pledges.payments.services import (
     EFFECTIVE,
-    DuplicatePayment,
     _money_snapshot,
     amount_in_pledge_currency,
     payment_apply,
@@ -57,18 +64,6 @@ from pledges.status import status_after_money, status_changes_bulk_record, statu
 
 BATCH = 2000
 MAX_LINE_ERRORS_REPORTED = 200
-
-
-class StatementAlreadyImported(DomainError):
-    status = 409
-    code = "statement-already-imported"
-    title = "This statement was already imported"
-
-
-class StatementLineConflict(DomainError):
-    status = 409
-    code = "statement-line-conflict"
-    title = "A line of this file has the bank reference of a different line already imported"
 
 
 def _sha256(stream: IO[bytes]) -> str:
