@@ -53,6 +53,18 @@ class DonorDetails:
     language: str = ""
 
 
+def donor_create(details: DonorDetails) -> Donor:
+    """Insert a new donor from details already checked
+    (`donor_details_errors`)."""
+    return Donor.objects.create(
+        name=details.name,
+        donor_type=details.donor_type,
+        country=details.country,
+        email=details.email,
+        language=details.language,
+    )
+
+
 @dataclass(frozen=True)
 class InstalmentTerms:
     due_date: date
@@ -318,13 +330,7 @@ def pledge_submit(
             with transaction.atomic():
                 pledge = Pledge(
                     reference=reference,
-                    donor=Donor.objects.create(
-                        name=donor.name,
-                        donor_type=donor.donor_type,
-                        country=donor.country,
-                        email=donor.email,
-                        language=donor.language,
-                    ),
+                    donor=donor_create(donor),
                     campaign=checked.campaign,
                     session=checked.session,
                     source=PledgeSource.WEB,
@@ -462,9 +468,7 @@ def pledge_record_announced(
 
     with transaction.atomic():
         if isinstance(donor, DonorDetails):
-            donor = Donor.objects.create(
-                name=donor.name, donor_type=donor.donor_type, country=donor.country, email=donor.email
-            )
+            donor = donor_create(donor)
         pledge = Pledge(
             donor=donor,
             campaign=campaign,
