@@ -39,7 +39,7 @@ from pledges.payments.card import card_payment_start, stripe_event_receive
 from pledges.public_cache import public_document
 from pledges.references import reference_for_print
 from pledges.selectors import campaign_get, public_pledges, public_totals
-from pledges.services import DonorDetails, InstalmentTerms, PledgeTerms, pledge_submit
+from pledges.services import DonorDetails, InstalmentTerms, PledgeChoices, PledgeTerms, pledge_submit
 
 
 class DonorInputSerializer(StrictSerializer):
@@ -87,6 +87,13 @@ class PledgeCreateSerializer(StrictSerializer):
             amount=attrs.pop("amount"),
             currency=attrs.pop("currency"),
             instalments=[InstalmentTerms(due_date=i["due_date"], amount=i["amount"]) for i in attrs.pop("instalments")],
+        )
+        attrs["choices"] = PledgeChoices(
+            earmark=attrs.pop("earmark"),
+            public_name=attrs.pop("public_name"),
+            public_amount=attrs.pop("public_amount"),
+            statement=attrs.pop("statement"),
+            public_statement=attrs.pop("public_statement"),
         )
         attrs["campaign"] = attrs.get("campaign")
         attrs["session"] = attrs.get("session")

@@ -53,6 +53,47 @@ class DonorDetails:
     language: str = ""
 
 
+def donor_create(details: DonorDetails) -> Donor:
+    """Insert a new donor from details already checked
+    (`donor_details_errors`)."""
+    return Donor.objects.create(
+        name=details.name,
+        donor_type=details.donor_type,
+        country=details.country,
+        email=details.email,
+        language=details.language,
+    )
+
+
+@dataclass(frozen=True)
+class PledgeChoices:
+    """What the donor decides about a pledge besides its terms: what the
+    money is for, and what of the pledge the Fund may publish."""
+
+    earmark: str = Earmark.UNRESTRICTED
+    public_name: bool = False
+    public_amount: bool = False
+    statement: str = ""
+    # The statement is published even when the name is not (anonymous donors).
+    public_statement: bool = False
+
+    def apply_to(self, pledge: Pledge) -> None:
+        """Set (not save) these choices on a new pledge."""
+        pledge.earmark = self.earmark
+        pledge.public_name = self.public_name
+        pledge.public_amount = self.public_amount
+        pledge.statement = self.statement
+        pledge.public_statement = self.public_statement
+
+
+# The choices a pledge gets when its caller gives none: a donor's own
+# pledge publishes nothing they did not ask for; one said from the floor
+# was said in public, so its name and amount are published unless staff
+# record otherwise.
+SUBMITTED_CHOICES = PledgeChoices()
+ANNOUNCED_CHOICES = PledgeChoices(public_name=True, public_amount=True)
+
+
 @dataclass(frozen=True)
 class InstalmentTerms:
     due_date: date
@@ -290,11 +331,7 @@ def pledge_submit(
     payment_method: str,
     campaign: Campaign | str | None,
     session: EventSession | str | None = None,
-    earmark: str = Earmark.UNRESTRICTED,
-    public_name: bool = False,
-    public_amount: bool = False,
-    statement: str = "",
-    public_statement: bool = False,
+    choices: PledgeChoices = SUBMITTED_CHOICES,
     actor: Actor,
 ) -> Pledge:
     """Record a pledge sent through the web form or the public API.
@@ -302,7 +339,8 @@ def pledge_submit(
     The pledge starts `submitted`: it counts in no public figure until staff
     verify it or its money arrives. Its USD value uses today's rate, or is
     left empty (flagged) when no rate is known. The campaign and session are
-    slugs (the API's, the form's) or rows.
+    slugs (the API's, the form's) or rows; the donor's `choices` publish
+    nothing unless given.
 
     Raises InvalidInput naming each field that breaks a rule
     (`pledge_submission_check`). Queues the acknowledgement email after
@@ -318,13 +356,7 @@ def pledge_submit(
             with transaction.atomic():
                 pledge = Pledge(
                     reference=reference,
-                    donor=Donor.objects.create(
-                        name=donor.name,
-                        donor_type=donor.donor_type,
-                        country=donor.country,
-                        email=donor.email,
-                        language=donor.language,
-                    ),
+                    donor=donor_create(donor),
                     campaign=checked.campaign,
                     session=checked.session,
                     source=PledgeSource.WEB,
@@ -333,12 +365,8 @@ def pledge_submit(
                     amount=check_amount(terms.amount, terms.currency),
                     currency=terms.currency,
                     pledged_on=today,
-                    earmark=earmark,
-                    public_name=public_name,
-                    public_amount=public_amount,
-                    statement=statement,
-                    public_statement=public_statement,
                 )
+                choices.apply_to(pledge)
                 _usd_value_apply(pledge, checked.conversion)
                 pledge.save(force_insert=True)
                 _pledge_submitted_record(pledge, terms=terms, actor=actor)
@@ -435,17 +463,15 @@ def pledge_record_announced(
     session: EventSession | str | None = None,
     announced_on: date | None = None,
     payment_method: str = "",
-    earmark: str = Earmark.UNRESTRICTED,
-    public_name: bool = True,
-    public_amount: bool = True,
-    statement: str = "",
+    choices: PledgeChoices = ANNOUNCED_CHOICES,
     actor: Actor,
 ) -> Pledge:
     """Record a pledge said from the floor at a session: `announced`,
     indicative until confirmed in writing. The donor is an existing row or
     new details. Instalments may fall on any date (they are recorded after
     the fact). The campaign and session are rows, or slugs (the staff
-    API's; the default campaign when none is named). Raises InvalidInput
+    API's; the default campaign when none is named). Without `choices`,
+    the donor's name and amount are public. Raises InvalidInput
     naming each bad field, `campaign` or `session` among them when no
     campaign or session has the slug given."""
     campaign, session = _campaign_and_session(campaign, session)
@@ -462,9 +488,7 @@ def pledge_record_announced(
 
     with transaction.atomic():
         if isinstance(donor, DonorDetails):
-            donor = Donor.objects.create(
-                name=donor.name, donor_type=donor.donor_type, country=donor.country, email=donor.email
-            )
+            donor = donor_create(donor)
         pledge = Pledge(
             donor=donor,
             campaign=campaign,
@@ -475,12 +499,9 @@ def pledge_record_announced(
             amount=terms.amount,
             currency=terms.currency,
             pledged_on=announced_on,
-            earmark=earmark,
-            public_name=public_name,
-            public_amount=public_amount,
-            statement=statement,
             verified_at=timezone.now(),
         )
+        choices.apply_to(pledge)
         pledge_usd_value_set(pledge, on=announced_on)
         _save_with_new_reference(pledge)
         Instalment.objects.bulk_create(

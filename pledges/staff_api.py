@@ -65,6 +65,7 @@ from pledges.selectors import pledge_by_reference, pledge_for_staff, pledges_for
 from pledges.services import (
     DonorDetails,
     InstalmentTerms,
+    PledgeChoices,
     PledgeTerms,
     pledge_amount_change,
     pledge_cancel,
@@ -250,7 +251,13 @@ class AnnouncedPledgeSerializer(StrictSerializer):
             currency=attrs.pop("currency"),
             instalments=_instalments(attrs.pop("instalments")),
         )
-        return {**attrs, "terms": terms}
+        choices = PledgeChoices(
+            earmark=attrs.pop("earmark"),
+            public_name=attrs.pop("public_name"),
+            public_amount=attrs.pop("public_amount"),
+            statement=attrs.pop("statement"),
+        )
+        return {**attrs, "terms": terms, "choices": choices}
 
 
 class ConfirmSerializer(ReasonSerializer):

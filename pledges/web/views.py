@@ -143,6 +143,7 @@ def _check_page(request, language: str, *, values: dict, body: dict, serializer,
     """The answers as understood, the amount formatted for its currency, to
     confirm or change. The hidden fields carry the answers as typed."""
     data = serializer.validated_data
+    choices = data["choices"]
     currency = body["currency"]
     context = {
         **page_context(language),
@@ -156,7 +157,7 @@ def _check_page(request, language: str, *, values: dict, body: dict, serializer,
         "amount_typed": values.get("amount", ""),
         "currency": currency,
         "session": session.title if session else "",
-        "earmark": choice_labels(ChoiceLabel.Kind.EARMARK).get(data["earmark"], ""),
+        "earmark": choice_labels(ChoiceLabel.Kind.EARMARK).get(choices.earmark, ""),
         "payment_method": label(PAYMENT_METHOD_LABELS, data["payment_method"]),
         "is_card": data["payment_method"] == PaymentMethod.CARD,
         "stripe_enabled": stripe_enabled(),
@@ -164,10 +165,10 @@ def _check_page(request, language: str, *, values: dict, body: dict, serializer,
             (line["due_date"], cldr.long_date(i.due_date, language), cldr.money(i.amount, currency, language))
             for line, i in zip(body["instalments"], data["terms"].instalments, strict=True)
         ],
-        "public_name": data["public_name"],
-        "public_amount": data["public_amount"],
-        "statement": data["statement"],
-        "public_statement": data.get("public_statement", False),
+        "public_name": choices.public_name,
+        "public_amount": choices.public_amount,
+        "statement": choices.statement,
+        "public_statement": choices.public_statement,
     }
     return private(render(request, "pledges/web/check.html", context))
 

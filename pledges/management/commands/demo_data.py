@@ -40,6 +40,7 @@ from pledges.payments.services import PaymentDetails, payment_apply, payment_rec
 from pledges.services import (
     DonorDetails,
     InstalmentTerms,
+    PledgeChoices,
     PledgeTerms,
     pledge_confirm,
     pledge_lapse,
@@ -160,10 +161,12 @@ class Command(BaseCommand):
         said: dict[str, Any] = {
             "terms": terms,
             "campaign": campaign,
-            "earmark": demo.earmark,
-            "statement": demo.statement,
-            "public_name": demo.named,
-            "public_amount": demo.amount_shown,
+            "choices": PledgeChoices(
+                earmark=demo.earmark,
+                statement=demo.statement,
+                public_name=demo.named,
+                public_amount=demo.amount_shown,
+            ),
         }
 
         def announce() -> None:
