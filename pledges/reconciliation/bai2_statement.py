@@ -59,8 +59,9 @@ from pledges.reconciliation.parsing import (
     StatementFormatError,
     StatementHeader,
     StatementLine,
+    balance_entry,
+    texts_check,
 )
-from pledges.reconciliation.statement_parts import balance_entry, texts_check
 
 _RECORD_START = re.compile(r"(?:01|02|03|16|49|88|98|99),")
 _SIMPLE_AVAILABILITY = re.compile(r"^(16,[^,]*,[^,]*,S,)([^,]*,[^,]*,[^,/]*)")

@@ -93,8 +93,8 @@ from pledges.reconciliation.parsing import (
     StatementFormatError,
     StatementHeader,
     StatementLine,
+    texts_check,
 )
-from pledges.reconciliation.statement_parts import texts_check
 
 NAMESPACE_PREFIX = "urn:iso:std:iso:20022:tech:xsd:camt.053.001."
 FIRST_VERSION = 2

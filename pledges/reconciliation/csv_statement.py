@@ -119,8 +119,8 @@ from pledges.reconciliation.parsing import (
     PrefixedRaw,
     StatementFormatError,
     StatementLine,
+    texts_check,
 )
-from pledges.reconciliation.statement_parts import texts_check
 
 REQUIRED_COLUMNS = ("booking_date", "amount", "currency", "bank_reference")
 OPTIONAL_COLUMNS = ("value_date", "direction", "debtor_name", "remittance", "creditor_reference", "charges")

@@ -48,8 +48,9 @@ from pledges.reconciliation.parsing import (
     StatementFormatError,
     StatementHeader,
     StatementLine,
+    balance_entry,
+    texts_check,
 )
-from pledges.reconciliation.statement_parts import balance_entry, texts_check
 
 _STATEMENT_START = re.compile(r"^:20:", re.MULTILINE)
 # Not references: absent, or (Rabobank's "EREF") a pointer to the :86: tag.
