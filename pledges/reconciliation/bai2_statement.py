@@ -58,7 +58,6 @@ from pledges.reconciliation.parsing import (
     ParsedLines,
     StatementFormatError,
     StatementHeader,
-    StatementLine,
     balance_entry,
     texts_check,
 )
@@ -242,10 +241,8 @@ def _line(detail, header: StatementHeader, currency: str, as_of: date | None, po
     value_date = as_of
     if detail.funds_type == FundsType.value_dated and detail.availability and detail.availability.get("date"):
         value_date = detail.availability["date"]
-    return StatementLine(
-        position=position,
-        statement_id=header.statement_id,
-        account=header.account,
+    return header.line(
+        position,
         bank_reference=reference,
         direction=CREDIT if code.transaction == TypeCodeTransaction.credit else DEBIT,
         amount=_scaled(detail.amount, currency),
@@ -254,6 +251,4 @@ def _line(detail, header: StatementHeader, currency: str, as_of: date | None, po
         value_date=value_date,
         debtor_name=debtor_name,
         remittance=text,
-        creditor_reference="",
-        charges=Decimal(0),
     )

@@ -87,6 +87,42 @@ class StatementHeader:
     # a debit balance has a negative amount.
     balances: list[dict] = field(default_factory=list)
 
+    def line(
+        self,
+        position: int,
+        *,
+        bank_reference: str,
+        direction: str,
+        amount: Decimal,
+        currency: str,
+        booking_date: date | None,
+        value_date: date | None,
+        debtor_name: str,
+        remittance: str,
+        creditor_reference: str = "",
+        charges: Decimal = Decimal(0),
+        reversal: bool = False,
+    ) -> StatementLine:
+        """A line of this statement: its statement id and account are the
+        header's; the rest is what the parser read (a format that has no
+        creditor reference, charges or reversals leaves them out)."""
+        return StatementLine(
+            position=position,
+            statement_id=self.statement_id,
+            account=self.account,
+            bank_reference=bank_reference,
+            direction=direction,
+            amount=amount,
+            currency=currency,
+            booking_date=booking_date,
+            value_date=value_date,
+            debtor_name=debtor_name,
+            remittance=remittance,
+            creditor_reference=creditor_reference,
+            charges=charges,
+            reversal=reversal,
+        )
+
 
 class StatementFormatError(ValueError):
     """A file that cannot be read as a statement at all.
