@@ -58,9 +58,9 @@ from pledges.reconciliation.parsing import (
     ParsedLines,
     StatementFormatError,
     StatementHeader,
-    StatementLine,
+    balance_entry,
+    texts_check,
 )
-from pledges.reconciliation.statement_parts import balance_entry, texts_check
 
 _RECORD_START = re.compile(r"(?:01|02|03|16|49|88|98|99),")
 _SIMPLE_AVAILABILITY = re.compile(r"^(16,[^,]*,[^,]*,S,)([^,]*,[^,]*,[^,/]*)")
@@ -241,10 +241,8 @@ def _line(detail, header: StatementHeader, currency: str, as_of: date | None, po
     value_date = as_of
     if detail.funds_type == FundsType.value_dated and detail.availability and detail.availability.get("date"):
         value_date = detail.availability["date"]
-    return StatementLine(
-        position=position,
-        statement_id=header.statement_id,
-        account=header.account,
+    return header.line(
+        position,
         bank_reference=reference,
         direction=CREDIT if code.transaction == TypeCodeTransaction.credit else DEBIT,
         amount=_scaled(detail.amount, currency),
@@ -253,6 +251,4 @@ def _line(detail, header: StatementHeader, currency: str, as_of: date | None, po
         value_date=value_date,
         debtor_name=debtor_name,
         remittance=text,
-        creditor_reference="",
-        charges=Decimal(0),
     )

@@ -92,9 +92,8 @@ from pledges.reconciliation.parsing import (
     PrefixedRaw,
     StatementFormatError,
     StatementHeader,
-    StatementLine,
+    texts_check,
 )
-from pledges.reconciliation.statement_parts import texts_check
 
 NAMESPACE_PREFIX = "urn:iso:std:iso:20022:tech:xsd:camt.053.001."
 FIRST_VERSION = 2
@@ -208,18 +207,19 @@ def _check_root(tag: str) -> tuple[str, tuple[str, str, str, str]]:
 
 
 class _Statement:
-    def __init__(self, number: int):
-        self.number = number
-        self.id: str | None = None
-        self.account: str | None = None
-        self.balances: list[dict] = []
+    """One statement as it is read: its number in the file, and its header,
+    filled in as its Id, Acct and Bal elements come."""
 
-    def checked(self) -> tuple[str, str]:
-        if not self.id:
+    def __init__(self, number: int, file_format: str, kind: str):
+        self.number = number
+        self.header = StatementHeader(statement_id="", account="", file_format=file_format, kind=kind)
+
+    def checked(self) -> StatementHeader:
+        if not self.header.statement_id:
             raise StatementFormatError(f"statement {self.number} has no Id before its entries")
-        if not self.account:
+        if not self.header.account:
             raise StatementFormatError(f"statement {self.number} has no account (Acct/Id) before its entries")
-        return self.id, self.account
+        return self.header
 
 
 def _balance(bal: Element, q: _Names) -> dict | None:
@@ -260,7 +260,7 @@ def _walk(events: Iterator[tuple[str, Element]], headers: list[StatementHeader])
                     )
                 elif depth == 2 and elem.tag == stmt_tag:
                     statements += 1
-                    statement = _Statement(statements)
+                    statement = _Statement(statements, message[2], message[3])
                 parents[depth] = elem
             depth += 1
             continue
@@ -272,31 +272,22 @@ def _walk(events: Iterator[tuple[str, Element]], headers: list[StatementHeader])
             if statement is not None and parents[2] is not None and parents[2].tag == stmt_tag:
                 tag = elem.tag
                 if tag == ntry_tag:
-                    statement_id, account = statement.checked()
-                    for line in _entry_lines(elem, q, position + 1, statement_id, account):
+                    for line in _entry_lines(elem, q, position + 1, statement.checked()):
                         position = line.position
                         yield line
                 elif tag == id_tag:
-                    statement.id = _statement_value(elem.text, "Id", MAX_STATEMENT_ID, statement.number)
+                    statement_id = _statement_value(elem.text, "Id", MAX_STATEMENT_ID, statement.number)
+                    statement.header.statement_id = statement_id
                 elif tag == acct_tag:
                     account = _text(elem, q, "Id/IBAN") or _text(elem, q, "Id/Othr/Id")
-                    statement.account = _statement_value(account, "account", MAX_ACCOUNT, statement.number)
+                    statement.header.account = _statement_value(account, "account", MAX_ACCOUNT, statement.number)
                 elif tag == bal_tag:
                     balance = _balance(elem, q)
                     if balance is not None:
-                        statement.balances.append(balance)
+                        statement.header.balances.append(balance)
         elif depth == 2:
             if statement is not None and elem.tag == stmt_tag:
-                statement_id, account = statement.checked()
-                headers.append(
-                    StatementHeader(
-                        statement_id=statement_id,
-                        account=account,
-                        file_format=message[2],
-                        kind=message[3],
-                        balances=statement.balances,
-                    )
-                )
+                headers.append(statement.checked())
             statement = None
         if depth >= 2:
             # Read: drop it from the tree, so that memory holds one entry at a time.
@@ -461,7 +452,7 @@ def _tx_amount(tx: Element | None, q: _Names, errors: LineError) -> tuple[Decima
     return None
 
 
-def _entry_lines(ntry: Element, q: _Names, first_position: int, statement_id: str, account: str) -> list[ParsedLine]:
+def _entry_lines(ntry: Element, q: _Names, first_position: int, header: StatementHeader) -> list[ParsedLine]:
     """The line (or, for a batch, the lines) of one Ntry element."""
     status = _text(ntry, q, "Sts/Cd") or _text(ntry, q, "Sts")
     if status and status.upper() != "BOOK":
@@ -497,7 +488,7 @@ def _entry_lines(ntry: Element, q: _Names, first_position: int, statement_id: st
         else:
             charges = Decimal(0)
 
-        bank_reference = _bank_reference(ntry, tx, q, index if batch else None, statement_id, errors.position)
+        bank_reference = _bank_reference(ntry, tx, q, index if batch else None, header.statement_id, errors.position)
         debtor_name = _debtor_name(tx, q)
         creditor_reference = _creditor_reference(tx, q)
         texts_check(
@@ -508,10 +499,8 @@ def _entry_lines(ntry: Element, q: _Names, first_position: int, statement_id: st
             lines.append(errors)
             continue
         lines.append(
-            StatementLine(
-                position=errors.position,
-                statement_id=statement_id,
-                account=account,
+            header.line(
+                errors.position,
                 bank_reference=bank_reference,
                 direction=tx_direction,
                 amount=amount,

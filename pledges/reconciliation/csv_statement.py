@@ -115,12 +115,13 @@ from pledges.reconciliation.parsing import (
     MAX_STATEMENT_ID,
     NON_FIELD_ERRORS,
     LineError,
+    ParsedLine,
     ParsedLines,
     PrefixedRaw,
     StatementFormatError,
-    StatementLine,
+    StatementHeader,
+    texts_check,
 )
-from pledges.reconciliation.statement_parts import texts_check
 
 REQUIRED_COLUMNS = ("booking_date", "amount", "currency", "bank_reference")
 OPTIONAL_COLUMNS = ("value_date", "direction", "debtor_name", "remittance", "creditor_reference", "charges")
@@ -183,7 +184,9 @@ def iter_csv_statement(
     if problems:
         raise ValueError(f"the layout is not usable: {problems}")
     found = found if found is not None else {}
-    return _iter_rows(stream, statement_id, account, order, layout, (currency or layout.currency).upper(), found)
+    # A CSV file is one statement, whose header is the caller's.
+    header = StatementHeader(statement_id=statement_id, account=account, file_format="csv")
+    return _iter_rows(stream, header, order, layout, (currency or layout.currency).upper(), found)
 
 
 def file_sha256(stream: IO[bytes]) -> str:
@@ -588,7 +591,7 @@ def _header(line: str, layout: "CsvLayout", default_currency: str) -> tuple[str,
 
 
 def _iter_rows(
-    stream: IO[bytes], statement_id: str, account: str, date_order: str, layout: "CsvLayout", currency: str, found: dict
+    stream: IO[bytes], header: StatementHeader, date_order: str, layout: "CsvLayout", currency: str, found: dict
 ) -> ParsedLines:
     text = _text_stream(stream, layout.encoding)
     progress = _Progress()
@@ -616,7 +619,7 @@ def _iter_rows(
         # last field that silently swallowed the rows after it.
         rows = csv.reader(_chain(first, lines), delimiter=delimiter, strict=True)
         default_currency = currency or header_currency.get("amount", "")
-        reader = _RowReader(columns, width, statement_id, account, date_order, layout, default_currency)
+        reader = _RowReader(columns, width, header, date_order, layout, default_currency)
         for record in rows:
             progress.records += 1
             if not any(cell.strip() for cell in record):
@@ -672,11 +675,10 @@ def _guess_delimiter(line: str) -> str:
 
 
 class _RowReader:
-    def __init__(self, columns, width, statement_id, account, date_order, layout, currency):
+    def __init__(self, columns, width, header: StatementHeader, date_order, layout, currency):
         self.columns = columns
         self.width = width
-        self.statement_id = statement_id
-        self.account = account
+        self.header = header
         self.date_order = layout.date_order if layout.date_order != "auto" else date_order
         self.layout = layout
         self.currency = currency.upper()
@@ -684,7 +686,7 @@ class _RowReader:
         self.words.update({w.strip().lower(): CREDIT for w in layout.credit_words})
         self.words.update({w.strip().lower(): DEBIT for w in layout.debit_words})
 
-    def row(self, record: list[str], position: int) -> StatementLine | LineError:
+    def row(self, record: list[str], position: int) -> ParsedLine:
         errors = LineError(position)
         if any(cell.strip() for cell in record[self.width :]):
             errors.add(NON_FIELD_ERRORS, f"the row has {len(record)} fields, more than the header's {self.width}.")
@@ -752,7 +754,7 @@ class _RowReader:
         booking_date = _checked_date(errors, "booking_date", required("booking_date"), self.date_order)
         value_date = _checked_date(errors, "value_date", cell("value_date"), self.date_order)
 
-        bank_reference = cell("bank_reference") or _row_digest(record, self.account)
+        bank_reference = cell("bank_reference") or _row_digest(record, self.header.account)
         debtor_name = " ".join(cell("debtor_name").split())
         creditor_reference = cell("creditor_reference")
         texts_check(
@@ -761,10 +763,8 @@ class _RowReader:
 
         if errors.errors or direction is None or amount is None:  # a missing one was named in errors
             return errors
-        return StatementLine(
-            position=position,
-            statement_id=self.statement_id,
-            account=self.account,
+        return self.header.line(
+            position,
             bank_reference=bank_reference,
             direction=direction,
             amount=abs(amount),

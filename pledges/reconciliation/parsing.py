@@ -1,7 +1,8 @@
 """What the statement parsers give back: plain values, no Django models.
 
-Both parsers (`camt053.iter_camt053`, `csv_statement.iter_csv_statement`)
-are generators of `StatementLine | LineError`:
+The parsers (`camt053.iter_camt053`, `swift_mt940.iter_mt940`,
+`bai2_statement.iter_bai2`, `csv_statement.iter_csv_statement`) are
+generators of `StatementLine | LineError`:
 
 * a line that can be read yields a `StatementLine`;
 * a line that cannot (a bad amount, an unknown currency, a date that is not
@@ -86,6 +87,42 @@ class StatementHeader:
     # a debit balance has a negative amount.
     balances: list[dict] = field(default_factory=list)
 
+    def line(
+        self,
+        position: int,
+        *,
+        bank_reference: str,
+        direction: str,
+        amount: Decimal,
+        currency: str,
+        booking_date: date | None,
+        value_date: date | None,
+        debtor_name: str,
+        remittance: str,
+        creditor_reference: str = "",
+        charges: Decimal = Decimal(0),
+        reversal: bool = False,
+    ) -> StatementLine:
+        """A line of this statement: its statement id and account are the
+        header's; the rest is what the parser read (a format that has no
+        creditor reference, charges or reversals leaves them out)."""
+        return StatementLine(
+            position=position,
+            statement_id=self.statement_id,
+            account=self.account,
+            bank_reference=bank_reference,
+            direction=direction,
+            amount=amount,
+            currency=currency,
+            booking_date=booking_date,
+            value_date=value_date,
+            debtor_name=debtor_name,
+            remittance=remittance,
+            creditor_reference=creditor_reference,
+            charges=charges,
+            reversal=reversal,
+        )
+
 
 class StatementFormatError(ValueError):
     """A file that cannot be read as a statement at all.
@@ -143,6 +180,32 @@ class PrefixedRaw(io.RawIOBase):
 def check_length(errors: LineError, name: str, value: str, limit: int) -> None:
     if len(value) > limit:
         errors.add(name, f"is {len(value)} characters long; at most {limit} are accepted.")
+
+
+# --- what every parser does the same way with the parts of a statement ---------
+
+# The column each free-text part of a line is stored in holds this many characters.
+TEXT_LIMITS = {
+    "bank_reference": MAX_BANK_REFERENCE,
+    "debtor_name": MAX_DEBTOR_NAME,
+    "creditor_reference": MAX_CREDITOR_REFERENCE,
+}
+
+
+def texts_check(errors: LineError, **texts: str) -> None:
+    """Name in `errors` each free-text part of a line (`bank_reference`,
+    `debtor_name`, `creditor_reference`) too long for its column, in the
+    order given."""
+    for name, text in texts.items():
+        check_length(errors, name, text, TEXT_LIMITS[name])
+
+
+def balance_entry(kind: str, amount: Decimal, currency: str, on: date | None) -> dict[str, str]:
+    """One balance of `StatementHeader.balances` in plain values (kept for
+    people to compare with the lines, never checked against them): the
+    bank's type code, the signed amount as text, its currency and its date
+    (empty when the file gives none)."""
+    return {"type": kind, "amount": str(amount), "currency": currency, "date": on.isoformat() if on else ""}
 
 
 # --- ISO 11649 references in free text ---------------------------------------

@@ -44,12 +44,13 @@ from pledges.reconciliation.parsing import (
     MAX_ACCOUNT,
     MAX_STATEMENT_ID,
     LineError,
+    ParsedLine,
     ParsedLines,
     StatementFormatError,
     StatementHeader,
-    StatementLine,
+    balance_entry,
+    texts_check,
 )
-from pledges.reconciliation.statement_parts import balance_entry, texts_check
 
 _STATEMENT_START = re.compile(r"^:20:", re.MULTILINE)
 # Not references: absent, or (Rabobank's "EREF") a pointer to the :86: tag.
@@ -247,7 +248,7 @@ def _remittance_and_reference(details: str, data: dict) -> tuple[str, str, str, 
     return _clean(details), "", "", ""
 
 
-def _line(data: dict, header: StatementHeader, position: int) -> StatementLine | LineError:
+def _line(data: dict, header: StatementHeader, position: int) -> ParsedLine:
     errors = LineError(position)
     status = str(data.get("status") or "").upper()
     reversal = status.startswith("R")
@@ -287,10 +288,8 @@ def _line(data: dict, header: StatementHeader, position: int) -> StatementLine |
         return errors
     value_date = data.get("date")
     booking_date = data.get("entry_date") or value_date
-    return StatementLine(
-        position=position,
-        statement_id=header.statement_id,
-        account=header.account,
+    return header.line(
+        position,
         bank_reference=reference,
         direction=direction,
         amount=amount,
@@ -300,7 +299,6 @@ def _line(data: dict, header: StatementHeader, position: int) -> StatementLine |
         debtor_name=debtor_name,
         remittance=remittance,
         creditor_reference=creditor_reference,
-        charges=Decimal(0),
         reversal=reversal,
     )
 
