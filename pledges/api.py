@@ -314,30 +314,73 @@ class StatusPaymentSerializer(serializers.Serializer):
     method = serializers.CharField()
 
 
-class PledgeStatusSerializer(serializers.Serializer):
-    """The donor's view of one pledge (its instalment schedule is worked
-    out once, for `overdue` and `instalments`)."""
-
+# A pledge and its terms as both the donor's status link and the staff API
+# show them; each serializer built on it picks its fields, in its own order,
+# with Meta.fields, and adds its own. (A comment, not a docstring:
+# drf-spectacular would show it as the description of each of them.)
+class PledgeTermsSerializer(serializers.ModelSerializer):
     reference = serializers.CharField()
-    reference_printed = serializers.SerializerMethodField()
     status = serializers.ChoiceField(choices=PledgeStatus.choices)
-    donor = serializers.CharField(source="donor.name")
     campaign = serializers.CharField(source="campaign.slug")
     session = serializers.CharField(source="session.slug", allow_null=True)
     pledged_on = serializers.DateField()
     amount = AmountField()
     currency = serializers.CharField()
-    amount_usd = serializers.CharField(allow_null=True)
     amount_paid = AmountField()
     amount_outstanding = AmountField()
-    overdue = serializers.SerializerMethodField()
     payment_method = serializers.CharField()
     earmark = serializers.CharField()
     public_name = serializers.BooleanField()
     public_amount = serializers.BooleanField()
     instalments = serializers.SerializerMethodField()
+    # The pledge's instalment schedule when a serializer has worked it out
+    # already for other fields; None: `instalment_lines` works it out.
+    schedule: list[dict] | None = None
+
+    class Meta:
+        model = Pledge
+
+    @extend_schema_field(InstalmentStatusSerializer(many=True))
+    def get_instalments(self, pledge: Pledge) -> list[dict]:
+        # many=True makes a ListSerializer, whose data is a list; the stubs type it as a Serializer's dict.
+        return InstalmentStatusSerializer(instalment_lines(pledge, self.schedule), many=True).data  # type: ignore[return-value]
+
+
+class PledgeStatusSerializer(PledgeTermsSerializer):
+    """The donor's view of one pledge (its instalment schedule is worked
+    out once, for `overdue` and `instalments`)."""
+
+    reference_printed = serializers.SerializerMethodField()
+    donor = serializers.CharField(source="donor.name")
+    amount_usd = serializers.CharField(allow_null=True)
+    overdue = serializers.SerializerMethodField()
     payments = StatusPaymentSerializer(many=True)
     bank_instructions = serializers.SerializerMethodField()
+    schedule: list[dict]
+
+    class Meta(PledgeTermsSerializer.Meta):
+        fields = [
+            "reference",
+            "reference_printed",
+            "status",
+            "donor",
+            "campaign",
+            "session",
+            "pledged_on",
+            "amount",
+            "currency",
+            "amount_usd",
+            "amount_paid",
+            "amount_outstanding",
+            "overdue",
+            "payment_method",
+            "earmark",
+            "public_name",
+            "public_amount",
+            "instalments",
+            "payments",
+            "bank_instructions",
+        ]
 
     def to_representation(self, pledge: Pledge) -> dict:
         self.schedule = pledge.instalment_schedule()
@@ -348,11 +391,6 @@ class PledgeStatusSerializer(serializers.Serializer):
 
     def get_overdue(self, pledge: Pledge) -> bool:
         return any(line["overdue"] for line in self.schedule)
-
-    @extend_schema_field(InstalmentStatusSerializer(many=True))
-    def get_instalments(self, pledge: Pledge) -> list[dict]:
-        # many=True makes a ListSerializer, whose data is a list; the stubs type it as a Serializer's dict.
-        return InstalmentStatusSerializer(instalment_lines(pledge, self.schedule), many=True).data  # type: ignore[return-value]
 
     @extend_schema_field(BankInstructionsSerializer(allow_null=True))
     def get_bank_instructions(self, pledge: Pledge) -> dict | None:

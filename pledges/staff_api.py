@@ -97,33 +97,42 @@ class DonorSerializer(DonorSummarySerializer):
     iati_org_ref = serializers.CharField(help_text="IATI organisation identifier, when staff entered one")
 
 
-class PledgeListSerializer(serializers.Serializer):
-    reference = serializers.CharField()
-    status = serializers.CharField()
-    # A declared field, not Field.source: the serializer's metaclass takes it out of the class (the stubs cannot tell).
-    source = serializers.CharField()  # type: ignore[assignment]
+class PledgeListSerializer(api.PledgeTermsSerializer):
     donor = DonorSummarySerializer()
-    campaign = serializers.CharField(source="campaign.slug")
-    session = serializers.CharField(source="session.slug", allow_null=True)
-    amount = AmountField()
-    currency = serializers.CharField()
-    amount_usd = serializers.DecimalField(max_digits=19, decimal_places=2, allow_null=True)
     usd_rate = serializers.DecimalField(max_digits=20, decimal_places=8, allow_null=True, normalize_output=True)
-    usd_rate_date = serializers.DateField(allow_null=True)
     usd_rate_missing = serializers.BooleanField()
-    amount_paid = AmountField()
-    amount_outstanding = AmountField()
     amount_overpaid = AmountField()
-    amount_received_usd = serializers.DecimalField(max_digits=19, decimal_places=2)
-    fees_usd = serializers.DecimalField(max_digits=19, decimal_places=2)
     overdue = serializers.BooleanField()
-    payment_method = serializers.CharField()
-    earmark = serializers.CharField()
-    pledged_on = serializers.DateField()
-    confirmed_on = serializers.DateField(allow_null=True)
-    version = serializers.IntegerField()
-    created_at = serializers.DateTimeField()
-    updated_at = serializers.DateTimeField()
+
+    class Meta(api.PledgeTermsSerializer.Meta):
+        fields = [
+            "reference",
+            "status",
+            "source",
+            "donor",
+            "campaign",
+            "session",
+            "amount",
+            "currency",
+            "amount_usd",
+            "usd_rate",
+            "usd_rate_date",
+            "usd_rate_missing",
+            "amount_paid",
+            "amount_outstanding",
+            "amount_overpaid",
+            "amount_received_usd",
+            "fees_usd",
+            "overdue",
+            "payment_method",
+            "earmark",
+            "pledged_on",
+            "confirmed_on",
+            "version",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = fields
 
 
 class PaymentSerializer(serializers.Serializer):
@@ -182,19 +191,23 @@ class PledgeVersionSerializer(serializers.Serializer):
 
 class PledgeDetailSerializer(PledgeListSerializer):
     donor = DonorSerializer()
-    earmark = serializers.CharField()
-    public_name = serializers.BooleanField()
-    public_amount = serializers.BooleanField()
-    statement = serializers.CharField()
-    close_reason = serializers.CharField()
-    instalments = serializers.SerializerMethodField()
     payments = PaymentSerializer(many=True)
     versions = PledgeVersionSerializer(many=True)
     audit = serializers.SerializerMethodField()
 
-    @extend_schema_field(api.InstalmentStatusSerializer(many=True))
-    def get_instalments(self, pledge: Pledge) -> list[dict]:
-        return api.instalment_lines(pledge)
+    class Meta(PledgeListSerializer.Meta):
+        fields = [
+            *PledgeListSerializer.Meta.fields,
+            "public_name",
+            "public_amount",
+            "statement",
+            "close_reason",
+            "instalments",
+            "payments",
+            "versions",
+            "audit",
+        ]
+        read_only_fields = fields
 
     @extend_schema_field(AuditEventSerializer(many=True))
     def get_audit(self, pledge: Pledge) -> list[dict]:

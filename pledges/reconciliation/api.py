@@ -48,48 +48,67 @@ from pledges.roles import IsReconciler, IsViewer
 TAGS = ["staff: reconciliation"]
 
 
-class StatementSerializer(serializers.Serializer):
-    id = serializers.IntegerField()
-    statement_id = serializers.CharField()
-    account = serializers.CharField()
-    file_format = serializers.CharField()
+class StatementSerializer(serializers.ModelSerializer):
+    # Declared where the API says more than the model. `kind` stays a string:
+    # as an enum it would rename the reports' KindEnum in the schema.
     kind = serializers.CharField(help_text="statement, notification (camt.054) or intraday (camt.052, BAI2 interim)")
     balances = serializers.JSONField(help_text="The balances the bank states: type, amount, currency, date")
-    filename = serializers.CharField()
-    imported_at = serializers.DateTimeField()
-    line_count = serializers.IntegerField()
     report = serializers.JSONField(help_text="Lines, duplicates skipped, and matching progress and outcome")
 
+    class Meta:
+        model = BankStatement
+        fields = [
+            "id",
+            "statement_id",
+            "account",
+            "file_format",
+            "kind",
+            "balances",
+            "filename",
+            "imported_at",
+            "line_count",
+            "report",
+        ]
+        read_only_fields = fields
 
-class MatchSerializer(serializers.Serializer):
-    id = serializers.IntegerField()
+
+class MatchSerializer(serializers.ModelSerializer):
     pledge = serializers.CharField(source="pledge.reference")
     amount = AmountField(currency_source="line_currency")
-    rule = serializers.CharField()
-    confidence = serializers.DecimalField(max_digits=4, decimal_places=3)
-    explanation = serializers.CharField()
-    status = serializers.CharField()
-    payment = serializers.IntegerField(source="payment_id", allow_null=True)
+
+    class Meta:
+        model = LineMatch
+        fields = ["id", "pledge", "amount", "rule", "confidence", "explanation", "status", "payment"]
+        read_only_fields = fields
 
 
-class LineSerializer(serializers.Serializer):
-    id = serializers.IntegerField()
-    statement = serializers.IntegerField(source="statement_id")
-    position = serializers.IntegerField()
-    account = serializers.CharField()
-    bank_reference = serializers.CharField()
-    direction = serializers.CharField()
+class LineSerializer(serializers.ModelSerializer):
     amount = AmountField()
     charges = AmountField()
-    currency = serializers.CharField()
-    booking_date = serializers.DateField(allow_null=True)
-    value_date = serializers.DateField(allow_null=True)
-    debtor_name = serializers.CharField()
-    remittance = serializers.CharField()
-    creditor_reference = serializers.CharField()
-    status = serializers.CharField()
-    note = serializers.CharField()
     matches = MatchSerializer(many=True)
+
+    class Meta:
+        model = StatementLine
+        fields = [
+            "id",
+            "statement",
+            "position",
+            "account",
+            "bank_reference",
+            "direction",
+            "amount",
+            "charges",
+            "currency",
+            "booking_date",
+            "value_date",
+            "debtor_name",
+            "remittance",
+            "creditor_reference",
+            "status",
+            "note",
+            "matches",
+        ]
+        read_only_fields = fields
 
 
 class StatementLineFilter(django_filters.FilterSet):

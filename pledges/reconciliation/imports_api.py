@@ -28,17 +28,26 @@ UPLOAD_FIELDS: dict[str, serializers.Field] = {
 }
 
 
-class StatementImportSerializer(serializers.Serializer):
-    id = serializers.IntegerField()
-    status = serializers.CharField()
-    filename = serializers.CharField()
-    size = serializers.IntegerField()
-    created_at = serializers.DateTimeField()
-    started_at = serializers.DateTimeField(allow_null=True)
-    finished_at = serializers.DateTimeField(allow_null=True)
+class StatementImportSerializer(serializers.ModelSerializer):
     lines_read = serializers.SerializerMethodField(help_text="While running: lines read so far")
     statements = serializers.SerializerMethodField()
     outcome = serializers.JSONField(help_text="Done: lines; refused: the problem (status, code, detail, errors)")
+
+    class Meta:
+        model = StatementImport
+        fields = [
+            "id",
+            "status",
+            "filename",
+            "size",
+            "created_at",
+            "started_at",
+            "finished_at",
+            "lines_read",
+            "statements",
+            "outcome",
+        ]
+        read_only_fields = fields
 
     def get_lines_read(self, job: StatementImport) -> int | None:
         return imports.statement_import_progress(job)
