@@ -36,6 +36,7 @@ from pledges.models import (
 from pledges.references import reference_new
 from tests.conftest import run_at_once
 from tests.factories import DonorFactory, PledgeFactory
+from tests.helpers import problem
 
 pytestmark = pytest.mark.django_db
 
@@ -284,16 +285,6 @@ def nothing_stored() -> bool:
         and StatementLine.objects.count() == 0
         and not AuditEvent.objects.filter(action="statement.imported").exists()
     )
-
-
-def problem(response, status: int, code: str) -> dict:
-    assert response.status_code == status, response.content
-    assert response["Content-Type"].startswith("application/problem+json")
-    body = response.json()
-    assert body["status"] == status
-    assert body["type"] == f"urn:vtf-pledges:problem:{code}"
-    assert body["title"] and body["detail"]
-    return body
 
 
 # --- Each camt.053 version imports ---------------------------------------------------

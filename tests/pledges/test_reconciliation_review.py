@@ -21,6 +21,7 @@ from pledges.models import (
     StatementLine,
 )
 from tests.conftest import run_at_once
+from tests.helpers import problem
 from tests.pledges.test_reconciliation_import import (
     LINES,
     Entry,
@@ -81,14 +82,6 @@ def unmatched_line(upload, amount: str = "1500.00", charges: str = "") -> Statem
     line = line_of(e)
     assert line.status == LineStatus.UNMATCHED
     return line
-
-
-def problem(response, status: int, code: str) -> dict:
-    assert response.status_code == status, response.content
-    assert response["Content-Type"].startswith("application/problem+json")
-    body = response.json()
-    assert body["type"] == f"urn:vtf-pledges:problem:{code}"
-    return body
 
 
 def money(pledge: Pledge) -> tuple:
