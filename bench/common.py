@@ -20,7 +20,8 @@ import tracemalloc
 import warnings
 from collections import defaultdict
 from collections.abc import Callable
-from datetime import date
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 
@@ -329,6 +330,87 @@ def pledge(pid: int, *, status: str, amount: Decimal, currency: str, **fields):
         close_reason="Closed by the bench data set" if closed else "",
         **fields,
     )
+
+
+@dataclass(frozen=True)
+class PledgeMix:
+    """What PledgeDraw draws of a data set's pledges besides their status,
+    currency, amount and date: where a pledge came from (one of `sources`;
+    a submitted one always from the web), its payment method (`methods`: a
+    web pledge's and the others' to draw from, or None: all by bank
+    transfer, nothing drawn), the share that come with a statement, the
+    days within which it was last updated (None: never updated) and how
+    long after its creation a web pledge was verified."""
+
+    sources: tuple[str, ...]
+    methods: tuple[tuple[str, ...], tuple[str, ...]] | None
+    statement_share: float
+    updated_days: int | None
+    verified_after: timedelta
+
+
+# The mix of bench/run.py and bench/reports.py.
+MIX = PledgeMix(
+    sources=("web", "floor", "staff", "web", "staff"),
+    methods=(("card", "bank_transfer", "bank_transfer"), ("bank_transfer", "bank_transfer", "other", "")),
+    statement_share=0.1,
+    updated_days=90,
+    verified_after=timedelta(days=1),
+)
+STATEMENT = "We stand with the survivors of trafficking."
+
+
+@dataclass(frozen=True)
+class PledgeDraw:
+    """A data set's pledges drawn with `rng` after `mix`: from `donors`
+    donors (donor_of), in `campaign` and its `sessions`, as of `today` and
+    `now` (see pledge)."""
+
+    rng: random.Random
+    mix: PledgeMix
+    donors: int
+    campaign: object
+    sessions: list
+    today: date
+    now: datetime
+
+    def __call__(self, pid: int, *, status: str, currency: str, amount: Decimal, pledged_on: date):
+        """Pledge `pid` with the status, currency, amount and date its script
+        drew (each draws them its own way and order), and the rest drawn
+        here, in this order, so that a seed gives the rows it always gave:
+        the second of its day, the source, the payment method, the days to
+        confirmation (a firm pledge), the donor, the session (from the
+        floor), the earmark, the consents to name the donor and the amount,
+        the statement and the last update."""
+        rng, mix = self.rng, self.mix
+        second = rng.randint(0, 86_399)
+        source = "web" if status == "submitted" else rng.choice(mix.sources)
+        if mix.methods is None:
+            method = "bank_transfer"
+        else:
+            method = rng.choice(mix.methods[0] if source == "web" else mix.methods[1])
+        return pledge(
+            pid,
+            status=status,
+            amount=amount,
+            currency=currency,
+            confirm_days=rng.randint(0, 60) if status in FIRM else None,
+            donor_id=donor_of(self.donors, rng.random()),
+            campaign=self.campaign,
+            session=rng.choice(self.sessions) if source == "floor" and self.sessions else None,
+            source=source,
+            payment_method=method,
+            pledged_on=pledged_on,
+            earmark=rng.choice(EARMARKS),
+            public_name=rng.random() < 0.7,
+            public_amount=rng.random() < 0.6,
+            statement=STATEMENT if mix.statement_share and rng.random() < mix.statement_share else "",
+            second=second,
+            updated_after=None if mix.updated_days is None else timedelta(days=rng.randint(0, mix.updated_days)),
+            verified_after=mix.verified_after,
+            today=self.today,
+            now=self.now,
+        )
 
 
 def instalment_plan(pledge, count: int, first_id: int) -> list:

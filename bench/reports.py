@@ -143,6 +143,12 @@ class Picker:
         return rng.choices(self.population, cum_weights=self.cumulative)[0]
 
 
+def pick(population, draw: float):
+    """One of `population` for a uniform `draw` in [0, 1)."""
+    return population[int(draw * len(population))]
+
+
+MIX = common.MIX  # sources, methods, statements, updates: those of bench/run.py
 STATUS = Picker(common.STATUS_WEIGHTS)
 CURRENCY = Picker(common.CURRENCY_WEIGHTS)
 DONOR_TYPE = Picker(common.DONOR_TYPE_WEIGHTS)
@@ -199,11 +205,8 @@ def generate_pledges(first: int, last: int, seed: int, today: date, now: datetim
             usd_size = Decimal(str(round(min(5e7, max(10.0, size)), 2)))
             amount = (usd_size * (rate or Decimal("10.5"))).quantize(unit, rounding=ROUND_HALF_UP)
             pledged_on = common.FIRST_DAY + timedelta(days=int(span_days * draws[0] ** 0.7))
-            source = "web" if status == "submitted" else ("web", "floor", "staff", "web", "staff")[int(draws[2] * 5)]
-            if source == "web":
-                method = ("card", "bank_transfer", "bank_transfer")[int(draws[3] * 3)]
-            else:
-                method = ("bank_transfer", "bank_transfer", "other", "")[int(draws[3] * 4)]
+            source = "web" if status == "submitted" else pick(MIX.sources, draws[2])
+            method = pick(MIX.methods[0] if source == "web" else MIX.methods[1], draws[3])
             pledge = common.pledge(
                 pid,
                 status=status,
@@ -212,17 +215,17 @@ def generate_pledges(first: int, last: int, seed: int, today: date, now: datetim
                 confirm_days=int(60 * draws[4]) if status in common.FIRM else None,
                 donor_id=common.donor_of(n_donors(pid), draws[5]),
                 campaign=campaign,
-                session=sessions[int(draws[6] * len(sessions))] if source == "floor" and sessions else None,
+                session=pick(sessions, draws[6]) if source == "floor" and sessions else None,
                 source=source,
                 payment_method=method,
                 pledged_on=pledged_on,
-                earmark=common.EARMARKS[int(draws[7] * len(common.EARMARKS))],
+                earmark=pick(common.EARMARKS, draws[7]),
                 public_name=draws[8] < 0.7,
                 public_amount=draws[9] < 0.6,
-                statement="We stand with the survivors of trafficking." if draws[10] < 0.1 else "",
+                statement=common.STATEMENT if draws[10] < MIX.statement_share else "",
                 second=int(86_399 * draws[1]),
-                updated_after=timedelta(days=int(90 * draws[11])),
-                verified_after=timedelta(days=1),
+                updated_after=timedelta(days=int(MIX.updated_days * draws[11])),
+                verified_after=MIX.verified_after,
                 today=today,
                 now=now,
             )

@@ -127,6 +127,7 @@ def dataset_load(n_pledges: int, seed: int) -> None:
     log(f"  donors {n_donors:>7} ({time.perf_counter() - started:5.1f} s)")
 
     span_days = (today - common.FIRST_DAY).days
+    draw = common.PledgeDraw(rng, common.MIX, n_donors, campaign, sessions, today, now)
     instalment_id = payment_id = change_id = 0
     for batch_start in range(1, n_pledges + 1, BATCH):
         batch_end = min(batch_start + BATCH, n_pledges + 1)
@@ -140,34 +141,7 @@ def dataset_load(n_pledges: int, seed: int) -> None:
             usd_size = Decimal(str(min(5e7, max(10.0, rng.lognormvariate(8.5, 1.8)))))
             amount = (usd_size * (rate or Decimal("10.5"))).quantize(unit, rounding=ROUND_HALF_UP)
             pledged_on = common.FIRST_DAY + timedelta(days=int(span_days * rng.random() ** 0.7))
-            second = rng.randint(0, 86_399)
-            source = "web" if status == "submitted" else rng.choice(["web", "floor", "staff", "web", "staff"])
-            if source == "web":
-                method = rng.choice(["card", "bank_transfer", "bank_transfer"])
-            else:
-                method = rng.choice(["bank_transfer", "bank_transfer", "other", ""])
-            pledge = common.pledge(
-                pid,
-                status=status,
-                amount=amount,
-                currency=currency,
-                confirm_days=rng.randint(0, 60) if status in common.FIRM else None,
-                donor_id=common.donor_of(n_donors, rng.random()),
-                campaign=campaign,
-                session=rng.choice(sessions) if source == "floor" else None,
-                source=source,
-                payment_method=method,
-                pledged_on=pledged_on,
-                earmark=rng.choice(common.EARMARKS),
-                public_name=rng.random() < 0.7,
-                public_amount=rng.random() < 0.6,
-                statement="We stand with the survivors of trafficking." if rng.random() < 0.1 else "",
-                second=second,
-                updated_after=timedelta(days=rng.randint(0, 90)),
-                verified_after=timedelta(days=1),
-                today=today,
-                now=now,
-            )
+            pledge = draw(pid, status=status, currency=currency, amount=amount, pledged_on=pledged_on)
 
             # 30% of pledges are paid in 2-4 instalments.
             plan = common.instalment_plan(pledge, rng.randint(2, 4), instalment_id + 1) if rng.random() < 0.3 else []
@@ -183,7 +157,7 @@ def dataset_load(n_pledges: int, seed: int) -> None:
                 parts = []
             if status == "partially_paid" and not parts:
                 pledge.status = "confirmed"  # too small to split: nothing paid yet
-            made = common.pay_in_parts(pledge, parts, method=method, today=today)
+            made = common.pay_in_parts(pledge, parts, method=pledge.payment_method, today=today)
             for one in made:
                 payment_id += 1
                 one.id = payment_id

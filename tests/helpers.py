@@ -1,6 +1,7 @@
 """Small helpers the test modules share: dates relative to today, the
-problem response type, a pledge as `pledge_confirm` leaves it, and the body
-a reconciler posts for a bank transfer."""
+problem response type and a refusal's problem document, a pledge as
+`pledge_confirm` leaves it, and the body a reconciler posts for a bank
+transfer."""
 
 import re
 import time
@@ -39,6 +40,18 @@ def confirmed_pledge(**fields) -> Pledge:
     now = timezone.now()
     defaults = {"status": PledgeStatus.CONFIRMED, "verified_at": now, "confirmed_at": now, "confirmed_on": today()}
     return PledgeFactory(**(defaults | fields))
+
+
+def problem(response, status: int, code: str) -> dict:
+    """The problem document of a refused request, checked: its HTTP status,
+    media type, `status`, type (`code`), title and detail."""
+    assert response.status_code == status, response.content
+    assert response["Content-Type"] == PROBLEM
+    body = response.json()
+    assert body["status"] == status
+    assert body["type"] == f"urn:vtf-pledges:problem:{code}"
+    assert body["title"] and body["detail"]
+    return body
 
 
 def pick(body: dict, *keys: str) -> tuple:

@@ -19,7 +19,8 @@ from drf_spectacular.renderers import OpenApiJsonRenderer
 from pledges.models import Payment, PaymentMethod, StatementLine
 from tests.conftest import pledge_body
 from tests.factories import DonorFactory
-from tests.pledges.test_reconciliation_import import Entry, camt053, confirmed_pledge, days_ago
+from tests.helpers import days_ago
+from tests.pledges.test_reconciliation_import import Entry, camt053, confirmed_pledge
 
 pytestmark = pytest.mark.django_db
 

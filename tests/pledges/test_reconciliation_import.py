@@ -10,7 +10,7 @@ import csv
 import io
 import itertools
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date
 from decimal import Decimal
 from pathlib import Path
 from xml.sax.saxutils import escape
@@ -34,8 +34,10 @@ from pledges.models import (
     StatementLine,
 )
 from pledges.references import reference_new
+from tests import helpers
 from tests.conftest import run_at_once
-from tests.factories import DonorFactory, PledgeFactory
+from tests.factories import DonorFactory
+from tests.helpers import days_ago, problem
 
 pytestmark = pytest.mark.django_db
 
@@ -46,10 +48,6 @@ FUND_IBAN = "CH9300762011623852957"
 DONOR_IBAN = "DE89370400440532013000"
 DEBIT_NOTE = "A debit: not money for the Fund."
 _sequence = itertools.count(1)
-
-
-def days_ago(days: int) -> date:
-    return timezone.localdate() - timedelta(days=days)
 
 
 def _next(prefix: str) -> str:
@@ -248,26 +246,29 @@ def confirmed_pledge(
     instalments: tuple[tuple[date, str], ...] = (),
     **fields,
 ) -> Pledge:
-    """A confirmed pledge (written commitment on file) with a real ISO 11649
+    """A confirmed pledge (written commitment on file, as tests.helpers
+    makes one) pledged and confirmed 90 days ago, with a real ISO 11649
     reference and, optionally, its instalments. `donor` is a Donor, or the
     name of a new one."""
-    now = timezone.now()
-    defaults = {
-        "status": PledgeStatus.CONFIRMED,
-        "verified_at": now,
-        "confirmed_at": now,
-        "confirmed_on": timezone.localdate() - timedelta(days=90),
-        "pledged_on": timezone.localdate() - timedelta(days=90),
-    }
-    pledge = PledgeFactory(
+    pledge = helpers.confirmed_pledge(
         amount=Decimal(amount),
         currency=currency,
         donor=donor if isinstance(donor, Donor) else DonorFactory(name=donor),
-        **(defaults | fields),
+        **({"confirmed_on": days_ago(90), "pledged_on": days_ago(90)} | fields),
     )
     for due_date, part in instalments:
         Instalment.objects.create(pledge=pledge, due_date=due_date, amount=Decimal(part))
     return pledge
+
+
+def imported(upload, entries: list[Entry], version: str = "08", **options) -> BankStatement:
+    """The statement `upload` (the statement_upload fixture) stored from a
+    camt053 of `entries`, matched by the time it returns."""
+    response = upload(camt053(entries, version, **options))
+    assert response.status_code == 201, response.content
+    statement = BankStatement.objects.get(pk=response.json()[0]["id"])
+    assert statement.report["matching"] == "done", statement.report
+    return statement
 
 
 def line_of(entry: Entry) -> StatementLine:
@@ -284,16 +285,6 @@ def nothing_stored() -> bool:
         and StatementLine.objects.count() == 0
         and not AuditEvent.objects.filter(action="statement.imported").exists()
     )
-
-
-def problem(response, status: int, code: str) -> dict:
-    assert response.status_code == status, response.content
-    assert response["Content-Type"].startswith("application/problem+json")
-    body = response.json()
-    assert body["status"] == status
-    assert body["type"] == f"urn:vtf-pledges:problem:{code}"
-    assert body["title"] and body["detail"]
-    return body
 
 
 # --- Each camt.053 version imports ---------------------------------------------------

@@ -22,25 +22,17 @@ from pledges.models import (
     StatementLine,
 )
 from pledges.reconciliation import services
+from tests.helpers import days_ago
 from tests.pledges.test_reconciliation_import import (
     FUND_IBAN,
     Entry,
-    camt053,
     confirmed_pledge,
     csv_statement,
-    days_ago,
+    imported,
     line_of,
 )
 
 pytestmark = pytest.mark.django_db
-
-
-def imported(upload, entries: list[Entry], version: str = "08", **options) -> BankStatement:
-    response = upload(camt053(entries, version, **options))
-    assert response.status_code == 201, response.content
-    statement = BankStatement.objects.get(pk=response.json()[0]["id"])
-    assert statement.report["matching"] == "done", statement.report
-    return statement
 
 
 def assert_unpaid(pledge, status=PledgeStatus.CONFIRMED) -> None:

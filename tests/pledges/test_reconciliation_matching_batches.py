@@ -26,8 +26,8 @@ from pledges.models import (
 from pledges.reconciliation import services
 from tests.conftest import run_at_once
 from tests.factories import DonorFactory, ExchangeRateFactory, PledgeFactory
-from tests.pledges.test_reconciliation_import import FUND_IBAN, Entry, confirmed_pledge, days_ago, line_of
-from tests.pledges.test_reconciliation_matching import imported
+from tests.helpers import days_ago
+from tests.pledges.test_reconciliation_import import FUND_IBAN, Entry, confirmed_pledge, imported, line_of
 
 pytestmark = pytest.mark.django_db
 

@@ -11,7 +11,6 @@ from rest_framework.test import APIClient
 
 from pledges.models import (
     AuditEvent,
-    BankStatement,
     LineMatch,
     LineStatus,
     MatchStatus,
@@ -21,14 +20,8 @@ from pledges.models import (
     StatementLine,
 )
 from tests.conftest import run_at_once
-from tests.pledges.test_reconciliation_import import (
-    LINES,
-    Entry,
-    camt053,
-    confirmed_pledge,
-    days_ago,
-    line_of,
-)
+from tests.helpers import days_ago, problem
+from tests.pledges.test_reconciliation_import import LINES, Entry, camt053, confirmed_pledge, imported, line_of
 
 pytestmark = pytest.mark.django_db
 
@@ -47,12 +40,6 @@ def split(*parts: tuple[Pledge, str], **fields) -> dict:
 
 def act(client: APIClient, line: StatementLine, action: str, body: dict | None = None):
     return client.post(f"{LINES}{line.pk}/{action}/", body or {}, format="json")
-
-
-def imported(upload, entries: list[Entry], version: str = "08") -> BankStatement:
-    response = upload(camt053(entries, version))
-    assert response.status_code == 201, response.content
-    return BankStatement.objects.get(pk=response.json()[0]["id"])
 
 
 def proposed_line(upload, amount: str = "990.00", pledge_amount: str = "1000.00", **entry) -> tuple:
@@ -81,14 +68,6 @@ def unmatched_line(upload, amount: str = "1500.00", charges: str = "") -> Statem
     line = line_of(e)
     assert line.status == LineStatus.UNMATCHED
     return line
-
-
-def problem(response, status: int, code: str) -> dict:
-    assert response.status_code == status, response.content
-    assert response["Content-Type"].startswith("application/problem+json")
-    body = response.json()
-    assert body["type"] == f"urn:vtf-pledges:problem:{code}"
-    return body
 
 
 def money(pledge: Pledge) -> tuple:

@@ -13,7 +13,8 @@ from django.utils import timezone
 
 from pledges.models import PledgeStatus
 from tests.factories import CampaignFactory, DonorFactory
-from tests.pledges.test_reconciliation_import import Entry, camt053, confirmed_pledge, days_ago
+from tests.helpers import days_ago
+from tests.pledges.test_reconciliation_import import Entry, camt053, confirmed_pledge
 
 pytestmark = pytest.mark.django_db
 

@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from pledges.models import AuditEvent, Payment, PaymentStatus, Pledge, PledgeSource, PledgeStatus
 from tests.factories import ExchangeRateFactory, PledgeFactory
-from tests.helpers import PROBLEM, bank_payment_body, confirmed_pledge, pick, today
+from tests.helpers import PROBLEM, bank_payment_body, confirmed_pledge, pick, problem, today
 
 pytestmark = pytest.mark.django_db
 
@@ -50,14 +50,6 @@ def detail(client, pledge: Pledge) -> dict:
 def balances(body: dict) -> tuple:
     """A pledge's status and its paid, outstanding and overpaid amounts, from its detail."""
     return pick(body, "status", "amount_paid", "amount_outstanding", "amount_overpaid")
-
-
-def refused(response, status: int, code: str) -> dict:
-    assert response.status_code == status, response.content
-    assert response["Content-Type"] == PROBLEM
-    body = response.json()
-    assert body["type"] == f"urn:vtf-pledges:problem:{code}"
-    return body
 
 
 # --- balances and statuses ------------------------------------------------------------
@@ -180,7 +172,7 @@ def test_an_explicit_amount_applied_wins_over_the_rate(client, pledge, eur_rate)
 def test_without_a_rate_or_an_amount_applied_the_payment_is_refused(client, pledge):
     response = pay(client, pledge, "900.00", currency="CHF")
 
-    body = refused(response, 400, "invalid-input")
+    body = problem(response, 400, "invalid-input")
     assert list(body["errors"]) == ["amount_applied"]
     assert "CHF" in body["errors"]["amount_applied"][0]
     assert not Payment.objects.exists()
@@ -208,7 +200,7 @@ def test_a_fee_is_recorded_in_usd_apart_from_the_money_received(client, reader, 
 def test_a_fee_above_the_amount_is_refused(client, pledge):
     response = pay(client, pledge, "100.00", fee="100.01")
 
-    body = refused(response, 400, "invalid-input")
+    body = problem(response, 400, "invalid-input")
     assert "fee" in body["errors"]
     assert not Payment.objects.exists()
 
@@ -293,7 +285,7 @@ def test_a_payment_cannot_be_reversed_twice(client, pledge):
 
     response = reverse(client, original["id"])
 
-    refused(response, 409, "transition-not-allowed")
+    problem(response, 409, "transition-not-allowed")
     assert Payment.objects.count() == 2
     pledge.refresh_from_db()
     assert pledge.amount_paid == Decimal("0")
@@ -306,7 +298,7 @@ def test_a_reversal_cannot_itself_be_reversed(client, pledge):
 
     response = reverse(client, reversal["id"])
 
-    refused(response, 409, "transition-not-allowed")
+    problem(response, 409, "transition-not-allowed")
     assert Payment.objects.count() == 2
     pledge.refresh_from_db()
     assert (pledge.amount_paid, pledge.status) == (Decimal("0"), PledgeStatus.CONFIRMED)
@@ -317,7 +309,7 @@ def test_a_reversal_needs_a_reason(client, pledge):
 
     response = reverse(client, original["id"], reason="")
 
-    body = refused(response, 400, "invalid-input")
+    body = problem(response, 400, "invalid-input")
     assert "reason" in body["errors"]
     assert Payment.objects.get().status == PaymentStatus.SUCCEEDED
 
@@ -348,7 +340,7 @@ def test_the_same_bank_reference_on_the_same_account_is_refused(client, pledge):
     second = pay(client, pledge, "400.00", bank_reference="CHASUS33-DUP")
 
     assert first.status_code == 201
-    body = refused(second, 409, "duplicate-payment")
+    body = problem(second, 409, "duplicate-payment")
     assert "CHASUS33-DUP" in body["detail"]
     assert Payment.objects.count() == 1
     pledge.refresh_from_db()
@@ -362,7 +354,7 @@ def test_the_same_bank_reference_is_refused_on_another_pledge_too(client, pledge
 
     response = pay(client, other, "400.00", bank_reference="CHASUS33-DUP")
 
-    refused(response, 409, "duplicate-payment")
+    problem(response, 409, "duplicate-payment")
     other.refresh_from_db()
     assert (other.amount_paid, other.status) == (Decimal("0"), PledgeStatus.CONFIRMED)
 
@@ -372,7 +364,7 @@ def test_surrounding_spaces_do_not_make_a_bank_reference_new(client, pledge):
 
     response = pay(client, pledge, "400.00", bank_reference="  CHASUS33-DUP ")
 
-    refused(response, 409, "duplicate-payment")
+    problem(response, 409, "duplicate-payment")
     assert Payment.objects.count() == 1
 
 
@@ -391,7 +383,7 @@ def test_the_same_bank_reference_on_another_account_is_another_transfer(client, 
 def test_a_bank_transfer_needs_its_bank_reference(client, pledge):
     response = pay(client, pledge, "400.00", bank_reference="")
 
-    body = refused(response, 400, "invalid-input")
+    body = problem(response, 400, "invalid-input")
     assert "bank_reference" in body["errors"]
     assert not Payment.objects.exists()
 
@@ -413,7 +405,7 @@ def test_a_cancelled_pledge_takes_no_payment(client):
 
     response = pay(client, cancelled, "100.00")
 
-    refused(response, 409, "transition-not-allowed")
+    problem(response, 409, "transition-not-allowed")
     assert not Payment.objects.exists()
     cancelled.refresh_from_db()
     assert (cancelled.status, cancelled.amount_paid) == (PledgeStatus.CANCELLED, Decimal("0"))
@@ -422,7 +414,7 @@ def test_a_cancelled_pledge_takes_no_payment(client):
 def test_money_cannot_arrive_in_the_future(client, pledge):
     response = pay(client, pledge, "100.00", received_on=str(today() + timedelta(days=1)))
 
-    body = refused(response, 400, "invalid-input")
+    body = problem(response, 400, "invalid-input")
     assert "received_on" in body["errors"]
     assert not Payment.objects.exists()
 
@@ -434,7 +426,7 @@ def test_money_cannot_arrive_in_the_future(client, pledge):
 def test_an_amount_its_currency_cannot_hold_is_refused(client, pledge, currency, amount, field):
     response = pay(client, pledge, amount, currency=currency, amount_applied="100.00")
 
-    body = refused(response, 400, "invalid-input")
+    body = problem(response, 400, "invalid-input")
     assert field in body["errors"]
     assert not Payment.objects.exists()
 
@@ -444,7 +436,7 @@ def test_an_amount_applied_finer_than_the_pledges_currency_is_refused(client):
 
     response = pay(client, yen, "100.00", currency="EUR", amount_applied="15000.5")
 
-    body = refused(response, 400, "invalid-input")
+    body = problem(response, 400, "invalid-input")
     assert "amount_applied" in body["errors"]
     assert not Payment.objects.exists()
 
@@ -455,7 +447,7 @@ def test_an_amount_applied_finer_than_the_pledges_currency_is_refused(client):
 def test_a_bad_field_is_named(client, pledge, field, value):
     response = pay(client, pledge, "100.00", **{field: value})
 
-    body = refused(response, 400, "invalid-input")
+    body = problem(response, 400, "invalid-input")
     assert field in body["errors"]
     assert not Payment.objects.exists()
 

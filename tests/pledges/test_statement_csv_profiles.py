@@ -10,7 +10,8 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from pledges.models import AuditEvent, CsvProfile, LineStatus, PledgeStatus, StatementLine
-from tests.pledges.test_reconciliation_import import FIXTURES, confirmed_pledge, nothing_stored, problem
+from tests.helpers import problem
+from tests.pledges.test_reconciliation_import import FIXTURES, confirmed_pledge, nothing_stored
 
 pytestmark = pytest.mark.django_db
 

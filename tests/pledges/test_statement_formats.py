@@ -10,14 +10,8 @@ from decimal import Decimal
 import pytest
 
 from pledges.models import BankStatement, LineStatus, Payment, PledgeStatus, StatementLine
-from tests.pledges.test_reconciliation_import import (
-    FIXTURES,
-    Entry,
-    camt053,
-    confirmed_pledge,
-    nothing_stored,
-    problem,
-)
+from tests.helpers import problem
+from tests.pledges.test_reconciliation_import import FIXTURES, Entry, camt053, confirmed_pledge, nothing_stored
 
 pytestmark = pytest.mark.django_db
 

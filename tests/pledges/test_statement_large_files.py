@@ -12,7 +12,8 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from pledges.audit import Actor
 from pledges.models import BankStatement, ImportStatus, PledgeStatus, StatementImport, StatementLine
 from pledges.reconciliation import services
-from tests.pledges.test_reconciliation_import import Entry, camt053, confirmed_pledge, nothing_stored, problem
+from tests.helpers import problem
+from tests.pledges.test_reconciliation_import import Entry, camt053, confirmed_pledge, nothing_stored
 
 pytestmark = pytest.mark.django_db
 
