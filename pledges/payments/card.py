@@ -79,6 +79,12 @@ def card_payment_start(*, pledge: Pledge, actor: Actor) -> dict[str, Any]:
         raise TransitionNotAllowed("Nothing is outstanding on this pledge.")
     amount_minor = stripe_api.minor_units(amount, pledge.currency)
 
+    # Counted before the open intents are looked up: a request racing this one
+    # either committed its intent before the count (and the lookup below
+    # finds it) or counted the same tries and so sends Stripe the same key.
+    # Counted after, a request could miss the other's intent in the lookup
+    # yet count it, and create a second PaymentIntent under a new key.
+    tries = CardPaymentIntent.objects.filter(pledge=pledge).count()
     for known in CardPaymentIntent.objects.filter(
         pledge=pledge, amount_minor=amount_minor, currency=pledge.currency, status__in=OPEN_INTENT_STATUSES
     ):
@@ -87,7 +93,6 @@ def card_payment_start(*, pledge: Pledge, actor: Actor) -> dict[str, Any]:
         if intent.status in OPEN_INTENT_STATUSES:
             return _payment_block(intent, amount, pledge.currency)
 
-    tries = CardPaymentIntent.objects.filter(pledge=pledge).count()
     key = f"vtf-pledge-{pledge.pk}-{amount_minor}{pledge.currency}-paid{pledge.amount_paid}-try{tries}"
     intent = stripe_api.payment_intent_create(
         amount_minor=amount_minor, currency=pledge.currency, reference=pledge.reference, idempotency_key=key

@@ -4,9 +4,11 @@ computes, in Stripe's minor units, naming the pledge and nobody; Stripe
 being down keeps the pledge and lets the donor start again later."""
 
 import socket
+import threading
 from decimal import Decimal
 
 import pytest
+from django.db import connection
 from rest_framework.test import APIClient
 
 from pledges.models import AuditEvent, CardPaymentIntent, Pledge, PledgeStatus
@@ -201,3 +203,42 @@ def test_a_donor_pressing_pay_four_times_at_once_gets_one_payment_intent(
     assert len(stripe_client.v1.payment_intents.list().data) == 1
     assert CardPaymentIntent.objects.count() == 1
     assert AuditEvent.objects.filter(action="pledge.card_payment.started").count() == 1
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_second_press_that_looks_before_the_first_is_stored_reuses_its_payment_intent(
+    postgres_only, settings, stripe_on, stripe_client
+):
+    # The race of the test above, made to happen every time: the second
+    # request reads the pledge's PaymentIntents, then waits until the first
+    # request has created one and stored it, then goes on.
+    settings.STRIPE_API_BASE = f"http://127.0.0.1:{closed_port()}"
+    body = post(APIClient(), card_pledge_body()).json()
+    settings.STRIPE_API_BASE = stripe_on.base_url
+    second_has_looked, first_is_stored = threading.Event(), threading.Event()
+
+    def wait_after_the_first_look(execute, sql, params, many, context):
+        result = execute(sql, params, many, context)
+        if CardPaymentIntent._meta.db_table in sql and not second_has_looked.is_set():
+            second_has_looked.set()
+            assert first_is_stored.wait(timeout=30)
+        return result
+
+    def first():
+        assert second_has_looked.wait(timeout=30)
+        try:
+            return APIClient().post(body["payment_url"])
+        finally:
+            first_is_stored.set()
+
+    def second():
+        with connection.execute_wrapper(wait_after_the_first_look):
+            return APIClient().post(body["payment_url"])
+
+    responses = run_at_once(first, second)
+
+    assert [r.status_code for r in responses] == [200, 200]
+    assert responses[0].json()["payment_intent"] == responses[1].json()["payment_intent"]
+    assert len(stripe_client.v1.payment_intents.list().data) == 1
+    assert CardPaymentIntent.objects.count() == 1
