@@ -161,11 +161,13 @@ def iter_csv_statement(
     layout: "CsvLayout | None" = None,
     currency: str = "",
     found: dict | None = None,
+    headers: list[StatementHeader] | None = None,
 ) -> ParsedLines:
     """The lines of a CSV statement (opened in binary mode), one at a time.
 
     statement_id and account are the caller's (see the module docstring for
-    the layout). Arguments are checked at once (ValueError); the file is read
+    the layout); the statement's header is appended to `headers`, as the
+    other parsers do. Arguments are checked at once (ValueError); the file is read
     as the lines are taken, and StatementFormatError comes then: an empty
     file, a header without the required columns, a line too long, an
     encoding or CSV quoting error.
@@ -186,6 +188,8 @@ def iter_csv_statement(
     found = found if found is not None else {}
     # A CSV file is one statement, whose header is the caller's.
     header = StatementHeader(statement_id=statement_id, account=account, file_format="csv")
+    if headers is not None:
+        headers.append(header)
     return _iter_rows(stream, header, order, layout, (currency or layout.currency).upper(), found)
 
 

@@ -143,7 +143,6 @@ def parsed_lines(
         from pledges.reconciliation.bai2_statement import iter_bai2
 
         return iter_bai2(stream, headers)
-    headers.append(StatementHeader(statement_id=source.statement_id, account=source.account, file_format="csv"))
     return iter_csv_statement(
         stream,
         statement_id=source.statement_id,
@@ -152,6 +151,7 @@ def parsed_lines(
         layout=csv_layout(source.profile),
         currency=source.currency,
         found=found,
+        headers=headers,
     )
 
 
