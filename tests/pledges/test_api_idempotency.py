@@ -196,7 +196,7 @@ def migrated_data_restored_afterwards(django_db_blocker):
 @pytest.mark.usefixtures("migrated_data_restored_afterwards")
 class TestConcurrentRequests:
     @pytest.mark.postgres
-    @pytest.mark.django_db(transaction=True, serialized_rollback=True)
+    @pytest.mark.django_db(transaction=True)
     def test_concurrent_requests_with_one_key_create_exactly_one_pledge(self, postgres_only):
         key = str(uuid.uuid4())
         body = pledge_body()

@@ -765,7 +765,7 @@ def test_viewers_read_the_statements_and_their_reports(statement_upload, client_
 
 
 @pytest.mark.postgres
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.django_db(transaction=True)
 @pytest.mark.parametrize("same_file", [True, False])
 def test_two_imports_of_one_statement_at_once_store_it_once(postgres_only, client_for, make_user, same_file):
     pledge = confirmed_pledge("1000.00")

@@ -187,7 +187,7 @@ def _each_line_matched_once(statement: BankStatement, pledges) -> None:
 
 
 @pytest.mark.postgres
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.django_db(transaction=True)
 def test_two_workers_matching_one_statement_at_once_match_each_line_once(postgres_only, monkeypatch):
     monkeypatch.setattr(services, "BATCH", 3)
     pledges = [confirmed_pledge(f"{100 + n}.00") for n in range(12)]
@@ -207,7 +207,7 @@ def test_two_workers_matching_one_statement_at_once_match_each_line_once(postgre
 
 
 @pytest.mark.postgres
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.django_db(transaction=True)
 def test_a_worker_dying_mid_statement_keeps_whole_batches_and_a_second_run_finishes(postgres_only, monkeypatch):
     monkeypatch.setattr(services, "BATCH", 4)
     pledges = [confirmed_pledge(f"{200 + n}.00") for n in range(10)]

@@ -466,7 +466,7 @@ def test_an_email_that_fails_is_not_recorded_and_goes_next_time(monkeypatch):
 
 
 @pytest.mark.postgres
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.django_db(transaction=True)
 def test_two_workers_running_at_once_send_each_step_exactly_once(postgres_only):
     pledges = [pledge_with_plan() for _ in range(6)]
     reports = run_at_once(*[lambda: run(7)] * 4)

@@ -630,7 +630,7 @@ def test_the_review_queue_is_for_staff(client_for, outsider):
 
 
 @pytest.mark.postgres
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.django_db(transaction=True)
 def test_two_reconcilers_accepting_one_proposal_at_once_record_one_payment(postgres_only, client_for, make_user):
     pledge = confirmed_pledge("1000.00")
     entry = Entry("990.00", reference=pledge.reference)

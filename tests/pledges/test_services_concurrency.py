@@ -15,7 +15,7 @@ from tests.conftest import run_at_once
 from tests.factories import PledgeFactory
 from tests.helpers import bank_payment_body, confirmed_pledge
 
-pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
+pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
 
 def payment(client: APIClient, pledge: Pledge, amount: str, bank_reference: str) -> Callable[[], object]:

@@ -33,7 +33,7 @@ def test_the_services_queue_the_build_by_the_name_the_task_is_registered_under()
     assert tasks.report_build.name == services.REPORT_BUILD_TASK
 
 
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.django_db(transaction=True)
 def test_a_report_requested_where_no_task_module_was_imported_is_still_built(campaign, monkeypatch):
     """A web process imports no task module (a worker imports them all);
     queued by name, the build is still found and run (eagerly in tests)."""
