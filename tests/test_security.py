@@ -16,11 +16,12 @@ from django_otp.oath import totp
 from django_otp.plugins.otp_totp.models import TOTPDevice
 from knox.models import AuthToken
 
+from tests.helpers import PROBLEM
+
 pytestmark = pytest.mark.django_db
 
 TOKEN_URL = "/api/v1/auth/token/"
 PASSWORD = "a-long-password-1"
-PROBLEM = "application/problem+json"
 
 
 @pytest.fixture

@@ -15,9 +15,9 @@ import pledges.api
 from pledges.errors import InvalidInput
 from pledges.models import AuditEvent, Donor, IdempotencyRecord, Instalment, Pledge
 from tests.conftest import pledge_body, run_at_once
+from tests.helpers import PROBLEM
 
 URL = "/api/v1/pledges/"
-PROBLEM = "application/problem+json"
 
 
 def post(api, body, key=None):

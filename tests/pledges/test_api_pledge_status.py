@@ -10,10 +10,9 @@ from stdnum import iso11649
 from pledges.models import AuditEvent, Pledge, PledgeStatus
 from tests.conftest import pledge_body
 from tests.factories import PaymentFactory
+from tests.helpers import PROBLEM
 
 pytestmark = pytest.mark.django_db
-
-PROBLEM = "application/problem+json"
 
 
 @pytest.fixture

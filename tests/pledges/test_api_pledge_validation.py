@@ -11,11 +11,11 @@ from django.utils import timezone
 
 from pledges.models import AuditEvent, Donor, IdempotencyRecord, Instalment, Pledge
 from tests.conftest import pledge_body
+from tests.helpers import PROBLEM
 
 pytestmark = pytest.mark.django_db
 
 URL = "/api/v1/pledges/"
-PROBLEM = "application/problem+json"
 MiB = 1024 * 1024
 
 

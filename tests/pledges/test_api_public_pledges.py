@@ -9,12 +9,11 @@ from django.utils import timezone
 
 from pledges.models import DonorType, Pledge, PledgeStatus
 from tests.factories import CampaignFactory, DonorFactory, PledgeFactory
-from tests.helpers import pick
+from tests.helpers import PROBLEM, pick
 
 pytestmark = pytest.mark.django_db
 
 URL = "/api/v1/public/pledges/"
-PROBLEM = "application/problem+json"
 ANONYMOUS = "Anonymous donor"
 
 

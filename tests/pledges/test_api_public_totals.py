@@ -12,11 +12,11 @@ from django.core.cache import cache
 from pledges.models import Campaign, DonorType, Pledge, PledgeStatus
 from tests.conftest import pledge_body
 from tests.factories import CampaignFactory, DonorFactory, PaymentFactory, PledgeFactory
+from tests.helpers import PROBLEM
 
 pytestmark = pytest.mark.django_db
 
 URL = "/api/v1/public/totals/"
-PROBLEM = "application/problem+json"
 # The widget is on https://www.un.org/pga: its Origin header is the scheme and host.
 WIDGET_ORIGIN = "https://www.un.org"
 

@@ -8,11 +8,11 @@ from rest_framework.test import APIClient
 
 from pledges.models import AuditEvent, Donor, IdempotencyRecord, Instalment, Pledge
 from tests.conftest import pledge_body
+from tests.helpers import PROBLEM
 
 pytestmark = pytest.mark.django_db
 
 URL = "/api/v1/pledges/"
-PROBLEM = "application/problem+json"
 
 
 @pytest.fixture(autouse=True)

@@ -11,10 +11,10 @@ from django.utils import timezone
 from pledges.models import AuditEvent, Donor, ExchangeRate, Payment, Pledge, PledgeStatus
 from tests.conftest import pledge_body
 from tests.factories import DonorFactory, PaymentFactory, PledgeFactory
+from tests.helpers import PROBLEM
 
 pytestmark = pytest.mark.django_db
 
-PROBLEM = "application/problem+json"
 RANK = {"viewer": 1, "reconciler": 2, "fund_admin": 3}
 CAST = ("anonymous", "outsider", "viewer", "reconciler", "fund_admin")
 
