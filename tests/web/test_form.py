@@ -212,6 +212,40 @@ def test_arabic_form_is_right_to_left(form_server, chromium):
     context.close()
 
 
+def test_arabic_check_and_bank_details_sit_beside_their_labels(form_server, chromium):
+    # Numbers, codes and the email are left-to-right text inside right-to-left
+    # rows: each must still start at the right, beside its label, not drift to
+    # the far left of the page.
+    context = chromium.new_context(locale="ar")
+    page = context.new_page()
+    page.goto(f"{form_server.url}/ar/pledge/")
+    fill_bank_pledge(page, instalments=False)
+    page.click("#submit")
+    page.wait_for_selector("#confirm-form")
+    on_the_check_page = _right_edges_of_values(page, "main dl")
+    page.click("#confirm")
+    page.wait_for_url(re.compile(r"/ar/pledge/done/"))
+    on_the_bank_details = _right_edges_of_values(page, "dl.bank")
+    screenshot(page, "done-ar")
+
+    for ends in (on_the_check_page, on_the_bank_details):
+        assert len(ends) >= 5
+        assert max(ends) - min(ends) <= 2, ends
+    context.close()
+
+
+def _right_edges_of_values(page, dl: str) -> list[int]:
+    """Where the text of each value of the list ends on the right."""
+    return page.eval_on_selector_all(
+        f"{dl} dd",
+        """dds => dds.map(dd => {
+          const range = document.createRange();
+          range.selectNodeContents(dd);
+          return Math.round(range.getBoundingClientRect().right);
+        })""",
+    )
+
+
 def test_accept_language_picks_the_language(form_server, chromium):
     context = chromium.new_context(extra_http_headers={"Accept-Language": "zh-CN,zh;q=0.9"})
     page = context.new_page()
