@@ -220,18 +220,45 @@ def test_arabic_check_and_bank_details_sit_beside_their_labels(form_server, chro
     page = context.new_page()
     page.goto(f"{form_server.url}/ar/pledge/")
     fill_bank_pledge(page, instalments=False)
+    page.fill("#donor_name", "Acme Holdings Inc.")
+    page.select_option("#donor_type", "private_sector")
     page.click("#submit")
     page.wait_for_selector("#confirm-form")
     on_the_check_page = _right_edges_of_values(page, "main dl")
+    name_on_the_check_page = _last_character_is_rightmost(page, "Acme Holdings")
     page.click("#confirm")
     page.wait_for_url(re.compile(r"/ar/pledge/done/"))
     on_the_bank_details = _right_edges_of_values(page, "dl.bank")
+    name_on_the_done_page = _last_character_is_rightmost(page, "Acme Holdings")
     screenshot(page, "done-ar")
 
     for ends in (on_the_check_page, on_the_bank_details):
         assert len(ends) >= 5
         assert max(ends) - min(ends) <= 2, ends
+    # A Latin name in an Arabic page keeps its full stop at its end, not before it.
+    assert name_on_the_check_page and name_on_the_done_page
     context.close()
+
+
+def _last_character_is_rightmost(page, starting: str) -> bool:
+    """Whether the last character of the value that starts with `starting`
+    is drawn at the right end of that value, as left-to-right text is."""
+    return page.eval_on_selector_all(
+        "main dd",
+        """(dds, starting) => dds.filter(dd => dd.textContent.trim().startsWith(starting)).every(dd => {
+          const range = document.createRange();
+          range.selectNodeContents(dd);
+          const whole = range.getBoundingClientRect();
+          const walker = document.createTreeWalker(dd, NodeFilter.SHOW_TEXT);
+          let text = null;
+          while (walker.nextNode()) if (walker.currentNode.textContent.trim()) text = walker.currentNode;
+          const end = text.textContent.trimEnd().length;
+          range.setStart(text, end - 1);
+          range.setEnd(text, end);
+          return Math.abs(range.getBoundingClientRect().right - whole.right) <= 1;
+        }) && dds.some(dd => dd.textContent.trim().startsWith(starting))""",
+        starting,
+    )
 
 
 def _right_edges_of_values(page, dl: str) -> list[int]:
