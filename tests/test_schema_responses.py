@@ -20,7 +20,7 @@ from pledges.models import Payment, PaymentMethod, StatementLine
 from tests.conftest import pledge_body
 from tests.factories import DonorFactory
 from tests.helpers import days_ago
-from tests.pledges.test_reconciliation_import import Entry, camt053, confirmed_pledge
+from tests.statements import Entry, camt053, confirmed_pledge
 
 pytestmark = pytest.mark.django_db
 

@@ -23,7 +23,7 @@ from pledges.models import (
 )
 from pledges.reconciliation import services
 from tests.helpers import days_ago
-from tests.pledges.test_reconciliation_import import (
+from tests.statements import (
     FUND_IBAN,
     Entry,
     confirmed_pledge,

@@ -27,7 +27,7 @@ from pledges.reconciliation import services
 from tests.conftest import run_at_once
 from tests.factories import DonorFactory, ExchangeRateFactory, PledgeFactory
 from tests.helpers import days_ago
-from tests.pledges.test_reconciliation_import import FUND_IBAN, Entry, confirmed_pledge, imported, line_of
+from tests.statements import FUND_IBAN, Entry, confirmed_pledge, imported, line_of
 
 pytestmark = pytest.mark.django_db
 

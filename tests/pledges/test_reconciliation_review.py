@@ -21,7 +21,7 @@ from pledges.models import (
 )
 from tests.conftest import run_at_once
 from tests.helpers import days_ago, problem
-from tests.pledges.test_reconciliation_import import LINES, Entry, camt053, confirmed_pledge, imported, line_of
+from tests.statements import LINES, Entry, camt053, confirmed_pledge, imported, line_of
 
 pytestmark = pytest.mark.django_db
 

@@ -14,7 +14,7 @@ from django.utils import timezone
 from pledges.models import PledgeStatus
 from tests.factories import CampaignFactory, DonorFactory
 from tests.helpers import days_ago
-from tests.pledges.test_reconciliation_import import Entry, camt053, confirmed_pledge
+from tests.statements import Entry, camt053, confirmed_pledge
 
 pytestmark = pytest.mark.django_db
 

@@ -11,7 +11,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 
 from pledges.models import AuditEvent, CsvProfile, LineStatus, PledgeStatus, StatementLine
 from tests.helpers import problem
-from tests.pledges.test_reconciliation_import import FIXTURES, confirmed_pledge, nothing_stored
+from tests.statements import FIXTURES, confirmed_pledge, nothing_stored
 
 pytestmark = pytest.mark.django_db
 

@@ -11,7 +11,7 @@ import pytest
 
 from pledges.models import BankStatement, LineStatus, Payment, PledgeStatus, StatementLine
 from tests.helpers import problem
-from tests.pledges.test_reconciliation_import import FIXTURES, Entry, camt053, confirmed_pledge, nothing_stored
+from tests.statements import FIXTURES, Entry, camt053, confirmed_pledge, nothing_stored
 
 pytestmark = pytest.mark.django_db
 

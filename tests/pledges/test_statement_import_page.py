@@ -9,7 +9,7 @@ from django.contrib.auth.models import Group, User
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from pledges.models import BankStatement, CsvProfile, PledgeStatus, StatementLine
-from tests.pledges.test_reconciliation_import import FIXTURES, Entry, camt053, confirmed_pledge, nothing_stored
+from tests.statements import FIXTURES, Entry, camt053, confirmed_pledge, nothing_stored
 
 pytestmark = pytest.mark.django_db
 

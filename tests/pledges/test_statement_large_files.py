@@ -13,7 +13,7 @@ from pledges.audit import Actor
 from pledges.models import BankStatement, ImportStatus, PledgeStatus, StatementImport, StatementLine
 from pledges.reconciliation import services
 from tests.helpers import problem
-from tests.pledges.test_reconciliation_import import Entry, camt053, confirmed_pledge, nothing_stored
+from tests.statements import Entry, camt053, confirmed_pledge, nothing_stored
 
 pytestmark = pytest.mark.django_db
 

@@ -8,7 +8,7 @@ import pytest
 from django.contrib.auth.models import Group, User
 
 from pledges.models import PledgeStatus, StatementLine
-from tests.pledges.test_reconciliation_import import FIXTURES, confirmed_pledge
+from tests.statements import FIXTURES, confirmed_pledge
 from tests.web.axe import axe_violations
 
 
