@@ -2,6 +2,7 @@
 checks the current state, writes the audit record and queues follow-up work
 after commit."""
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
@@ -240,19 +241,24 @@ def pledge_snapshot(pledge: Pledge, instalments: list[Instalment] | None = None)
     }
 
 
-def _save_with_new_reference(pledge: Pledge, attempts: int = 5) -> None:
-    """Insert the pledge under a fresh reference; a collision (about one in
-    10^13 per pair) just draws another."""
-    for attempt in range(attempts):
-        pledge.reference = reference_new()
+REFERENCE_ATTEMPTS = 5
+
+
+def _insert_under_new_reference(insert: Callable[[str], Pledge]) -> Pledge:
+    """`insert(reference)` in a transaction of its own (a savepoint inside
+    the caller's) under a freshly drawn reference. When the unique index
+    refuses the reference (about one in 10^13 per pair), the insert is
+    undone and tried again under another, up to REFERENCE_ATTEMPTS times;
+    any other integrity error is raised."""
+    for attempt in range(1, REFERENCE_ATTEMPTS + 1):
+        reference = reference_new()
         try:
             with transaction.atomic():
-                pledge.save(force_insert=True)
-            return
+                return insert(reference)
         except IntegrityError:
-            if Pledge.objects.filter(reference=pledge.reference).exists() and attempt < attempts - 1:
-                continue
-            raise
+            if attempt == REFERENCE_ATTEMPTS or not Pledge.objects.filter(reference=reference).exists():
+                raise
+    raise AssertionError("unreachable: the last attempt returns or raises")
 
 
 @dataclass(frozen=True)
@@ -321,7 +327,6 @@ def _campaign_and_session(
 
 # Draws of a reference before giving up: a collision is about one in 10^13
 # per pair of pledges, so a second draw is already a rarity.
-REFERENCE_ATTEMPTS = 5
 
 
 def pledge_submit(
@@ -348,33 +353,29 @@ def pledge_submit(
     """
     today = timezone.localdate()
     checked = pledge_submission_check(donor=donor, terms=terms, campaign=campaign, session=session, today=today)
-    for attempt in range(1, REFERENCE_ATTEMPTS + 1):
-        reference = reference_new()
-        try:
-            # No savepoint per insert: a reference already taken (the unique
-            # index refuses it) rolls back this whole transaction, tried again.
-            with transaction.atomic():
-                pledge = Pledge(
-                    reference=reference,
-                    donor=donor_create(donor),
-                    campaign=checked.campaign,
-                    session=checked.session,
-                    source=PledgeSource.WEB,
-                    status=PledgeStatus.SUBMITTED,
-                    payment_method=payment_method,
-                    amount=check_amount(terms.amount, terms.currency),
-                    currency=terms.currency,
-                    pledged_on=today,
-                )
-                choices.apply_to(pledge)
-                _usd_value_apply(pledge, checked.conversion)
-                pledge.save(force_insert=True)
-                _pledge_submitted_record(pledge, terms=terms, actor=actor)
-            return pledge
-        except IntegrityError:
-            if attempt == REFERENCE_ATTEMPTS or not Pledge.objects.filter(reference=reference).exists():
-                raise
-    raise AssertionError("unreachable: the last attempt returns or raises")
+
+    def insert(reference: str) -> Pledge:
+        # The whole submission is the one transaction (no savepoint per
+        # insert): a reference already taken rolls it all back, tried again.
+        pledge = Pledge(
+            reference=reference,
+            donor=donor_create(donor),
+            campaign=checked.campaign,
+            session=checked.session,
+            source=PledgeSource.WEB,
+            status=PledgeStatus.SUBMITTED,
+            payment_method=payment_method,
+            amount=check_amount(terms.amount, terms.currency),
+            currency=terms.currency,
+            pledged_on=today,
+        )
+        choices.apply_to(pledge)
+        _usd_value_apply(pledge, checked.conversion)
+        pledge.save(force_insert=True)
+        _pledge_submitted_record(pledge, terms=terms, actor=actor)
+        return pledge
+
+    return _insert_under_new_reference(insert)
 
 
 def _pledge_submitted_record(pledge: Pledge, *, terms: PledgeTerms, actor: Actor) -> None:
@@ -503,7 +504,13 @@ def pledge_record_announced(
         )
         choices.apply_to(pledge)
         pledge_usd_value_set(pledge, on=announced_on)
-        _save_with_new_reference(pledge)
+
+        def insert(reference: str) -> Pledge:
+            pledge.reference = reference
+            pledge.save(force_insert=True)
+            return pledge
+
+        _insert_under_new_reference(insert)
         Instalment.objects.bulk_create(
             Instalment(pledge=pledge, due_date=i.due_date, amount=i.amount) for i in terms.instalments
         )
