@@ -36,7 +36,7 @@ from pledges.idempotency import IDEMPOTENCY_HEADER, idempotent
 from pledges.models import DonorType, Earmark, PaymentMethod, Pledge, PledgeStatus
 from pledges.money import format_amount
 from pledges.payments.card import card_payment_start, stripe_event_receive
-from pledges.public_cache import public_document
+from pledges.public_cache import etag_offered, public_document
 from pledges.references import reference_for_print
 from pledges.selectors import campaign_get, public_pledges, public_totals
 from pledges.services import DonorDetails, InstalmentTerms, PledgeChoices, PledgeTerms, pledge_submit
@@ -434,11 +434,8 @@ CAMPAIGN_PARAMETER = OpenApiParameter(
 def public_json(request: Request, name: str, build) -> HttpResponse:
     """A cached public document with its ETag; 304 when the client has it."""
     body, etag = public_document(name, build)
-    # If-None-Match compares weakly (RFC 9110 13.1.2): a proxy that
-    # compresses the body hands the client W/"..." for our strong tag.
-    offered = {tag.strip().removeprefix("W/") for tag in request.headers.get("If-None-Match", "").split(",")}
     response: HttpResponse
-    if etag in offered or "*" in offered:
+    if etag_offered(request.headers.get("If-None-Match"), etag):
         response = HttpResponseNotModified()
     else:
         response = HttpResponse(body, content_type="application/json")

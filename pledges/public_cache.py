@@ -294,3 +294,14 @@ def public_document_polled(name: str, build: Callable[[], dict]) -> tuple[bytes,
     from the database."""
     document = _fetch(name, _json_body(build), polled=True)
     return document.body, document.etag
+
+
+def etag_offered(if_none_match: str | None, etag: str) -> bool:
+    """Whether a request's If-None-Match header offers `etag`, so that a 304
+    answers it: `*`, or the tag among those listed, compared weakly (RFC 9110
+    13.1.2: a proxy that compresses the body hands the client W/"..." for our
+    strong tag). The one reading of the header for every public document."""
+    if not if_none_match:
+        return False
+    offered = {tag.strip().removeprefix("W/") for tag in if_none_match.split(",")}
+    return etag in offered or "*" in offered

@@ -30,7 +30,7 @@ from django.dispatch import receiver
 from django.http import HttpRequest, HttpResponse, HttpResponseBase, HttpResponseNotModified
 from django.http.response import ResponseHeaders
 
-from pledges.public_cache import AWAY, cache_away_in_this_request, cached_document
+from pledges.public_cache import AWAY, cache_away_in_this_request, cached_document, etag_offered
 
 SLUG = re.compile(r"[-a-zA-Z0-9_]{0,64}")
 LIMIT = re.compile(r"[0-9]{1,3}")
@@ -181,8 +181,7 @@ class PublicDocumentMiddleware:
             with cache_away_in_this_request():
                 return self.get_response(request)
         if document is not None:
-            offered = _offered_etags(request.META.get("HTTP_IF_NONE_MATCH"))
-            not_modified = document.etag in offered or "*" in offered
+            not_modified = etag_offered(request.META.get("HTTP_IF_NONE_MATCH"), document.etag)
             headers = _kinds.get((*kind, not_modified))
             if headers is not None:
                 return self._answer(document, headers, not_modified)
@@ -265,8 +264,7 @@ class PublicDocumentFront:
             with cache_away_in_this_request():
                 return self.application(environ, start_response)
         if document is not None:
-            offered = _offered_etags(environ.get("HTTP_IF_NONE_MATCH"))
-            not_modified = document.etag in offered or "*" in offered
+            not_modified = etag_offered(environ.get("HTTP_IF_NONE_MATCH"), document.etag)
             learned = _wsgi_kinds.get((*kind, not_modified))
             if learned is not None:
                 status, headers = learned
@@ -289,9 +287,3 @@ class PublicDocumentFront:
         if len(_wsgi_kinds) < MAX_KINDS:
             kept = [(name, value) for name, value in headers if name.lower() not in OWN_HEADERS]
             _wsgi_kinds.setdefault((*kind, code == "304"), (status, kept))
-
-
-def _offered_etags(header: str | None) -> set[str] | tuple:
-    if not header:
-        return ()
-    return {tag.strip().removeprefix("W/") for tag in header.split(",")}

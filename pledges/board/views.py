@@ -18,7 +18,7 @@ from django.views.decorators.http import require_safe
 from pledges.board.labels import LABELS, LANGUAGES
 from pledges.board.selectors import board_document, django_language
 from pledges.errors import NotFound
-from pledges.public_cache import public_document_polled
+from pledges.public_cache import etag_offered, public_document_polled
 from reports.formatting import RTL_LANGUAGES, moment
 
 # How often the page asks for new figures. One second keeps a pledge
@@ -91,8 +91,8 @@ def board_live(request: HttpRequest, slug: str, lang: str) -> HttpResponse:
         )
         patch_cache_control(response, no_cache=True)
         return response
-    offered = {tag.strip().removeprefix("W/") for tag in request.headers.get("If-None-Match", "").split(",")}
-    response = HttpResponseNotModified() if etag in offered else HttpResponse(body, content_type="application/json")
+    not_modified = etag_offered(request.headers.get("If-None-Match"), etag)
+    response = HttpResponseNotModified() if not_modified else HttpResponse(body, content_type="application/json")
     response["ETag"] = etag
     # Proxies may share it for a second; the screens revalidate every poll.
     patch_cache_control(response, public=True, max_age=1)

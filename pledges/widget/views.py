@@ -23,7 +23,7 @@ from django.views.decorators.http import require_safe
 from pledges import cldr
 from pledges.errors import NotFound
 from pledges.models import Campaign
-from pledges.public_cache import public_document
+from pledges.public_cache import etag_offered, public_document
 from pledges.selectors import ANONYMOUS_DONOR, campaign_get, public_pledges, public_totals
 
 SCRIPT_PATH = Path(__file__).resolve().parent.parent / "static" / "widget" / "v1" / "totals.js"
@@ -135,10 +135,6 @@ def labels(language: str) -> dict[str, str]:
     return dict(zip(LABEL_NAMES, LABELS[language], strict=True))
 
 
-def _offered_etags(request: HttpRequest) -> set[str]:
-    return {tag.strip().removeprefix("W/") for tag in request.headers.get("If-None-Match", "").split(",")}
-
-
 # --- The script ---------------------------------------------------------------
 
 _script: dict = {}
@@ -161,7 +157,7 @@ def totals_script(request: HttpRequest) -> HttpResponse:
     send none, so the header is set here as well)."""
     body, etag = script_body()
     response: HttpResponse
-    if etag in _offered_etags(request):
+    if etag_offered(request.headers.get("If-None-Match"), etag):
         response = HttpResponseNotModified()
     else:
         response = HttpResponse(body, content_type="application/javascript; charset=utf-8")
@@ -266,7 +262,7 @@ def figures_document(request: HttpRequest) -> HttpResponse:
         )
         patch_cache_control(response, public=True, max_age=settings.PUBLIC_CACHE_MAX_AGE)
         return response
-    if etag in _offered_etags(request):
+    if etag_offered(request.headers.get("If-None-Match"), etag):
         response = HttpResponseNotModified()
     else:
         response = HttpResponse(body, content_type="application/json; charset=utf-8")
