@@ -35,7 +35,7 @@ def _label(status: str) -> str:
 def _history_row(
     pledge: Pledge, *, old_status: str, actor: Actor, reason: str, audit: AuditEvent | None, at=None
 ) -> PledgeStatusChange:
-    user = actor.user if actor.user is not None and actor.user.is_authenticated else None
+    user = actor.user_to_store
     since = None
     if old_status:
         # The caller holds the pledge's row lock: no change can slip in between.
@@ -91,7 +91,7 @@ def status_changes_bulk_record(
         .annotate(last=Max("at"))
         .values_list("pledge_id", "last")
     )
-    user = actor.user if actor.user is not None and actor.user.is_authenticated else None
+    user = actor.user_to_store
     rows = []
     for pledge, old_status, new_status, audit in changes:
         rows.append(

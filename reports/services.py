@@ -133,7 +133,7 @@ def report_request(request: ReportRequest, *, actor: Actor) -> tuple[Report, boo
         if not request.replaces.is_published:
             raise TransitionNotAllowed("Only a published report is corrected; a draft can simply be rebuilt.")
     lookup = {"replaces": request.replaces} if request.replaces is not None else {"key": key, "replaces__isnull": True}
-    user = actor.user if actor.user is not None and actor.user.is_authenticated else None
+    user = actor.user_to_store
 
     with transaction.atomic():
         report = Report.objects.select_for_update().filter(**lookup).first()
@@ -384,7 +384,7 @@ def report_publish(report: Report, *, actor: Actor) -> Report:
         if report.status != ReportStatus.DONE:
             raise ReportNotReady(f"The report is {report.status}; only a built report can be published.")
         report.published_at = timezone.now()
-        report.published_by = actor.user if actor.user is not None and actor.user.is_authenticated else None
+        report.published_by = actor.user_to_store
         report.save(update_fields=["published_at", "published_by"])
         audit_record(actor=actor, action="report.published", obj=report, new={"key": report.key})
     return report

@@ -186,7 +186,7 @@ def payment_apply(
     entry.amount_usd = entry.amount_usd if entry.amount_usd is not None else (usd.amount_usd if usd else None)
     entry.usd_rate = usd.rate if usd else None
     entry.fee_usd = entry.fee_usd if entry.fee_usd is not None else (fee_usd.amount_usd if fee_usd else None)
-    entry.recorded_by = actor.user if actor.user is not None and actor.user.is_authenticated else None
+    entry.recorded_by = actor.user_to_store
     old = _money_snapshot(pledge)
     try:
         with transaction.atomic():

@@ -124,7 +124,7 @@ def statement_import_queue(
 ) -> StatementImport:
     """Store a statement file and queue its import after commit. The file
     (an upload's temporary file) streams into the storage in chunks."""
-    user = actor.user if actor.user is not None and actor.user.is_authenticated else None
+    user = actor.user_to_store
     profile = options.get("profile")
     with transaction.atomic():
         job = StatementImport(
@@ -337,7 +337,7 @@ def csv_profile_save(
         raise InvalidInput(errors)
     with transaction.atomic():
         creating = profile is None
-        profile = profile or CsvProfile(created_by=actor.user if actor.user and actor.user.is_authenticated else None)
+        profile = profile or CsvProfile(created_by=actor.user_to_store)
         old = {field: getattr(profile, field) for field in PROFILE_FIELDS} if not creating else {}
         profile.name = name
         for field, value in merged.items():

@@ -13,7 +13,7 @@ from django.db import IntegrityError, connection, models, transaction
 from django.db.models import Count, Sum
 from django.utils import timezone
 
-from pledges.audit import Actor, audit_record
+from pledges.audit import Actor, audit_event, audit_record
 from pledges.errors import (
     DomainError,
     DuplicatePayment,
@@ -290,7 +290,7 @@ class _ImportRun:
                     f"Statement {statement_id} of account {account} was already imported {_who(existing)} "
                     f"(id {existing.pk}, file {existing.filename or 'without a name'})."
                 )
-            user = self.actor.user if self.actor.user is not None and self.actor.user.is_authenticated else None
+            user = self.actor.user_to_store
             self.attempted.append(key)
             self.statements[key] = BankStatement.objects.create(
                 statement_id=statement_id,
@@ -636,7 +636,7 @@ def _apply(line: StatementLine, matches: list[LineMatch], actor: Actor, *, settl
             )
         match.payment = payment
         match.status = MatchStatus.APPLIED
-        match.decided_by = actor.user if actor.user is not None and actor.user.is_authenticated else None
+        match.decided_by = actor.user_to_store
         match.decided_at = timezone.now()
         match.save(update_fields=["payment", "status", "decided_by", "decided_at"])
         audit_record(
@@ -660,7 +660,7 @@ class _BatchWrites:
 
     def __init__(self, actor: Actor, pledges: Iterable[Pledge], lines: list[StatementLine]):
         self.actor = actor
-        self.user = actor.user if actor.user is not None and actor.user.is_authenticated else None
+        self.user = actor.user_to_store
         self.now = timezone.now()
         self.pledges = {p.pk: p for p in pledges}
         self.paid: set[int] = set()  # pledges that took money in this batch
@@ -707,17 +707,8 @@ class _BatchWrites:
         return sums
 
     def audit(self, action: str, obj: models.Model, pledge_pk: int | None, *, new: dict, old=None, reason="") -> None:
-        event = AuditEvent(
-            actor_kind=self.actor.kind,
-            actor_user=self.user,
-            actor_label=self.actor.label[:200],
-            action=action,
-            object_type=obj._meta.model_name or "",
-            object_id=str(obj.pk) if obj.pk is not None else "",
-            pledge_id=pledge_pk,
-            old_values=old or {},
-            new_values=new,
-            reason=reason,
+        event = audit_event(
+            actor=self.actor, action=action, obj=obj, pledge_id=pledge_pk, old=old, new=new, reason=reason
         )
         self.audits.append((event, obj if obj.pk is None else None))
 
@@ -884,7 +875,7 @@ def line_reject(*, line: StatementLine, actor: Actor, reason: str = "") -> State
         line = _locked_line(line)
         if line.status != LineStatus.PROPOSED:
             raise TransitionNotAllowed("Only a proposed match can be rejected.")
-        user = actor.user if actor.user is not None and actor.user.is_authenticated else None
+        user = actor.user_to_store
         line.matches.filter(status=MatchStatus.PROPOSED).update(
             status=MatchStatus.REJECTED, decided_by=user, decided_at=timezone.now()
         )
