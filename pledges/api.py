@@ -8,7 +8,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
-from django.http import HttpResponse, HttpResponseNotModified
+from django.http import HttpResponse
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from django.utils.cache import patch_cache_control, patch_vary_headers
@@ -36,7 +36,7 @@ from pledges.idempotency import IDEMPOTENCY_HEADER, idempotent
 from pledges.models import DonorType, Earmark, PaymentMethod, Pledge, PledgeStatus
 from pledges.money import format_amount
 from pledges.payments.card import card_payment_start, stripe_event_receive
-from pledges.public_cache import etag_offered, public_document
+from pledges.public_cache import document_response, public_document
 from pledges.references import reference_for_print
 from pledges.selectors import campaign_get, public_pledges, public_totals
 from pledges.services import DonorDetails, InstalmentTerms, PledgeChoices, PledgeTerms, pledge_submit
@@ -434,12 +434,7 @@ CAMPAIGN_PARAMETER = OpenApiParameter(
 def public_json(request: Request, name: str, build) -> HttpResponse:
     """A cached public document with its ETag; 304 when the client has it."""
     body, etag = public_document(name, build)
-    response: HttpResponse
-    if etag_offered(request.headers.get("If-None-Match"), etag):
-        response = HttpResponseNotModified()
-    else:
-        response = HttpResponse(body, content_type="application/json")
-    response["ETag"] = etag
+    response = document_response(request, body, etag, "application/json")
     # s-maxage: a CDN or nginx in front may share it as long as a browser keeps it.
     max_age = settings.PUBLIC_CACHE_MAX_AGE
     patch_cache_control(response, public=True, max_age=max_age, s_maxage=max_age, stale_while_revalidate=60)

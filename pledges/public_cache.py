@@ -43,6 +43,7 @@ from django.core.cache import cache
 from django.core.serializers.json import DjangoJSONEncoder
 from django.core.signals import setting_changed
 from django.dispatch import receiver
+from django.http import HttpRequest, HttpResponse, HttpResponseNotModified
 
 from backend.outages import infrastructure_unavailable
 
@@ -305,3 +306,16 @@ def etag_offered(if_none_match: str | None, etag: str) -> bool:
         return False
     offered = {tag.strip().removeprefix("W/") for tag in if_none_match.split(",")}
     return etag in offered or "*" in offered
+
+
+def document_response(request: HttpRequest, body: str | bytes, etag: str, content_type: str) -> HttpResponse:
+    """A public document with its ETag, or 304 Not Modified (no body) when
+    the request's If-None-Match offers that ETag. The caller adds its
+    caching headers."""
+    response: HttpResponse
+    if etag_offered(request.headers.get("If-None-Match"), etag):
+        response = HttpResponseNotModified()
+    else:
+        response = HttpResponse(body, content_type=content_type)
+    response["ETag"] = etag
+    return response

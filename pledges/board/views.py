@@ -9,7 +9,7 @@ query; after a change, one request rebuilds the document for everyone
 import json
 
 from django.conf import settings
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotModified
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import translation
 from django.utils.cache import patch_cache_control, patch_vary_headers
@@ -18,7 +18,7 @@ from django.views.decorators.http import require_safe
 from pledges.board.labels import LABELS, LANGUAGES
 from pledges.board.selectors import board_document, django_language
 from pledges.errors import NotFound
-from pledges.public_cache import etag_offered, public_document_polled
+from pledges.public_cache import document_response, public_document_polled
 from reports.formatting import RTL_LANGUAGES, moment
 
 # How often the page asks for new figures. One second keeps a pledge
@@ -91,9 +91,7 @@ def board_live(request: HttpRequest, slug: str, lang: str) -> HttpResponse:
         )
         patch_cache_control(response, no_cache=True)
         return response
-    not_modified = etag_offered(request.headers.get("If-None-Match"), etag)
-    response = HttpResponseNotModified() if not_modified else HttpResponse(body, content_type="application/json")
-    response["ETag"] = etag
+    response = document_response(request, body, etag, "application/json")
     # Proxies may share it for a second; the screens revalidate every poll.
     patch_cache_control(response, public=True, max_age=1)
     patch_vary_headers(response, ["Accept-Encoding"])

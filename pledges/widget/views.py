@@ -13,7 +13,7 @@ from decimal import Decimal
 from pathlib import Path
 
 from django.conf import settings
-from django.http import HttpRequest, HttpResponse, HttpResponseNotModified
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import translation
 from django.utils.cache import patch_cache_control, patch_vary_headers
@@ -23,7 +23,7 @@ from django.views.decorators.http import require_safe
 from pledges import cldr
 from pledges.errors import NotFound
 from pledges.models import Campaign
-from pledges.public_cache import etag_offered, public_document
+from pledges.public_cache import document_response, public_document
 from pledges.selectors import ANONYMOUS_DONOR, campaign_get, public_pledges, public_totals
 
 SCRIPT_PATH = Path(__file__).resolve().parent.parent / "static" / "widget" / "v1" / "totals.js"
@@ -156,12 +156,7 @@ def totals_script(request: HttpRequest) -> HttpResponse:
     answers requests with an Origin, 304s included; plain <script> loads
     send none, so the header is set here as well)."""
     body, etag = script_body()
-    response: HttpResponse
-    if etag_offered(request.headers.get("If-None-Match"), etag):
-        response = HttpResponseNotModified()
-    else:
-        response = HttpResponse(body, content_type="application/javascript; charset=utf-8")
-    response["ETag"] = etag
+    response = document_response(request, body, etag, "application/javascript; charset=utf-8")
     response["Access-Control-Allow-Origin"] = "*"
     response["Cross-Origin-Resource-Policy"] = "cross-origin"
     patch_cache_control(response, public=True, max_age=SCRIPT_MAX_AGE, stale_while_revalidate=86400)
@@ -262,12 +257,9 @@ def figures_document(request: HttpRequest) -> HttpResponse:
         )
         patch_cache_control(response, public=True, max_age=settings.PUBLIC_CACHE_MAX_AGE)
         return response
-    if etag_offered(request.headers.get("If-None-Match"), etag):
-        response = HttpResponseNotModified()
-    else:
-        response = HttpResponse(body, content_type="application/json; charset=utf-8")
+    response = document_response(request, body, etag, "application/json; charset=utf-8")
+    if response.status_code == 200:
         response["Content-Language"] = HTML_LANG.get(language, language)
-    response["ETag"] = etag
     patch_cache_control(response, public=True, max_age=settings.PUBLIC_CACHE_MAX_AGE)
     return response
 
