@@ -100,10 +100,11 @@ import csv
 import hashlib
 import io
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
+from operator import itemgetter
 from typing import IO
 
 from pledges.money import CurrencyError, check_amount, currency_minor_units
@@ -626,9 +627,10 @@ def _iter_rows(
         reader = _RowReader(columns, width, header, date_order, layout, default_currency)
         for record in rows:
             progress.records += 1
-            if not any(cell.strip() for cell in record):
+            cells = list(map(str.strip, record))
+            if not any(cells):
                 continue
-            yield reader.row(record, progress.records)
+            yield reader.row(record, cells, progress.records)
     except UnicodeDecodeError as exc:
         if exc.encoding.startswith("utf-16"):
             detail = "the file starts as UTF-16 text but is not UTF-16 further on"
@@ -677,37 +679,69 @@ def _guess_delimiter(line: str) -> str:
 
 # --- one row ----------------------------------------------------------------------
 
+# The fields of a row, in the order `_RowReader.row` takes them from a record.
+_ROW_FIELDS = (
+    "currency",
+    "amount",
+    "credit_amount",
+    "debit_amount",
+    "direction",
+    "charges",
+    "booking_date",
+    "value_date",
+    "bank_reference",
+    "debtor_name",
+    "remittance",
+    "creditor_reference",
+)
+_ZERO = Decimal(0)
+
 
 class _RowReader:
+    """The rows of one file. What the header and the layout decided (which
+    column holds what, how amounts and dates are written) is worked out
+    once, here: a row only takes its cells and converts them."""
+
     def __init__(self, columns, width, header: StatementHeader, date_order, layout, currency):
-        self.columns = columns
         self.width = width
         self.header = header
-        self.date_order = layout.date_order if layout.date_order != "auto" else date_order
-        self.layout = layout
         self.currency = currency.upper()
+        self.currency_column = "currency" in columns
+        self.one_amount_column = "amount" in columns
+        self.sign_from_direction = layout.sign == "direction"
         self.words = dict(DIRECTION_WORDS)
         self.words.update({w.strip().lower(): CREDIT for w in layout.credit_words})
         self.words.update({w.strip().lower(): DEBIT for w in layout.debit_words})
+        self.words_shown = ", ".join(sorted(self.words))
+        # A field without a column takes the last of the empty cells put
+        # after the record's, as does a column beyond a short row's end.
+        self.fields = itemgetter(*(columns.get(name, -1) for name in _ROW_FIELDS))
+        self.padding = [""] * (max(columns.values(), default=0) + 2)
+        self.read_amount = _amount_reader(layout.decimal_separator)
+        self.read_date = _date_reader(layout.date_order if layout.date_order != "auto" else date_order)
 
-    def row(self, record: list[str], position: int) -> ParsedLine:
+    def row(self, record: list[str], cells: list[str], position: int) -> ParsedLine:
+        """The line of `record` (whose cells, stripped, are `cells`)."""
         errors = LineError(position)
-        if any(cell.strip() for cell in record[self.width :]):
+        if len(record) > self.width and any(cells[self.width :]):
             errors.add(NON_FIELD_ERRORS, f"the row has {len(record)} fields, more than the header's {self.width}.")
+        cells.extend(self.padding)
+        (
+            currency,
+            amount_text,
+            credit_text,
+            debit_text,
+            direction_text,
+            charges_text,
+            booking_text,
+            value_text,
+            bank_reference,
+            debtor_name,
+            remittance,
+            creditor_reference,
+        ) = self.fields(cells)
 
-        def cell(name: str) -> str:
-            index = self.columns.get(name)
-            if index is None or index >= len(record):
-                return ""
-            return record[index].strip()
-
-        def required(name: str) -> str:
-            value = cell(name)
-            if not value:
-                errors.add(name, "is required.")
-            return value
-
-        currency = (cell("currency") or self.currency).upper() if "currency" in self.columns else self.currency
+        currency = (currency or self.currency).upper() if self.currency_column else self.currency
         if not currency:
             errors.add("currency", "is required.")
         minor_units = None
@@ -718,10 +752,10 @@ class _RowReader:
                 errors.add("currency", str(exc))
 
         amount, amount_name = None, "amount"
-        if "amount" in self.columns:
-            amount_text = required("amount")
+        if self.one_amount_column:
+            if not amount_text:
+                errors.add("amount", "is required.")
         else:
-            credit_text, debit_text = cell("credit_amount"), cell("debit_amount")
             amount_name = "credit_amount" if credit_text else "debit_amount"
             amount_text = credit_text or debit_text
             if credit_text and debit_text:
@@ -736,31 +770,29 @@ class _RowReader:
                 amount = abs(amount)
 
         direction = None
-        direction_text = cell("direction")
         if direction_text:
             direction = self.words.get(direction_text.lower())
             if direction is None:
                 errors.add(
-                    "direction",
-                    f"{direction_text[:20]!r} is not a word for credit or debit ({', '.join(sorted(self.words))}).",
+                    "direction", f"{direction_text[:20]!r} is not a word for credit or debit ({self.words_shown})."
                 )
-            elif amount is not None and amount < 0 and direction == CREDIT and self.layout.sign != "direction":
+            elif amount is not None and amount < 0 and direction == CREDIT and not self.sign_from_direction:
                 errors.add("amount", "is negative on a credit line.")
         elif amount is not None:
             direction = DEBIT if amount < 0 else CREDIT
 
-        charges = Decimal(0)
-        charges_text = cell("charges")
+        charges = _ZERO
         if charges_text and minor_units is not None:
             charges_read = self._amount(errors, "charges", charges_text, currency, minor_units)
-            charges = abs(charges_read) if charges_read is not None else Decimal(0)
+            charges = abs(charges_read) if charges_read is not None else _ZERO
 
-        booking_date = _checked_date(errors, "booking_date", required("booking_date"), self.date_order)
-        value_date = _checked_date(errors, "value_date", cell("value_date"), self.date_order)
+        if not booking_text:
+            errors.add("booking_date", "is required.")
+        booking_date = self._date(errors, "booking_date", booking_text)
+        value_date = self._date(errors, "value_date", value_text)
 
-        bank_reference = cell("bank_reference") or _row_digest(record, self.header.account)
-        debtor_name = " ".join(cell("debtor_name").split())
-        creditor_reference = cell("creditor_reference")
+        bank_reference = bank_reference or _row_digest(record, self.header.account)
+        debtor_name = " ".join(debtor_name.split())
         texts_check(
             errors, bank_reference=bank_reference, debtor_name=debtor_name, creditor_reference=creditor_reference
         )
@@ -776,21 +808,26 @@ class _RowReader:
             booking_date=booking_date,
             value_date=value_date,
             debtor_name=debtor_name,
-            remittance=" ".join(cell("remittance").split()),
+            remittance=" ".join(remittance.split()),
             creditor_reference=creditor_reference,
             charges=charges,
         )
 
     def _amount(self, errors: LineError, name: str, text: str, currency: str, minor_units: int) -> Decimal | None:
-        if self.layout.decimal_separator == "auto":
-            return _checked_amount(errors, name, text, currency, minor_units)
         try:
-            amount = parse_amount_with_separator(text, self.layout.decimal_separator)
-            checked = check_amount(abs(amount), currency)
+            return self.read_amount(text, currency, minor_units)
+        except ValueError as exc:  # CurrencyError is a ValueError
+            errors.add(name, f"{text[:40]!r}: {exc}")
+            return None
+
+    def _date(self, errors: LineError, name: str, text: str) -> date | None:
+        if not text:
+            return None
+        try:
+            return self.read_date(text)
         except ValueError as exc:
             errors.add(name, f"{text[:40]!r}: {exc}")
             return None
-        return -checked if amount < 0 else checked
 
 
 def _row_digest(record: list[str], account: str) -> str:
@@ -824,24 +861,80 @@ def parse_amount_with_separator(text: str, decimal_separator: str) -> Decimal:
     return Decimal(("-" if negative else "") + body)
 
 
-def _checked_amount(errors: LineError, name: str, text: str, currency: str, minor_units: int) -> Decimal | None:
-    try:
-        amount = parse_amount(text, minor_units)
-        checked = check_amount(abs(amount), currency)
-    except ValueError as exc:  # CurrencyError is a ValueError
-        errors.add(name, f"{text[:40]!r}: {exc}")
-        return None
-    return -checked if amount < 0 else checked
+# An amount written plainly: an optional minus, digits, and up to four
+# decimals after a point (the layout's decimal separator in its place).
+_PLAIN_AMOUNT = r"(-?)([0-9]{1,15})(?:\.([0-9]{1,4}))?"
 
 
-def _checked_date(errors: LineError, name: str, text: str, date_order: str) -> date | None:
-    if not text:
-        return None
-    try:
-        return parse_date(text, date_order)
-    except ValueError as exc:
-        errors.add(name, f"{text[:40]!r}: {exc}")
-        return None
+def _amount_reader(decimal_separator: str) -> Callable[[str, str, int], Decimal]:
+    """How a file's amounts are read, for the layout's decimal separator
+    ("auto", "." or ","), decided once per file: a function of the text, the
+    currency and its minor units giving the signed amount in the currency's
+    minor units, or ValueError with the reason.
+
+    An amount written plainly ("1234.50", "-12") is read at once. Any other
+    (signs, separators, more decimals than the currency has, or a lone point
+    before three digits, which `parse_amount` may read as thousands) goes
+    through `parse_amount` (or `parse_amount_with_separator`) and
+    `check_amount`, whose readings and refusals are the rules."""
+    if decimal_separator == "auto":
+        plain = re.compile(_PLAIN_AMOUNT)
+
+        def parse(text: str, minor_units: int) -> Decimal:
+            return parse_amount(text, minor_units)
+
+    else:
+        plain = re.compile(_PLAIN_AMOUNT.replace(r"\.", re.escape(decimal_separator)))
+
+        def parse(text: str, minor_units: int) -> Decimal:
+            return parse_amount_with_separator(text, decimal_separator)
+
+    grouping = decimal_separator == "auto"
+
+    def read(text: str, currency: str, minor_units: int) -> Decimal:
+        match = plain.fullmatch(text)
+        if match is not None:
+            sign, integer, fraction = match.groups()
+            if fraction is None:
+                fraction = ""
+            elif len(fraction) > minor_units or (
+                grouping and len(fraction) == 3 and len(integer) <= 3 and integer[0] != "0"
+            ):
+                match = None
+        if match is None:
+            amount = parse(text, minor_units)
+            checked = check_amount(abs(amount), currency)
+            return -checked if amount < 0 else checked
+        amount = Decimal(f"{integer}.{fraction:0<{minor_units}}" if minor_units else integer)
+        return -amount if sign and amount else amount
+
+    return read
+
+
+# Distinct date texts a file's date reader remembers (a statement writes the
+# same few dates over and over).
+_KNOWN_DATES = 4096
+
+
+def _date_reader(date_order: str) -> Callable[[str], date]:
+    """`parse_date` for a file's date order, remembering each text's reading
+    (or refusal)."""
+    known: dict[str, date | str] = {}
+
+    def read(text: str) -> date:
+        reading = known.get(text)
+        if reading is None:
+            try:
+                reading = parse_date(text, date_order)
+            except ValueError as exc:
+                reading = str(exc)
+            if len(known) < _KNOWN_DATES:
+                known[text] = reading
+        if isinstance(reading, str):
+            raise ValueError(reading)
+        return reading
+
+    return read
 
 
 # --- amounts and dates as banks write them -------------------------------------
