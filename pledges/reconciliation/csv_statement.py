@@ -80,8 +80,8 @@ or apostrophe (thousands only). The reading is unambiguous or refused:
 * thousands separators must separate groups of three digits ("1,234,567"),
   or the Indian grouping of two ("12,34,567"), all with the same character;
 * more decimals than the currency has (ignoring trailing zeros) is refused:
-  "1.234,567" EUR, "12.5" JPY; a zero amount is refused; at most 15
-  digits before the decimal separator.
+  "1.234,567" EUR, "12.5" JPY; at most 15 digits before the decimal
+  separator. (A zero amount is read; the importer excludes it, see above.)
 
 Dates
 -----
