@@ -241,6 +241,8 @@ def pledge_snapshot(pledge: Pledge, instalments: list[Instalment] | None = None)
     }
 
 
+# Draws of a reference before giving up: a collision is about one in 10^13
+# per pair of pledges, so a second draw is already a rarity.
 REFERENCE_ATTEMPTS = 5
 
 
@@ -323,10 +325,6 @@ def _campaign_and_session(
         campaign_row = campaign_get(slug)
         return campaign_row, session_get(campaign_row, session)
     return campaign_get(campaign), None
-
-
-# Draws of a reference before giving up: a collision is about one in 10^13
-# per pair of pledges, so a second draw is already a rarity.
 
 
 def pledge_submit(

@@ -30,7 +30,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
-from typing import IO
+from typing import IO, Any
 
 from pledges.references import reference_parse
 
@@ -63,8 +63,8 @@ class StatementLine:
     value_date: date | None
     debtor_name: str
     remittance: str  # unstructured remittance text, then additional entry information
-    creditor_reference: str  # structured creditor reference (CdtrRefInf/Ref) as given, else ""
-    charges: Decimal  # bank charges deducted on the way, if the statement says, else 0
+    creditor_reference: str = ""  # structured creditor reference (CdtrRefInf/Ref) as given, else ""
+    charges: Decimal = Decimal(0)  # bank charges deducted on the way, if the statement says, else 0
     reversal: bool = False  # camt RvslInd: this entry reverses an earlier one (direction is still the movement)
 
 
@@ -87,41 +87,12 @@ class StatementHeader:
     # a debit balance has a negative amount.
     balances: list[dict] = field(default_factory=list)
 
-    def line(
-        self,
-        position: int,
-        *,
-        bank_reference: str,
-        direction: str,
-        amount: Decimal,
-        currency: str,
-        booking_date: date | None,
-        value_date: date | None,
-        debtor_name: str,
-        remittance: str,
-        creditor_reference: str = "",
-        charges: Decimal = Decimal(0),
-        reversal: bool = False,
-    ) -> StatementLine:
+    def line(self, position: int, **read: Any) -> StatementLine:
         """A line of this statement: its statement id and account are the
-        header's; the rest is what the parser read (a format that has no
-        creditor reference, charges or reversals leaves them out)."""
-        return StatementLine(
-            position=position,
-            statement_id=self.statement_id,
-            account=self.account,
-            bank_reference=bank_reference,
-            direction=direction,
-            amount=amount,
-            currency=currency,
-            booking_date=booking_date,
-            value_date=value_date,
-            debtor_name=debtor_name,
-            remittance=remittance,
-            creditor_reference=creditor_reference,
-            charges=charges,
-            reversal=reversal,
-        )
+        header's; `read` is what the parser read, in `StatementLine`'s fields
+        (a format without creditor references, charges or reversals leaves
+        them out)."""
+        return StatementLine(position=position, statement_id=self.statement_id, account=self.account, **read)
 
 
 class StatementFormatError(ValueError):
