@@ -44,6 +44,7 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.core.signals import setting_changed
 from django.dispatch import receiver
 from django.http import HttpRequest, HttpResponse, HttpResponseNotModified
+from django.utils.http import parse_etags
 
 from backend.outages import infrastructure_unavailable
 
@@ -301,10 +302,11 @@ def etag_offered(if_none_match: str | None, etag: str) -> bool:
     """Whether a request's If-None-Match header offers `etag`, so that a 304
     answers it: `*`, or the tag among those listed, compared weakly (RFC 9110
     13.1.2: a proxy that compresses the body hands the client W/"..." for our
-    strong tag). The one reading of the header for every public document."""
+    strong tag). The one reading of the header for every public document;
+    Django's `parse_etags` splits it."""
     if not if_none_match:
         return False
-    offered = {tag.strip().removeprefix("W/") for tag in if_none_match.split(",")}
+    offered = {tag.removeprefix("W/") for tag in parse_etags(if_none_match)}
     return etag in offered or "*" in offered
 
 
